@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install everything bgtransfer needs to build, run its demo and its tests
+# on Debian 12 (bookworm). Safe to run again: it installs only what is missing.
+set -eu
+
+PACKAGES="
+  meson ninja-build pkg-config gcc gettext
+  libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libsecret-1-dev libsqlite3-dev
+  gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0 gir1.2-soup-3.0
+  python3 python3-gi python3-dbusmock python3-pytest gjs
+  dbus dbus-daemon nginx-light curl aria2 gnome-keyring libsecret-tools
+  python3-pyftpdlib python3-trustme openssl clang-format valgrind
+"
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  echo "install-deps: all dependencies present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  SUDO="sudo"
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# nginx must not be started as a system service: policy-rc.d may forbid it and
+# the tests run their own unprivileged instances.
+$SUDO apt-get install -y -q --no-install-recommends $missing
