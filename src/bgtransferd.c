@@ -1,0 +1,160 @@
+/* bgtransferd: the background transfer session service
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdlib.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+
+#include "bt-manager.h"
+
+#define BT_BUS_NAME "org.freedesktop.BackgroundTransfer"
+#define DEFAULT_IDLE_TIMEOUT_S 60
+
+typedef struct
+{
+  GMainLoop *loop;
+  BtManager *manager;
+  guint idle_timeout_s;
+  int exit_status;
+} Service;
+
+static void
+service_quit (Service *service, int status)
+{
+  service->exit_status = status;
+  g_main_loop_quit (service->loop);
+}
+
+static void
+on_idle (BtManager *manager, Service *service)
+{
+  service_quit (service, EXIT_SUCCESS);
+}
+
+static void
+on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  Service *service = user_data;
+  g_autoptr (GError) error = NULL;
+
+  service->manager = bt_manager_new (connection, service->idle_timeout_s, &error);
+  if (service->manager == NULL)
+    {
+      g_warning ("Cannot export the manager: %s", error->message);
+      service_quit (service, EXIT_FAILURE);
+      return;
+    }
+  g_signal_connect (service->manager, "idle", G_CALLBACK (on_idle), service);
+}
+
+static void
+on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  g_debug ("Owning %s", name);
+}
+
+static void
+on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  Service *service = user_data;
+
+  if (connection == NULL)
+    g_warning ("Cannot connect to the session bus");
+  else
+    g_message ("Lost or could not own the name %s; exiting", name);
+  service_quit (service, EXIT_FAILURE);
+}
+
+static gboolean
+on_terminate (gpointer user_data)
+{
+  Service *service = user_data;
+
+  g_debug ("Terminating on a signal");
+  service_quit (service, EXIT_SUCCESS);
+  return G_SOURCE_CONTINUE;
+}
+
+static guint
+idle_timeout_from_env (void)
+{
+  const char *value = g_getenv ("BGTRANSFERD_IDLE_TIMEOUT");
+  guint64 seconds;
+
+  if (value == NULL || !g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT, &seconds, NULL))
+    return DEFAULT_IDLE_TIMEOUT_S;
+  return (guint) seconds;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  gboolean replace = FALSE;
+  gboolean verbose = FALSE;
+  gboolean version = FALSE;
+  int idle_timeout = -1;
+  Service service = { 0 };
+  guint owner_id;
+  const GOptionEntry entries[] = {
+    { "replace", 'r', 0, G_OPTION_ARG_NONE, &replace, N_ ("Replace a running instance"), NULL },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
+      N_ ("Exit after this many seconds with nothing to do (0: never)"), N_ ("SECONDS") },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_ ("Print debug messages"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
+    { NULL },
+  };
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _ ("The background transfer service"));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("bgtransferd: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      g_print ("bgtransferd %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+  if (verbose)
+    g_log_set_debug_enabled (TRUE);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  service.loop = loop;
+  service.exit_status = EXIT_SUCCESS;
+  service.idle_timeout_s = idle_timeout >= 0 ? (guint) idle_timeout : idle_timeout_from_env ();
+
+  g_unix_signal_add (SIGTERM, on_terminate, &service);
+  g_unix_signal_add (SIGINT, on_terminate, &service);
+  g_unix_signal_add (SIGHUP, on_terminate, &service);
+
+  owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, BT_BUS_NAME,
+                             G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
+                                 | (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                             on_bus_acquired, on_name_acquired, on_name_lost, &service, NULL);
+
+  g_main_loop_run (loop);
+
+  g_bus_unown_name (owner_id);
+  if (service.manager != NULL)
+    {
+      bt_manager_shutdown (service.manager);
+      g_clear_object (&service.manager);
+    }
+  return service.exit_status;
+}

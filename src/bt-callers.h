@@ -1,0 +1,23 @@
+/* bt-callers.h: who is calling: bus connections and their application ids
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define BT_TYPE_CALLERS (bt_callers_get_type ())
+G_DECLARE_FINAL_TYPE (BtCallers, bt_callers, BT, CALLERS, GObject)
+
+BtCallers *bt_callers_new (GDBusConnection *connection);
+
+const char *bt_callers_identify (BtCallers *self, const char *sender, const char *declared_app_id,
+                                 GError **error);
+const char *bt_callers_lookup (BtCallers *self, const char *sender);
+GPtrArray *bt_callers_get_peers (BtCallers *self, const char *app_id);
+guint bt_callers_get_n_callers (BtCallers *self);
+gboolean bt_app_id_is_valid (const char *app_id);
+
+G_END_DECLS

@@ -1,0 +1,367 @@
+/* bt-destination.c: where a download's bytes go
+ *
+ * A path destination is written to "<path>.bgtpart", created with O_EXCL
+ * and opened without following symlinks, and renamed into place (without
+ * replacing anything unless asked to) only once complete and flushed. A
+ * caller's fd destination is written in place.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "bt-destination.h"
+#include "bt-error.h"
+
+#define PART_SUFFIX ".bgtpart"
+
+struct _BtDestination
+{
+  char *path;      /* NULL for a caller's fd */
+  char *dir;       /* parent directory of path */
+  char *name;      /* basename of path */
+  char *part_name; /* name + PART_SUFFIX */
+  gboolean overwrite;
+  int fd; /* open while running; always for a caller's fd */
+};
+
+static void
+set_io_error (GError **error, int errsv, const char *what, const char *path)
+{
+  /* G_IO_ERROR codes keep ENOSPC (disk-full) and EACCES apart for callers */
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s “%s”: %s", what, path,
+               g_strerror (errsv));
+}
+
+static int
+open_dir (const char *dir, GError **error)
+{
+  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (dfd < 0)
+    {
+      int errsv = errno;
+
+      if (errsv == ENOENT || errsv == ENOTDIR)
+        g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                     "The destination directory “%s” does not exist", dir);
+      else
+        g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                     "Cannot open the destination directory “%s”: %s", dir, g_strerror (errsv));
+    }
+  return dfd;
+}
+
+BtDestination *
+bt_destination_new_for_path (const char *path, gboolean overwrite, GError **error)
+{
+  g_autoptr (BtDestination) self = g_new0 (BtDestination, 1);
+  g_autofree char *part_path = NULL;
+  struct stat st;
+  int dfd, fd;
+
+  self->fd = -1;
+  self->path = g_strdup (path);
+  self->dir = g_path_get_dirname (path);
+  self->name = g_path_get_basename (path);
+  self->part_name = g_strconcat (self->name, PART_SUFFIX, NULL);
+  self->overwrite = overwrite;
+
+  dfd = open_dir (self->dir, error);
+  if (dfd < 0)
+    return NULL;
+
+  if (fstatat (dfd, self->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      if (S_ISDIR (st.st_mode))
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                       "The destination “%s” is a directory", path);
+          close (dfd);
+          return NULL;
+        }
+      if (!overwrite)
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                       "The destination “%s” already exists", path);
+          close (dfd);
+          return NULL;
+        }
+    }
+
+  fd = openat (dfd, self->part_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      int errsv = errno;
+
+      part_path = g_build_filename (self->dir, self->part_name, NULL);
+      if (errsv == EEXIST)
+        g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                     "“%s” exists: another transfer is writing to this destination", part_path);
+      else
+        g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Cannot create “%s”: %s",
+                     part_path, g_strerror (errsv));
+      close (dfd);
+      return NULL;
+    }
+
+  close (fd);
+  close (dfd);
+  return g_steal_pointer (&self);
+}
+
+BtDestination *
+bt_destination_new_for_fd (int fd, GError **error)
+{
+  g_autoptr (BtDestination) self = g_new0 (BtDestination, 1);
+  struct stat st;
+  int flags;
+
+  self->fd = -1;
+  if (fstat (fd, &st) < 0 || (flags = fcntl (fd, F_GETFL)) < 0)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid destination fd: %s",
+                   g_strerror (errno));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                           "The destination fd is not a regular file");
+      return NULL;
+    }
+  if ((flags & O_ACCMODE) != O_WRONLY && (flags & O_ACCMODE) != O_RDWR)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                           "The destination fd is not open for writing");
+      return NULL;
+    }
+  if (flags & O_APPEND)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                           "The destination fd must not be opened with O_APPEND");
+      return NULL;
+    }
+
+  self->fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  if (self->fd < 0)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "Cannot duplicate the destination fd: %s",
+                   g_strerror (errno));
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+void
+bt_destination_free (BtDestination *self)
+{
+  if (self == NULL)
+    return;
+  if (self->fd >= 0)
+    close (self->fd);
+  g_free (self->path);
+  g_free (self->dir);
+  g_free (self->name);
+  g_free (self->part_name);
+  g_free (self);
+}
+
+const char *
+bt_destination_get_path (BtDestination *self)
+{
+  return self->path;
+}
+
+/* Returns the fd to write to, opening the partial file if needed. */
+int
+bt_destination_open (BtDestination *self, GError **error)
+{
+  int dfd;
+
+  if (self->fd >= 0)
+    return self->fd;
+
+  dfd = open_dir (self->dir, error);
+  if (dfd < 0)
+    return -1;
+  self->fd = openat (dfd, self->part_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (self->fd < 0 && errno == ENOENT)
+    {
+      /* Deleted behind our back: start over with a fresh one */
+      self->fd = openat (dfd, self->part_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                         0644);
+    }
+  if (self->fd < 0)
+    {
+      int errsv = errno;
+      g_autofree char *part_path = g_build_filename (self->dir, self->part_name, NULL);
+
+      set_io_error (error, errsv, "Cannot open", part_path);
+    }
+  close (dfd);
+  return self->fd;
+}
+
+void
+bt_destination_close (BtDestination *self)
+{
+  /* A caller's fd stays open for the transfer's life */
+  if (self->path != NULL && self->fd >= 0)
+    {
+      close (self->fd);
+      self->fd = -1;
+    }
+}
+
+gboolean
+bt_destination_truncate (BtDestination *self, guint64 size, GError **error)
+{
+  if (bt_destination_open (self, error) < 0)
+    return FALSE;
+  if (ftruncate (self->fd, (off_t) size) < 0)
+    {
+      set_io_error (error, errno, "Cannot truncate", self->path ? self->path : "destination fd");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsize len,
+                      GError **error)
+{
+  const char *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = pwrite (self->fd, p, len, (off_t) offset);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          set_io_error (error, errno, "Cannot write to",
+                        self->path ? self->path : "destination fd");
+          return FALSE;
+        }
+      p += n;
+      len -= (gsize) n;
+      offset += (guint64) n;
+    }
+  return TRUE;
+}
+
+/* Flushes the data and moves the file into place; on return the file is
+ * durable under its final name (data, rename and directory synced). */
+gboolean
+bt_destination_commit (BtDestination *self, guint64 size, GError **error)
+{
+  int dfd;
+  int r;
+
+  if (bt_destination_open (self, error) < 0)
+    return FALSE;
+  if (ftruncate (self->fd, (off_t) size) < 0 || fsync (self->fd) < 0)
+    {
+      set_io_error (error, errno, "Cannot flush", self->path ? self->path : "destination fd");
+      return FALSE;
+    }
+  if (self->path == NULL)
+    return TRUE;
+
+  bt_destination_close (self);
+  dfd = open_dir (self->dir, error);
+  if (dfd < 0)
+    return FALSE;
+
+#ifdef HAVE_RENAMEAT2
+  r = renameat2 (dfd, self->part_name, dfd, self->name, self->overwrite ? 0 : RENAME_NOREPLACE);
+  if (r < 0 && errno == EINVAL && !self->overwrite)
+    {
+      /* A file system without RENAME_NOREPLACE: link() does not replace */
+      r = linkat (dfd, self->part_name, dfd, self->name, 0);
+      if (r == 0)
+        unlinkat (dfd, self->part_name, 0);
+    }
+#else
+  if (self->overwrite)
+    r = renameat (dfd, self->part_name, dfd, self->name);
+  else if ((r = linkat (dfd, self->part_name, dfd, self->name, 0)) == 0)
+    unlinkat (dfd, self->part_name, 0);
+#endif
+  if (r < 0)
+    {
+      int errsv = errno;
+
+      if (errsv == EEXIST)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                     "The destination “%s” was created by someone else meanwhile", self->path);
+      else
+        set_io_error (error, errsv, "Cannot move the download into place at", self->path);
+      close (dfd);
+      return FALSE;
+    }
+  fsync (dfd);
+  close (dfd);
+  return TRUE;
+}
+
+/* Removes the partial data (cancel, permanent failure) */
+void
+bt_destination_discard (BtDestination *self)
+{
+  int dfd;
+
+  if (self->path == NULL)
+    {
+      if (self->fd >= 0 && ftruncate (self->fd, 0) < 0)
+        g_debug ("Cannot truncate the destination fd: %s", g_strerror (errno));
+      return;
+    }
+
+  bt_destination_close (self);
+  dfd = open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return;
+  if (unlinkat (dfd, self->part_name, 0) < 0 && errno != ENOENT)
+    g_warning ("Cannot remove the partial file of “%s”: %s", self->path, g_strerror (errno));
+  close (dfd);
+}
+
+int
+bt_destination_open_result (BtDestination *self, gboolean completed, GError **error)
+{
+  int dfd, fd;
+
+  if (self->path == NULL)
+    {
+      g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", self->fd);
+
+      /* Reopen read-only: never hand out our writable descriptor */
+      fd = open (proc, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "Cannot reopen the destination: %s",
+                     g_strerror (errno));
+      return fd;
+    }
+
+  dfd = open_dir (self->dir, error);
+  if (dfd < 0)
+    return -1;
+  fd = openat (dfd, completed ? self->name : self->part_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    g_set_error (error, BT_ERROR, BT_ERROR_NOT_FOUND, "Cannot open the data of “%s”: %s",
+                 self->path, g_strerror (errno));
+  close (dfd);
+  return fd;
+}

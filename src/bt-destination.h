@@ -1,0 +1,29 @@
+/* bt-destination.h: where a download's bytes go
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _BtDestination BtDestination;
+
+BtDestination *bt_destination_new_for_path (const char *path, gboolean overwrite, GError **error);
+BtDestination *bt_destination_new_for_fd (int fd, GError **error);
+void bt_destination_free (BtDestination *self);
+
+const char *bt_destination_get_path (BtDestination *self);
+int bt_destination_open (BtDestination *self, GError **error);
+void bt_destination_close (BtDestination *self);
+gboolean bt_destination_truncate (BtDestination *self, guint64 size, GError **error);
+gboolean bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsize len,
+                               GError **error);
+gboolean bt_destination_commit (BtDestination *self, guint64 size, GError **error);
+void bt_destination_discard (BtDestination *self);
+int bt_destination_open_result (BtDestination *self, gboolean completed, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BtDestination, bt_destination_free)
+
+G_END_DECLS

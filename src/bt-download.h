@@ -1,0 +1,17 @@
+/* bt-download.h: moves a download's bytes over HTTP(S) with libsoup
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "bt-transfer.h"
+
+G_BEGIN_DECLS
+
+BtDownloadJob *bt_download_job_start (BtTransfer *transfer, SoupSession *session,
+                                      GSettings *settings);
+void bt_download_job_stop (BtDownloadJob *job);
+
+G_END_DECLS

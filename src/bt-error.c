@@ -1,0 +1,46 @@
+/* bt-error.c: the service's error domain
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "bt-error.h"
+
+static const GDBusErrorEntry bt_error_entries[] = {
+  { BT_ERROR_FAILED, "org.freedesktop.BackgroundTransfer.Error.Failed" },
+  { BT_ERROR_INVALID_ARGUMENT, "org.freedesktop.BackgroundTransfer.Error.InvalidArgument" },
+  { BT_ERROR_NOT_FOUND, "org.freedesktop.BackgroundTransfer.Error.NotFound" },
+  { BT_ERROR_ACCESS_DENIED, "org.freedesktop.BackgroundTransfer.Error.AccessDenied" },
+  { BT_ERROR_INVALID_STATE, "org.freedesktop.BackgroundTransfer.Error.InvalidState" },
+  { BT_ERROR_QUOTA_EXCEEDED, "org.freedesktop.BackgroundTransfer.Error.QuotaExceeded" },
+  { BT_ERROR_UNSUPPORTED_SCHEME, "org.freedesktop.BackgroundTransfer.Error.UnsupportedScheme" },
+  /* Members a later version delivers answer the standard NotSupported. */
+  { BT_ERROR_NOT_SUPPORTED, "org.freedesktop.DBus.Error.NotSupported" },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (bt_error_entries) == BT_ERROR_NOT_SUPPORTED + 1);
+
+GQuark
+bt_error_quark (void)
+{
+  static gsize quark = 0;
+
+  g_dbus_error_register_error_domain ("bt-service-error-quark", &quark, bt_error_entries,
+                                      G_N_ELEMENTS (bt_error_entries));
+  return (GQuark) quark;
+}
+
+/* Every error leaves the service through here: errors of other domains are
+ * internal and must not leak their D-Bus mapping (or lack of it). */
+void
+bt_invocation_return_error (GDBusMethodInvocation *invocation, const GError *error)
+{
+  if (error->domain == BT_ERROR)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+
+  g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_FAILED, "%s",
+                                         error->message);
+}

@@ -1,0 +1,605 @@
+/* bt-manager.c: the Manager object, the queue and the service's lifetime
+ *
+ * Transfers run under a global concurrency limit (GSettings
+ * max-concurrent-transfers), highest priority first, then in creation
+ * order; libsoup enforces the per-host connection limit. The service
+ * emits "idle" when nothing is unfinished and no caller is connected for
+ * idle-timeout seconds, and the main loop then exits.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <sys/random.h>
+
+#include <libsoup/soup.h>
+
+#include "bt-callers.h"
+#include "bt-dbus.h"
+#include "bt-error.h"
+#include "bt-manager.h"
+#include "bt-transfer.h"
+
+#define BT_MANAGER_INTERFACE "org.freedesktop.BackgroundTransfer.Manager"
+
+struct _BtManager
+{
+  GObject parent_instance;
+
+  GDBusConnection *connection;
+  guint registration_id;
+  BtCallers *callers;
+  GSettings *settings;
+  SoupSession *session;
+  GNetworkMonitor *network_monitor;
+  GPowerProfileMonitor *power_monitor;
+  char *network_state;
+  char *power_state;
+
+  GHashTable *transfers; /* id → BtTransfer */
+  guint64 next_seq;
+  guint schedule_source;
+
+  guint idle_timeout_s;
+  guint idle_source;
+};
+
+G_DEFINE_TYPE (BtManager, bt_manager, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_IDLE,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void update_idle (BtManager *self);
+
+/* ---- Scheduling --------------------------------------------------------- */
+
+static gint
+compare_queue_order (gconstpointer a, gconstpointer b)
+{
+  BtTransfer *ta = *(BtTransfer **) a;
+  BtTransfer *tb = *(BtTransfer **) b;
+
+  if (ta->priority != tb->priority)
+    return ta->priority > tb->priority ? -1 : 1;
+  return ta->seq < tb->seq ? -1 : (ta->seq > tb->seq ? 1 : 0);
+}
+
+static gboolean
+schedule_now (gpointer user_data)
+{
+  BtManager *self = user_data;
+  g_autoptr (GPtrArray) queued = g_ptr_array_new ();
+  guint max_running = g_settings_get_uint (self->settings, "max-concurrent-transfers");
+  guint running = 0;
+  GHashTableIter iter;
+  gpointer value;
+
+  self->schedule_source = 0;
+
+  g_hash_table_iter_init (&iter, self->transfers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      BtTransfer *transfer = value;
+
+      if (transfer->job != NULL)
+        running++;
+      else if (transfer->queued)
+        g_ptr_array_add (queued, transfer);
+    }
+
+  g_ptr_array_sort (queued, compare_queue_order);
+  for (guint i = 0; i < queued->len && running < max_running; i++, running++)
+    bt_transfer_run (g_ptr_array_index (queued, i), self->session);
+
+  update_idle (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule (BtManager *self)
+{
+  if (self->schedule_source == 0)
+    self->schedule_source = g_idle_add_full (G_PRIORITY_DEFAULT, schedule_now, self, NULL);
+}
+
+static void
+on_transfer_state_changed (BtTransfer *transfer, BtManager *self)
+{
+  schedule (self);
+}
+
+/* ---- Lifetime ----------------------------------------------------------- */
+
+static gboolean
+on_idle_timeout (gpointer user_data)
+{
+  BtManager *self = user_data;
+
+  self->idle_source = 0;
+  g_debug ("Idle for %u s: exiting", self->idle_timeout_s);
+  g_signal_emit (self, signals[SIGNAL_IDLE], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+update_idle (BtManager *self)
+{
+  gboolean busy = bt_callers_get_n_callers (self->callers) > 0;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->transfers);
+  while (!busy && g_hash_table_iter_next (&iter, NULL, &value))
+    busy = bt_transfer_is_unfinished (value);
+
+  if (busy || self->idle_timeout_s == 0)
+    g_clear_handle_id (&self->idle_source, g_source_remove);
+  else if (self->idle_source == 0)
+    self->idle_source = g_timeout_add_seconds (self->idle_timeout_s, on_idle_timeout, self);
+}
+
+static void
+on_callers_changed (BtCallers *callers, BtManager *self)
+{
+  update_idle (self);
+}
+
+/* ---- Network and power state -------------------------------------------- */
+
+static void
+emit_manager_property (BtManager *self, const char *name, const char *value)
+{
+  GVariantBuilder changed;
+
+  /* Not private to an app: every caller may know the network state */
+  g_variant_builder_init (&changed, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&changed, "{sv}", name, g_variant_new_string (value));
+  g_dbus_connection_emit_signal (self->connection, NULL, BT_MANAGER_PATH,
+                                 "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                 g_variant_new ("(sa{sv}as)", BT_MANAGER_INTERFACE, &changed, NULL),
+                                 NULL);
+}
+
+static void
+update_states (BtManager *self)
+{
+  const char *network, *power;
+
+  if (!g_network_monitor_get_network_available (self->network_monitor)
+      || g_network_monitor_get_connectivity (self->network_monitor) == G_NETWORK_CONNECTIVITY_LOCAL)
+    network = "offline";
+  else if (g_settings_get_boolean (self->settings, "restrict-background-data"))
+    network = "background-restricted";
+  else if (g_network_monitor_get_network_metered (self->network_monitor))
+    network = "metered";
+  else
+    network = "unrestricted";
+
+  power = self->power_monitor != NULL
+                  && g_power_profile_monitor_get_power_saver_enabled (self->power_monitor)
+              ? "power-saver"
+              : "normal";
+
+  if (g_strcmp0 (network, self->network_state) != 0)
+    {
+      g_free (self->network_state);
+      self->network_state = g_strdup (network);
+      if (self->registration_id != 0)
+        emit_manager_property (self, "NetworkState", network);
+    }
+  if (g_strcmp0 (power, self->power_state) != 0)
+    {
+      g_free (self->power_state);
+      self->power_state = g_strdup (power);
+      if (self->registration_id != 0)
+        emit_manager_property (self, "PowerState", power);
+    }
+}
+
+static void
+on_monitor_notify (GObject *object, GParamSpec *pspec, BtManager *self)
+{
+  update_states (self);
+}
+
+static void
+on_settings_changed (GSettings *settings, const char *key, BtManager *self)
+{
+  if (g_str_equal (key, "max-connections-per-host"))
+    g_object_set (self->session, "max-conns-per-host", g_settings_get_uint (settings, key), NULL);
+  else if (g_str_equal (key, "response-timeout"))
+    g_object_set (self->session, "timeout", g_settings_get_uint (settings, key), NULL);
+  else if (g_str_equal (key, "restrict-background-data"))
+    update_states (self);
+  schedule (self);
+}
+
+/* ---- Methods ------------------------------------------------------------ */
+
+static char *
+new_transfer_id (void)
+{
+  guint8 bytes[16];
+
+  /* Unguessable: another app must not be able to probe for ids */
+  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
+    {
+      for (gsize i = 0; i < sizeof bytes; i++)
+        bytes[i] = (guint8) g_random_int_range (0, 256);
+    }
+  return g_compute_checksum_for_data (G_CHECKSUM_MD5, bytes, sizeof bytes);
+}
+
+static const char *
+identify (BtManager *self, const char *sender, GVariant *options, GError **error)
+{
+  g_autoptr (GVariant) app_id = g_variant_lookup_value (options, "app-id", NULL);
+
+  if (app_id != NULL && !g_variant_is_of_type (app_id, G_VARIANT_TYPE_STRING))
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                           "Option “app-id” must be a string");
+      return NULL;
+    }
+  return bt_callers_identify (self->callers, sender,
+                              app_id != NULL ? g_variant_get_string (app_id, NULL) : NULL, error);
+}
+
+static guint
+count_unfinished (BtManager *self, const char *app_id)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->transfers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      BtTransfer *transfer = value;
+
+      if (g_str_equal (transfer->app_id, app_id) && bt_transfer_is_unfinished (transfer))
+        n++;
+    }
+  return n;
+}
+
+static void
+on_transfer_removed (BtTransfer *transfer, BtManager *self)
+{
+  g_debug ("Transfer %s removed", transfer->id);
+  g_signal_handlers_disconnect_by_data (transfer, self);
+  bt_transfer_unexport (transfer);
+  g_hash_table_remove (self->transfers, transfer->id);
+  update_idle (self);
+}
+
+static void
+handle_create_download (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) options = NULL;
+  g_autoptr (BtTransfer) transfer = NULL;
+  g_autofree char *id = NULL;
+  const char *uri;
+  const char *app_id;
+  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
+
+  g_variant_get (parameters, "(&s@a{sv})", &uri, &options);
+  app_id = identify (self, g_dbus_method_invocation_get_sender (invocation), options, &error);
+  if (app_id == NULL)
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+
+  if (count_unfinished (self, app_id)
+      >= g_settings_get_uint (self->settings, "max-transfers-per-app"))
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, BT_ERROR, BT_ERROR_QUOTA_EXCEEDED,
+          "Too many unfinished transfers (at most %u)",
+          g_settings_get_uint (self->settings, "max-transfers-per-app"));
+      return;
+    }
+
+  id = new_transfer_id ();
+  transfer = bt_transfer_new_download (id, app_id, self->next_seq, uri, options,
+                                       g_dbus_message_get_unix_fd_list (message), &error);
+  if (transfer == NULL)
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+  self->next_seq++;
+  transfer->settings = g_object_ref (self->settings);
+
+  if (!bt_transfer_export (transfer, self->connection, self->callers, &error))
+    {
+      bt_destination_discard (transfer->destination);
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+  g_signal_connect (transfer, "state-changed", G_CALLBACK (on_transfer_state_changed), self);
+  g_signal_connect (transfer, "removed", G_CALLBACK (on_transfer_removed), self);
+  g_hash_table_insert (self->transfers, g_strdup (id), g_object_ref (transfer));
+  g_debug ("Transfer %s created for app “%s”", id, app_id);
+
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", transfer->object_path));
+  schedule (self);
+}
+
+static gint
+compare_seq (gconstpointer a, gconstpointer b)
+{
+  BtTransfer *ta = *(BtTransfer **) a;
+  BtTransfer *tb = *(BtTransfer **) b;
+
+  return ta->seq < tb->seq ? -1 : (ta->seq > tb->seq ? 1 : 0);
+}
+
+static gboolean
+strv_contains_checked (GVariant *statuses, const char *status)
+{
+  GVariantIter iter;
+  const char *s;
+
+  g_variant_iter_init (&iter, statuses);
+  while (g_variant_iter_next (&iter, "&s", &s))
+    {
+      if (g_str_equal (s, status))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) filter = NULL;
+  g_autoptr (GVariant) statuses = NULL;
+  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
+  GVariantBuilder builder;
+  GVariantIter iter;
+  const char *key, *group = NULL, *kind = NULL;
+  GVariant *value;
+  const char *app_id;
+  GHashTableIter transfers;
+  gpointer transfer_ptr;
+
+  g_variant_get (parameters, "(@a{sv})", &filter);
+  g_variant_iter_init (&iter, filter);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr (GVariant) owned = value;
+      const char *type = g_str_equal (key, "status") ? "as"
+                         : (g_str_equal (key, "group") || g_str_equal (key, "kind")
+                            || g_str_equal (key, "app-id"))
+                             ? "s"
+                             : NULL;
+
+      if (type == NULL)
+        {
+          g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                                                 "Unknown filter “%s”", key);
+          return;
+        }
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
+        {
+          g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                                                 "Filter “%s” must be of type “%s”", key, type);
+          return;
+        }
+    }
+  g_variant_lookup (filter, "group", "&s", &group);
+  g_variant_lookup (filter, "kind", "&s", &kind);
+  statuses = g_variant_lookup_value (filter, "status", G_VARIANT_TYPE_STRING_ARRAY);
+
+  app_id = identify (self, g_dbus_method_invocation_get_sender (invocation), filter, &error);
+  if (app_id == NULL)
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+
+  g_hash_table_iter_init (&transfers, self->transfers);
+  while (g_hash_table_iter_next (&transfers, NULL, &transfer_ptr))
+    {
+      BtTransfer *transfer = transfer_ptr;
+
+      if (!g_str_equal (transfer->app_id, app_id))
+        continue;
+      if (group != NULL && g_strcmp0 (transfer->group != NULL ? transfer->group : "", group) != 0)
+        continue;
+      if (kind != NULL && !g_str_equal (kind, bt_kind_to_string (transfer->kind)))
+        continue;
+      if (statuses != NULL
+          && !strv_contains_checked (statuses, bt_status_to_string (transfer->status)))
+        continue;
+      g_ptr_array_add (matches, transfer);
+    }
+  g_ptr_array_sort (matches, compare_seq);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("ao"));
+  for (guint i = 0; i < matches->len; i++)
+    g_variant_builder_add (&builder, "o",
+                           ((BtTransfer *) g_ptr_array_index (matches, i))->object_path);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(ao)", &builder));
+}
+
+static void
+manager_method_call (GDBusConnection *connection, const char *sender, const char *object_path,
+                     const char *interface_name, const char *method_name, GVariant *parameters,
+                     GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  BtManager *self = user_data;
+
+  if (g_str_equal (method_name, "CreateDownload"))
+    handle_create_download (self, invocation, parameters);
+  else if (g_str_equal (method_name, "GetTransfers"))
+    handle_get_transfers (self, invocation, parameters);
+  else
+    g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_NOT_SUPPORTED,
+                                           "%s is not supported by this version of the service",
+                                           method_name);
+}
+
+static GVariant *
+manager_get_property (GDBusConnection *connection, const char *sender, const char *object_path,
+                      const char *interface_name, const char *property_name, GError **error,
+                      gpointer user_data)
+{
+  BtManager *self = user_data;
+
+  if (g_str_equal (property_name, "Version"))
+    return g_variant_new_uint32 (1);
+  if (g_str_equal (property_name, "NetworkState"))
+    return g_variant_new_string (self->network_state);
+  if (g_str_equal (property_name, "PowerState"))
+    return g_variant_new_string (self->power_state);
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "No property %s", property_name);
+  return NULL;
+}
+
+static const GDBusInterfaceVTable manager_vtable = {
+  manager_method_call,
+  manager_get_property,
+  NULL,
+  { 0 },
+};
+
+/* ---- Object ------------------------------------------------------------- */
+
+void
+bt_manager_shutdown (BtManager *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  /* Stop moving bytes; partial files stay on disk */
+  g_hash_table_iter_init (&iter, self->transfers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_signal_handlers_disconnect_by_data (value, self);
+      bt_transfer_unexport (value);
+    }
+  g_hash_table_remove_all (self->transfers);
+
+  if (self->registration_id != 0)
+    {
+      g_dbus_connection_unregister_object (self->connection, self->registration_id);
+      self->registration_id = 0;
+    }
+}
+
+static void
+bt_manager_dispose (GObject *object)
+{
+  BtManager *self = BT_MANAGER (object);
+
+  bt_manager_shutdown (self);
+  g_clear_handle_id (&self->schedule_source, g_source_remove);
+  g_clear_handle_id (&self->idle_source, g_source_remove);
+  if (self->callers != NULL)
+    g_signal_handlers_disconnect_by_data (self->callers, self);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  if (self->network_monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->network_monitor, self);
+  if (self->power_monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->power_monitor, self);
+  g_clear_object (&self->callers);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->session);
+  g_clear_object (&self->power_monitor);
+  self->network_monitor = NULL;
+  g_clear_object (&self->connection);
+
+  G_OBJECT_CLASS (bt_manager_parent_class)->dispose (object);
+}
+
+static void
+bt_manager_finalize (GObject *object)
+{
+  BtManager *self = BT_MANAGER (object);
+
+  g_hash_table_unref (self->transfers);
+  g_free (self->network_state);
+  g_free (self->power_state);
+
+  G_OBJECT_CLASS (bt_manager_parent_class)->finalize (object);
+}
+
+static void
+bt_manager_class_init (BtManagerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = bt_manager_dispose;
+  object_class->finalize = bt_manager_finalize;
+
+  /* Nothing to do and nobody connected for the idle timeout */
+  signals[SIGNAL_IDLE] = g_signal_new ("idle", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                       NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+bt_manager_init (BtManager *self)
+{
+  self->transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+static SoupSession *
+create_session (GSettings *settings)
+{
+  SoupSession *session
+      = g_object_new (SOUP_TYPE_SESSION, "max-conns", 256, "max-conns-per-host",
+                      g_settings_get_uint (settings, "max-connections-per-host"), "timeout",
+                      g_settings_get_uint (settings, "response-timeout"), "idle-timeout", 60,
+                      "user-agent", "bgtransfer/" PACKAGE_VERSION " ", NULL);
+
+  /* Bytes on disk are the bytes on the wire: no transparent decoding */
+  soup_session_remove_feature_by_type (session, SOUP_TYPE_CONTENT_DECODER);
+  return session;
+}
+
+BtManager *
+bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **error)
+{
+  g_autoptr (BtManager) self = g_object_new (BT_TYPE_MANAGER, NULL);
+
+  self->connection = g_object_ref (connection);
+  self->idle_timeout_s = idle_timeout_s;
+  self->callers = bt_callers_new (connection);
+  self->settings = g_settings_new ("org.freedesktop.BackgroundTransfer");
+  self->session = create_session (self->settings);
+  self->network_monitor = g_network_monitor_get_default ();
+  self->power_monitor = g_power_profile_monitor_dup_default ();
+
+  g_signal_connect (self->callers, "changed", G_CALLBACK (on_callers_changed), self);
+  g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
+  g_signal_connect (self->network_monitor, "notify::network-available",
+                    G_CALLBACK (on_monitor_notify), self);
+  g_signal_connect (self->network_monitor, "notify::network-metered",
+                    G_CALLBACK (on_monitor_notify), self);
+  g_signal_connect (self->network_monitor, "notify::connectivity", G_CALLBACK (on_monitor_notify),
+                    self);
+  if (self->power_monitor != NULL)
+    g_signal_connect (self->power_monitor, "notify::power-saver-enabled",
+                      G_CALLBACK (on_monitor_notify), self);
+  update_states (self);
+
+  self->registration_id = g_dbus_connection_register_object (
+      connection, BT_MANAGER_PATH,
+      (GDBusInterfaceInfo *) &org_freedesktop_background_transfer_manager_interface,
+      &manager_vtable, self, NULL, error);
+  if (self->registration_id == 0)
+    return NULL;
+
+  update_idle (self);
+  return g_steal_pointer (&self);
+}

@@ -1,0 +1,100 @@
+/* bt-transfer.h: one transfer, its state, and its object on the bus
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <libsoup/soup.h>
+
+#include "bt-callers.h"
+#include "bt-destination.h"
+#include "bt-types.h"
+
+G_BEGIN_DECLS
+
+#define BT_TRANSFER_PATH_PREFIX "/org/freedesktop/BackgroundTransfer/transfer/"
+#define BT_TRANSFER_INTERFACE "org.freedesktop.BackgroundTransfer.Transfer"
+
+typedef struct _BtDownloadJob BtDownloadJob;
+
+#define BT_TYPE_TRANSFER (bt_transfer_get_type ())
+G_DECLARE_FINAL_TYPE (BtTransfer, bt_transfer, BT, TRANSFER, GObject)
+
+/* The service's own view: the engine and the scheduler read and update
+ * these fields directly, and announce changes with bt_transfer_changed(). */
+struct _BtTransfer
+{
+  GObject parent_instance;
+
+  /* What was asked */
+  char *id;
+  char *object_path;
+  char *app_id;
+  guint64 seq; /* creation order */
+  BtKind kind;
+  char *uri;
+  char *method;
+  GPtrArray *headers; /* alternating name, value; secret values in memory only */
+  BtPriority priority;
+  BtCostPolicy cost_policy;
+  char *group;
+  char *tag;
+  gboolean fail_if_changed;
+  gint64 created_time;
+  BtDestination *destination;
+
+  /* Where it stands */
+  BtStatus status;
+  gboolean queued; /* waits for a free slot */
+  char *actual_uri;
+  guint64 bytes_received;
+  guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
+  guint http_status;
+  GPtrArray *response_headers; /* alternating name, value */
+  char *etag;
+  char *last_modified;
+  gboolean is_resumable;
+  guint64 rate;
+  guint attempts;
+  guint retries;
+  BtErrorStatus error_status;
+  char *error_message;
+  gint64 completed_time;
+
+  /* Running */
+  BtDownloadJob *job;
+  guint retry_source;
+
+  GSettings *settings;
+
+  /* On the bus */
+  GDBusConnection *connection;
+  BtCallers *callers;
+  guint registration_id;
+  GHashTable *dirty;
+  guint flush_source;
+  gint64 last_flush_us;
+};
+
+BtTransfer *bt_transfer_new_download (const char *id, const char *app_id, guint64 seq,
+                                      const char *uri, GVariant *options, GUnixFDList *fd_list,
+                                      GError **error);
+
+gboolean bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *callers,
+                             GError **error);
+void bt_transfer_unexport (BtTransfer *self);
+
+void bt_transfer_changed (BtTransfer *self, const char *property);
+void bt_transfer_set_status (BtTransfer *self, BtStatus status);
+void bt_transfer_set_error (BtTransfer *self, BtErrorStatus error_status, const char *message);
+gboolean bt_transfer_is_unfinished (BtTransfer *self);
+
+void bt_transfer_run (BtTransfer *self, SoupSession *session);
+
+/* Called by the engine when an attempt ends; see bt-transfer.c */
+void bt_transfer_attempt_done (BtTransfer *self, BtErrorStatus error_status, const char *message,
+                               gboolean transient, guint retry_after_s);
+
+G_END_DECLS
