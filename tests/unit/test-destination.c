@@ -1,0 +1,249 @@
+/* Unit tests of the destination file handling (FAULTS X4)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "bt-destination.h"
+#include "bt-error.h"
+
+typedef struct
+{
+  char *dir;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("bt-destination-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GDir) dir = g_dir_open (f->dir, 0, NULL);
+  const char *name;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (f->dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (f->dir);
+  g_free (f->dir);
+}
+
+static char *
+read_file (const char *path)
+{
+  char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+  return contents;
+}
+
+static void
+test_write_commit (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "out.txt", NULL);
+  g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) dest = bt_destination_new_for_path (path, FALSE, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (part, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (bt_destination_open (dest, &error), >=, 0);
+  g_assert_true (bt_destination_write (dest, 0, "hello world", 11, &error));
+  g_assert_true (bt_destination_write (dest, 6, "there", 5, &error));
+  g_assert_true (bt_destination_commit (dest, 11, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+  contents = read_file (path);
+  g_assert_cmpstr (contents, ==, "hello there");
+}
+
+static void
+test_existing_refused (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "exists", NULL);
+  g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) dest = NULL;
+  g_autoptr (BtDestination) replacing = NULL;
+
+  g_assert_true (g_file_set_contents (path, "keep", -1, NULL));
+  dest = bt_destination_new_for_path (path, FALSE, &error);
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
+  g_assert_null (dest);
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  replacing = bt_destination_new_for_path (path, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_true (bt_destination_write (replacing, 0, "new", 3,
+                                       (bt_destination_open (replacing, NULL), &error)));
+  g_assert_true (bt_destination_commit (replacing, 3, &error));
+  g_assert_cmpstr (read_file (path), ==, "new");
+}
+
+static void
+test_no_replace_race (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "race", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) dest = bt_destination_new_for_path (path, FALSE, &error);
+  g_autofree char *contents = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (bt_destination_open (dest, &error), >=, 0);
+  g_assert_true (bt_destination_write (dest, 0, "data", 4, &error));
+  /* Someone creates the destination while we download: never replaced */
+  g_assert_true (g_file_set_contents (path, "victim", -1, NULL));
+  g_assert_false (bt_destination_commit (dest, 4, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  contents = read_file (path);
+  g_assert_cmpstr (contents, ==, "victim");
+}
+
+static void
+test_part_in_use (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "twice", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) first = bt_destination_new_for_path (path, FALSE, &error);
+  g_autoptr (BtDestination) second = NULL;
+
+  g_assert_no_error (error);
+  second = bt_destination_new_for_path (path, FALSE, &error);
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
+  g_assert_null (second);
+}
+
+static void
+test_symlinked_part (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "link", NULL);
+  g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
+  g_autofree char *victim = g_build_filename (f->dir, "victim", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) dest = NULL;
+  g_autofree char *contents = NULL;
+
+  g_assert_true (g_file_set_contents (victim, "precious", -1, NULL));
+  g_assert_cmpint (symlink (victim, part), ==, 0);
+  dest = bt_destination_new_for_path (path, FALSE, &error);
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
+  g_assert_null (dest);
+  contents = read_file (victim);
+  g_assert_cmpstr (contents, ==, "precious");
+}
+
+static void
+test_symlink_swapped_in (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "swap", NULL);
+  g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
+  g_autofree char *victim = g_build_filename (f->dir, "victim", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) dest = bt_destination_new_for_path (path, FALSE, &error);
+  g_autofree char *contents = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (victim, "precious", -1, NULL));
+  /* The partial file is replaced by a link between two runs */
+  g_assert_cmpint (g_unlink (part), ==, 0);
+  g_assert_cmpint (symlink (victim, part), ==, 0);
+  g_assert_cmpint (bt_destination_open (dest, &error), <, 0);
+  g_assert_nonnull (error);
+  contents = read_file (victim);
+  g_assert_cmpstr (contents, ==, "precious");
+}
+
+static void
+test_discard (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "gone", NULL);
+  g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) dest = bt_destination_new_for_path (path, FALSE, &error);
+
+  g_assert_no_error (error);
+  bt_destination_discard (dest);
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_fd_checks (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "fd", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) dest = NULL;
+  int fd;
+
+  g_assert_true (g_file_set_contents (path, "", -1, NULL));
+
+  fd = open (path, O_RDONLY);
+  g_assert_null (bt_destination_new_for_fd (fd, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  close (fd);
+
+  fd = open (path, O_WRONLY | O_APPEND);
+  g_assert_null (bt_destination_new_for_fd (fd, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  close (fd);
+
+  fd = open (f->dir, O_RDONLY | O_DIRECTORY);
+  g_assert_null (bt_destination_new_for_fd (fd, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  close (fd);
+
+  fd = open ("/dev/zero", O_WRONLY);
+  g_assert_null (bt_destination_new_for_fd (fd, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  close (fd);
+
+  fd = open (path, O_WRONLY);
+  dest = bt_destination_new_for_fd (fd, &error);
+  close (fd);
+  g_assert_no_error (error);
+  g_assert_true (
+      bt_destination_write (dest, 0, "abcdef", 6, (bt_destination_open (dest, NULL), &error)));
+  g_assert_true (bt_destination_commit (dest, 3, &error));
+  g_assert_cmpstr (read_file (path), ==, "abc");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, setup, func, teardown)
+  ADD ("/destination/write-commit", test_write_commit);
+  ADD ("/destination/existing-refused", test_existing_refused);
+  ADD ("/destination/no-replace-race", test_no_replace_race);
+  ADD ("/destination/part-in-use", test_part_in_use);
+  ADD ("/destination/symlinked-part", test_symlinked_part);
+  ADD ("/destination/symlink-swapped-in", test_symlink_swapped_in);
+  ADD ("/destination/discard", test_discard);
+  ADD ("/destination/fd-checks", test_fd_checks);
+#undef ADD
+
+  return g_test_run ();
+}
