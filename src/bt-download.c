@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bt-download.h"
+#include "bt-error.h"
 #include "bt-resume.h"
 #include "bt-validate.h"
 
@@ -227,18 +228,14 @@ on_watchdog (gpointer user_data)
 /* ---- Body --------------------------------------------------------------- */
 
 static void read_next (BtDownloadJob *job);
+static void complete (BtDownloadJob *job);
 
 static void
-complete (BtDownloadJob *job)
+commit (BtDownloadJob *job)
 {
   g_autoptr (GError) error = NULL;
   BtTransfer *transfer = job->transfer;
 
-  if (transfer->total_bytes == BT_SIZE_UNKNOWN)
-    {
-      transfer->total_bytes = transfer->bytes_received;
-      bt_transfer_changed (transfer, "TotalBytesToReceive");
-    }
   if (!bt_destination_commit (transfer->destination, transfer->bytes_received, &error))
     {
       finish_with_write_error (job, error);
@@ -300,6 +297,65 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   job->rate_bytes += (guint64) n;
   set_bytes_received (transfer, transfer->bytes_received + (guint64) n);
   read_next (job);
+}
+
+static void
+on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  BtDownloadJob *job = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!bt_verify_finish (result, &error) && !job->stopped)
+    {
+      if (error->domain == BT_ERROR)
+        job_finish (job, BT_ERROR_STATUS_CHECKSUM_MISMATCH, error->message, FALSE, 0);
+      else
+        job_finish (job, BT_ERROR_STATUS_DESTINATION_UNWRITABLE, error->message, FALSE, 0);
+      return;
+    }
+  if (job->stopped)
+    {
+      job_free (job);
+      return;
+    }
+  commit (job);
+}
+
+/* The body is all there: check it against the digests, then move it into
+ * place. A digest mismatch never reaches the destination. */
+static void
+complete (BtDownloadJob *job)
+{
+  BtTransfer *transfer = job->transfer;
+  g_autoptr (GPtrArray) digests = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int fd;
+
+  g_clear_handle_id (&job->watchdog_id, g_source_remove);
+  if (transfer->total_bytes == BT_SIZE_UNKNOWN)
+    {
+      transfer->total_bytes = transfer->bytes_received;
+      bt_transfer_changed (transfer, "TotalBytesToReceive");
+    }
+
+  if (transfer->checksum != NULL)
+    g_ptr_array_add (digests, transfer->checksum);
+  if (transfer->server_digest != NULL)
+    g_ptr_array_add (digests, transfer->server_digest);
+  if (digests->len == 0)
+    {
+      commit (job);
+      return;
+    }
+
+  fd = bt_destination_open_result (transfer->destination, FALSE, &error);
+  if (fd < 0)
+    {
+      finish_with_write_error (job, error);
+      return;
+    }
+  /* The digests stay owned by the transfer, which the job keeps alive */
+  bt_verify_async (fd, digests, job->cancellable, on_verified, job);
 }
 
 static void
@@ -510,6 +566,27 @@ store_validators (BtTransfer *transfer, SoupMessageHeaders *headers, guint statu
 }
 
 static void
+store_digest (BtTransfer *transfer, SoupMessageHeaders *headers, guint status)
+{
+  const char *repr = soup_message_headers_get_one (headers, "Repr-Digest");
+  const char *content = soup_message_headers_get_one (headers, "Content-Digest");
+  BtDigest *digest = NULL;
+
+  /* Content-Digest covers this message's content: the whole file only for
+   * a full answer. Repr-Digest always covers the whole representation. */
+  if (repr != NULL)
+    digest = bt_digest_parse_header ("Repr-Digest", repr);
+  if (digest == NULL && content != NULL && status != 206)
+    digest = bt_digest_parse_header ("Content-Digest", content);
+
+  if (digest != NULL || status != 206)
+    {
+      bt_digest_free (transfer->server_digest);
+      transfer->server_digest = digest;
+    }
+}
+
+static void
 on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BtDownloadJob *job = user_data;
@@ -635,6 +712,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   store_validators (transfer, headers, status);
+  store_digest (transfer, headers, status);
   if (transfer->total_bytes != total)
     {
       transfer->total_bytes = total;
@@ -712,8 +790,8 @@ bt_download_job_start (BtTransfer *transfer, SoupSession *session, GSettings *se
   job->settings = g_object_ref (settings);
   job->cancellable = g_cancellable_new ();
   job->buffer = g_malloc (READ_BUFFER_SIZE);
-  job->origin_uri
-      = g_uri_parse (transfer->uri, G_URI_FLAGS_ENCODED | G_URI_FLAGS_HAS_PASSWORD, NULL);
+  job->origin_uri = g_uri_parse (bt_transfer_get_current_uri (transfer),
+                                 G_URI_FLAGS_ENCODED | G_URI_FLAGS_HAS_PASSWORD, NULL);
   job->current_uri = g_uri_ref (job->origin_uri);
   job->method = transfer->method;
 

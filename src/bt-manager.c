@@ -15,6 +15,7 @@
 #include <libsoup/soup.h>
 
 #include "bt-callers.h"
+#include "bt-download.h"
 #include "bt-dbus.h"
 #include "bt-error.h"
 #include "bt-manager.h"
@@ -87,6 +88,8 @@ schedule_now (gpointer user_data)
 
       if (transfer->job != NULL)
         running++;
+      else if (transfer->queued && bt_transfer_waits_for_network (transfer))
+        bt_transfer_set_status (transfer, BT_STATUS_PAUSED_NO_NETWORK);
       else if (transfer->queued)
         g_ptr_array_add (queued, transfer);
     }
@@ -204,6 +207,7 @@ static void
 on_monitor_notify (GObject *object, GParamSpec *pspec, BtManager *self)
 {
   update_states (self);
+  schedule (self);
 }
 
 static void
@@ -484,8 +488,12 @@ bt_manager_shutdown (BtManager *self)
   g_hash_table_iter_init (&iter, self->transfers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      g_signal_handlers_disconnect_by_data (value, self);
-      bt_transfer_unexport (value);
+      BtTransfer *transfer = value;
+
+      g_signal_handlers_disconnect_by_data (transfer, self);
+      if (transfer->job != NULL)
+        bt_download_job_stop (transfer->job);
+      bt_transfer_unexport (transfer);
     }
   g_hash_table_remove_all (self->transfers);
 

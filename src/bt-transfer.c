@@ -61,6 +61,9 @@ bt_transfer_finalize (GObject *object)
   g_free (self->group);
   g_free (self->tag);
   g_clear_pointer (&self->destination, bt_destination_free);
+  g_clear_pointer (&self->checksum, bt_digest_free);
+  g_clear_pointer (&self->server_digest, bt_digest_free);
+  g_strfreev (self->mirrors);
   g_free (self->actual_uri);
   g_ptr_array_unref (self->response_headers);
   g_free (self->etag);
@@ -128,8 +131,8 @@ static const OptionSpec download_options[] = {
   { "completion-group", "o", FALSE },
   { "server-credential", "a{sv}", FALSE },
   { "proxy-credential", "a{sv}", FALSE },
-  { "checksum", "s", FALSE },
-  { "mirrors", "as", FALSE },
+  { "checksum", "s", TRUE },
+  { "mirrors", "as", TRUE },
   { "connections", "u", FALSE },
   { "max-rate", "t", FALSE },
   { "notify", "a{sv}", FALSE },
@@ -201,6 +204,43 @@ parse_headers (BtTransfer *self, GVariant *headers, GError **error)
   return TRUE;
 }
 
+#define BT_MAX_MIRRORS 16
+
+static gboolean
+parse_mirrors (BtTransfer *self, GVariant *mirrors, GError **error)
+{
+  g_autoptr (GPtrArray) uris = g_ptr_array_new_with_free_func (g_free);
+  GVariantIter iter;
+  const char *uri;
+
+  if (g_variant_n_children (mirrors) > BT_MAX_MIRRORS)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "More than %d mirrors",
+                   BT_MAX_MIRRORS);
+      return FALSE;
+    }
+  g_variant_iter_init (&iter, mirrors);
+  while (g_variant_iter_next (&iter, "&s", &uri))
+    {
+      g_autoptr (GUri) parsed = NULL;
+      BtScheme scheme;
+
+      parsed = bt_validate_uri (uri, &scheme, error);
+      if (parsed == NULL)
+        return FALSE;
+      if (scheme != BT_SCHEME_HTTP && scheme != BT_SCHEME_HTTPS)
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_NOT_SUPPORTED,
+                       "FTP mirrors are not supported by this version of the service");
+          return FALSE;
+        }
+      g_ptr_array_add (uris, g_uri_to_string (parsed));
+    }
+  g_ptr_array_add (uris, NULL);
+  self->mirrors = (GStrv) g_ptr_array_free (g_steal_pointer (&uris), FALSE);
+  return TRUE;
+}
+
 /*
  * bt_transfer_new_download:
  *
@@ -214,6 +254,7 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   g_autoptr (BtTransfer) self = NULL;
   g_autoptr (GUri) parsed = NULL;
   g_autoptr (GVariant) headers = NULL;
+  g_autoptr (GVariant) mirrors = NULL;
   const char *destination = NULL;
   const char *str;
   gboolean overwrite = FALSE;
@@ -296,6 +337,15 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
         }
       self->tag = g_strdup (str);
     }
+  if (g_variant_lookup (options, "checksum", "&s", &str))
+    {
+      self->checksum = bt_digest_parse_option (str, error);
+      if (self->checksum == NULL)
+        return NULL;
+    }
+  mirrors = g_variant_lookup_value (options, "mirrors", G_VARIANT_TYPE_STRING_ARRAY);
+  if (mirrors != NULL && !parse_mirrors (self, mirrors, error))
+    return NULL;
   headers = g_variant_lookup_value (options, "headers", G_VARIANT_TYPE ("a(ss)"));
   if (headers != NULL && !parse_headers (self, headers, error))
     return NULL;
@@ -630,6 +680,71 @@ fail (BtTransfer *self, BtErrorStatus error_status, const char *message)
   bt_transfer_set_status (self, BT_STATUS_ERROR);
 }
 
+const char *
+bt_transfer_get_current_uri (BtTransfer *self)
+{
+  if (self->uri_index == 0 || self->mirrors == NULL)
+    return self->uri;
+  return self->mirrors[self->uri_index - 1];
+}
+
+static gboolean
+host_is_local (const char *host)
+{
+  g_autoptr (GInetAddress) address = NULL;
+
+  if (host == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (host, "localhost") == 0 || g_str_has_suffix (host, ".localhost"))
+    return TRUE;
+  address = g_inet_address_new_from_string (host);
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
+/*
+ * bt_transfer_waits_for_network:
+ *
+ * Whether the transfer must wait because there is no network. Loopback
+ * hosts are always reachable.
+ */
+gboolean
+bt_transfer_waits_for_network (BtTransfer *self)
+{
+  g_autoptr (GUri) uri = NULL;
+
+  if (g_network_monitor_get_network_available (g_network_monitor_get_default ()))
+    return FALSE;
+  uri = g_uri_parse (bt_transfer_get_current_uri (self), G_URI_FLAGS_ENCODED, NULL);
+  return uri == NULL || !host_is_local (g_uri_get_host (uri));
+}
+
+/* SPEC §8: mirrors are tried after a failure that is not 401, 403 or a
+ * local error. */
+static gboolean
+try_next_mirror (BtTransfer *self, BtErrorStatus error_status)
+{
+  if (self->mirrors == NULL || self->uri_index >= g_strv_length (self->mirrors))
+    return FALSE;
+  switch (error_status)
+    {
+      case BT_ERROR_STATUS_UNAUTHORIZED:
+      case BT_ERROR_STATUS_FORBIDDEN:
+      case BT_ERROR_STATUS_DISK_FULL:
+      case BT_ERROR_STATUS_DESTINATION_UNWRITABLE:
+      case BT_ERROR_STATUS_RESOURCE_CHANGED:
+        return FALSE;
+      default:
+        break;
+    }
+
+  self->uri_index++;
+  self->retries = 0;
+  g_debug ("Transfer %s: trying mirror %s", self->id, bt_transfer_get_current_uri (self));
+  self->queued = TRUE;
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+  return TRUE;
+}
+
 /*
  * bt_transfer_attempt_done:
  * @error_status: %BT_ERROR_STATUS_NONE when the download completed and the
@@ -657,8 +772,20 @@ bt_transfer_attempt_done (BtTransfer *self, BtErrorStatus error_status, const ch
   g_debug ("Transfer %s: attempt failed (%s): %s", self->id,
            bt_error_status_to_string (error_status), message);
 
+  if (transient && bt_transfer_waits_for_network (self))
+    {
+      /* Offline: wait for the network without spending a retry */
+      bt_transfer_set_error (self, error_status, message);
+      bt_transfer_set_status (self, BT_STATUS_PAUSED_NO_NETWORK);
+      self->queued = TRUE;
+      g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+      return;
+    }
+
   if (!transient || self->retries >= limit)
     {
+      if (try_next_mirror (self, error_status))
+        return;
       fail (self, error_status, message);
       return;
     }
@@ -748,6 +875,7 @@ handle_resume (BtTransfer *self, GError **error)
 
   stop (self);
   self->retries = 0;
+  self->uri_index = 0;
   bt_transfer_set_error (self, BT_ERROR_STATUS_NONE, NULL);
   self->completed_time = 0;
   self->queued = TRUE;
@@ -842,6 +970,7 @@ handle_set_requested_uri (BtTransfer *self, const char *uri, GError **error)
     }
   g_free (self->uri);
   self->uri = g_uri_to_string (parsed);
+  self->uri_index = 0;
   bt_transfer_changed (self, "Uri");
   return TRUE;
 }

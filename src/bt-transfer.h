@@ -11,6 +11,7 @@
 #include "bt-callers.h"
 #include "bt-destination.h"
 #include "bt-types.h"
+#include "bt-verify.h"
 
 G_BEGIN_DECLS
 
@@ -42,6 +43,8 @@ struct _BtTransfer
   char *group;
   char *tag;
   gboolean fail_if_changed;
+  BtDigest *checksum; /* the app's, or NULL */
+  GStrv mirrors;      /* further URIs of the same resource */
   gint64 created_time;
   BtDestination *destination;
 
@@ -55,6 +58,8 @@ struct _BtTransfer
   GPtrArray *response_headers; /* alternating name, value */
   char *etag;
   char *last_modified;
+  BtDigest *server_digest; /* RFC 9530 digest of the representation, or NULL */
+  guint uri_index;         /* 0: uri, n: mirrors[n - 1] */
   gboolean is_resumable;
   guint64 rate;
   guint attempts;
@@ -87,9 +92,11 @@ gboolean bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCa
 void bt_transfer_unexport (BtTransfer *self);
 
 void bt_transfer_changed (BtTransfer *self, const char *property);
+const char *bt_transfer_get_current_uri (BtTransfer *self);
 void bt_transfer_set_status (BtTransfer *self, BtStatus status);
 void bt_transfer_set_error (BtTransfer *self, BtErrorStatus error_status, const char *message);
 gboolean bt_transfer_is_unfinished (BtTransfer *self);
+gboolean bt_transfer_waits_for_network (BtTransfer *self);
 
 void bt_transfer_run (BtTransfer *self, SoupSession *session);
 
