@@ -162,6 +162,87 @@ bt_destination_new_for_fd (int fd, GError **error)
   return g_steal_pointer (&self);
 }
 
+/* The caller's fd of a transfer recovered from the store: it is gone */
+BtDestination *
+bt_destination_new_detached (void)
+{
+  BtDestination *self = g_new0 (BtDestination, 1);
+
+  self->fd = -1;
+  return self;
+}
+
+/* A destination read back from the state store: nothing is created */
+BtDestination *
+bt_destination_new_recovered (const char *path, gboolean overwrite)
+{
+  BtDestination *self = g_new0 (BtDestination, 1);
+
+  self->fd = -1;
+  self->path = g_strdup (path);
+  self->dir = g_path_get_dirname (path);
+  self->name = g_path_get_basename (path);
+  self->part_name = g_strconcat (self->name, PART_SUFFIX, NULL);
+  self->overwrite = overwrite;
+  return self;
+}
+
+gboolean
+bt_destination_get_overwrite (BtDestination *self)
+{
+  return self->overwrite;
+}
+
+/*
+ * bt_destination_recover:
+ * @checkpoint: bytes known to be flushed to the partial file
+ *
+ * Re-validates the partial file after a restart: data beyond the
+ * checkpoint was never confirmed and is cut off; a missing or shorter file
+ * means starting over.
+ *
+ * Returns: the number of bytes to resume from
+ */
+guint64
+bt_destination_recover (BtDestination *self, guint64 checkpoint)
+{
+  g_autoptr (GError) error = NULL;
+  struct stat st;
+
+  if (self->path == NULL)
+    return 0;
+  if (bt_destination_open (self, &error) < 0)
+    {
+      g_debug ("Cannot reopen the partial file of %s: %s", self->path, error->message);
+      return 0;
+    }
+  if (fstat (self->fd, &st) < 0 || (guint64) st.st_size < checkpoint)
+    checkpoint = 0;
+  if (ftruncate (self->fd, (off_t) checkpoint) < 0)
+    checkpoint = 0;
+  bt_destination_close (self);
+  return checkpoint;
+}
+
+/* Flushes the data written so far to the disk */
+gboolean
+bt_destination_sync (BtDestination *self, GError **error)
+{
+  gboolean was_open = self->fd >= 0;
+  gboolean ok = TRUE;
+
+  if (bt_destination_open (self, error) < 0)
+    return FALSE;
+  if (fdatasync (self->fd) < 0)
+    {
+      set_io_error (error, errno, "Cannot flush", self->path ? self->path : "destination fd");
+      ok = FALSE;
+    }
+  if (!was_open)
+    bt_destination_close (self);
+  return ok;
+}
+
 void
 bt_destination_free (BtDestination *self)
 {
@@ -190,6 +271,12 @@ bt_destination_open (BtDestination *self, GError **error)
 
   if (self->fd >= 0)
     return self->fd;
+  if (self->path == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                           "The destination file descriptor is gone");
+      return -1;
+    }
 
   dfd = open_dir (self->dir, error);
   if (dfd < 0)
@@ -343,6 +430,12 @@ bt_destination_open_result (BtDestination *self, gboolean completed, GError **er
 {
   int dfd, fd;
 
+  if (self->path == NULL && self->fd < 0)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_NOT_FOUND,
+                           "The destination file descriptor is gone");
+      return -1;
+    }
   if (self->path == NULL)
     {
       g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", self->fd);

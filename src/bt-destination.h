@@ -12,7 +12,13 @@ typedef struct _BtDestination BtDestination;
 
 BtDestination *bt_destination_new_for_path (const char *path, gboolean overwrite, GError **error);
 BtDestination *bt_destination_new_for_fd (int fd, GError **error);
+BtDestination *bt_destination_new_detached (void);
+BtDestination *bt_destination_new_recovered (const char *path, gboolean overwrite);
 void bt_destination_free (BtDestination *self);
+
+gboolean bt_destination_get_overwrite (BtDestination *self);
+guint64 bt_destination_recover (BtDestination *self, guint64 checkpoint);
+gboolean bt_destination_sync (BtDestination *self, GError **error);
 
 const char *bt_destination_get_path (BtDestination *self);
 int bt_destination_open (BtDestination *self, GError **error);

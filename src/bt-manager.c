@@ -19,6 +19,7 @@
 #include "bt-dbus.h"
 #include "bt-error.h"
 #include "bt-manager.h"
+#include "bt-store.h"
 #include "bt-transfer.h"
 
 #define BT_MANAGER_INTERFACE "org.freedesktop.BackgroundTransfer.Manager"
@@ -31,6 +32,7 @@ struct _BtManager
   guint registration_id;
   BtCallers *callers;
   GSettings *settings;
+  BtStore *store;
   SoupSession *session;
   GNetworkMonitor *network_monitor;
   GPowerProfileMonitor *power_monitor;
@@ -135,9 +137,10 @@ update_idle (BtManager *self)
   GHashTableIter iter;
   gpointer value;
 
+  /* Paused and finished transfers are safe in the store */
   g_hash_table_iter_init (&iter, self->transfers);
   while (!busy && g_hash_table_iter_next (&iter, NULL, &value))
-    busy = bt_transfer_is_unfinished (value);
+    busy = bt_transfer_keeps_service_busy (value);
 
   if (busy || self->idle_timeout_s == 0)
     g_clear_handle_id (&self->idle_source, g_source_remove);
@@ -277,8 +280,54 @@ on_transfer_removed (BtTransfer *transfer, BtManager *self)
   g_debug ("Transfer %s removed", transfer->id);
   g_signal_handlers_disconnect_by_data (transfer, self);
   bt_transfer_unexport (transfer);
+  bt_store_delete (self->store, transfer->id);
   g_hash_table_remove (self->transfers, transfer->id);
   update_idle (self);
+}
+
+static gboolean
+add_transfer (BtManager *self, BtTransfer *transfer, GError **error)
+{
+  transfer->settings = g_object_ref (self->settings);
+  transfer->store = g_object_ref (self->store);
+  if (!bt_transfer_export (transfer, self->connection, self->callers, error))
+    return FALSE;
+  g_signal_connect (transfer, "state-changed", G_CALLBACK (on_transfer_state_changed), self);
+  g_signal_connect (transfer, "removed", G_CALLBACK (on_transfer_removed), self);
+  g_hash_table_insert (self->transfers, g_strdup (transfer->id), g_object_ref (transfer));
+  return TRUE;
+}
+
+static void
+load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gpointer user_data)
+{
+  BtManager *self = user_data;
+  g_autoptr (BtTransfer) transfer = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 retention_us = (gint64) g_settings_get_uint (self->settings, "retention-days") *
+                        G_TIME_SPAN_DAY;
+
+  self->next_seq = MAX (self->next_seq, seq + 1);
+  transfer = bt_transfer_new_from_record (id, app_id, seq, data);
+  if (transfer == NULL)
+    {
+      bt_store_delete (self->store, id);
+      return;
+    }
+  if (bt_status_is_finished (transfer->status) && transfer->completed_time > 0 &&
+      g_get_real_time () - transfer->completed_time > retention_us)
+    {
+      g_debug ("Transfer %s ended more than the retention period ago: forgotten", id);
+      bt_store_delete (self->store, id);
+      return;
+    }
+  if (!add_transfer (self, transfer, &error))
+    {
+      g_warning ("Cannot restore transfer %s: %s", id, error->message);
+      return;
+    }
+  /* Records the re-validated checkpoint and the new status */
+  bt_transfer_save (transfer);
 }
 
 static void
@@ -319,20 +368,19 @@ handle_create_download (BtManager *self, GDBusMethodInvocation *invocation, GVar
       return;
     }
   self->next_seq++;
-  transfer->settings = g_object_ref (self->settings);
 
-  if (!bt_transfer_export (transfer, self->connection, self->callers, &error))
+  if (!add_transfer (self, transfer, &error))
     {
       bt_destination_discard (transfer->destination);
       bt_invocation_return_error (invocation, error);
       return;
     }
-  g_signal_connect (transfer, "state-changed", G_CALLBACK (on_transfer_state_changed), self);
-  g_signal_connect (transfer, "removed", G_CALLBACK (on_transfer_removed), self);
-  g_hash_table_insert (self->transfers, g_strdup (id), g_object_ref (transfer));
   g_debug ("Transfer %s created for app “%s”", id, app_id);
 
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", transfer->object_path));
+  /* Answered once the transfer is in the store */
+  bt_transfer_save (transfer);
+  bt_store_when_durable (self->store, invocation, g_variant_new ("(o)", transfer->object_path),
+                         NULL);
   schedule (self);
 }
 
@@ -496,6 +544,13 @@ bt_manager_shutdown (BtManager *self)
       bt_transfer_unexport (transfer);
     }
   g_hash_table_remove_all (self->transfers);
+  if (self->store != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (!bt_store_flush (self->store, &error))
+        g_warning ("%s", error->message);
+    }
 
   if (self->registration_id != 0)
     {
@@ -522,6 +577,7 @@ bt_manager_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->power_monitor, self);
   g_clear_object (&self->callers);
   g_clear_object (&self->settings);
+  g_clear_object (&self->store);
   g_clear_object (&self->session);
   g_clear_object (&self->power_monitor);
   self->network_monitor = NULL;
@@ -579,6 +635,12 @@ BtManager *
 bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **error)
 {
   g_autoptr (BtManager) self = g_object_new (BT_TYPE_MANAGER, NULL);
+  g_autofree char *store_path =
+      g_build_filename (g_get_user_state_dir (), "bgtransfer", "state.db", NULL);
+
+  self->store = bt_store_open (store_path, error);
+  if (self->store == NULL)
+    return NULL;
 
   self->connection = g_object_ref (connection);
   self->idle_timeout_s = idle_timeout_s;
@@ -600,6 +662,10 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
     g_signal_connect (self->power_monitor, "notify::power-saver-enabled",
                       G_CALLBACK (on_monitor_notify), self);
   update_states (self);
+
+  /* Bring back what the last instance left; the scheduler resumes it */
+  bt_store_load (self->store, load_record, self);
+  schedule (self);
 
   self->registration_id = g_dbus_connection_register_object (
       connection, BT_MANAGER_PATH,

@@ -70,6 +70,7 @@ bt_transfer_finalize (GObject *object)
   g_free (self->last_modified);
   g_free (self->error_message);
   g_clear_object (&self->settings);
+  g_clear_object (&self->store);
   g_hash_table_unref (self->dirty);
 
   G_OBJECT_CLASS (bt_transfer_parent_class)->finalize (object);
@@ -394,6 +395,344 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   return g_steal_pointer (&self);
 }
 
+/* ---- Persistence -------------------------------------------------------- */
+
+static GVariant *string_pairs (GPtrArray *pairs, gboolean hide_secrets);
+
+static void
+add_string (GVariantBuilder *builder, const char *key, const char *value)
+{
+  if (value != NULL)
+    g_variant_builder_add (builder, "{sv}", key, g_variant_new_string (value));
+}
+
+static GVariant *
+persistent_headers (BtTransfer *self)
+{
+  GVariantBuilder builder;
+
+  /* Secret values never reach the disk (see SPEC §3 "Auth & headers") */
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; i + 1 < self->headers->len; i += 2)
+    {
+      const char *name = g_ptr_array_index (self->headers, i);
+
+      if (!bt_header_is_secret (name))
+        g_variant_builder_add (&builder, "(ss)", name,
+                               (const char *) g_ptr_array_index (self->headers, i + 1));
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static char *
+digest_to_string (BtDigest *digest)
+{
+  return g_strdup_printf ("%s:%s", digest->type == G_CHECKSUM_SHA512 ? "sha512" : "sha256",
+                          digest->hex);
+}
+
+/*
+ * bt_transfer_serialize:
+ *
+ * Returns: (transfer floating): the record of the transfer for the store.
+ * Progress is the last checkpoint, not what is merely written.
+ */
+GVariant *
+bt_transfer_serialize (BtTransfer *self)
+{
+  GVariantBuilder b;
+  const char *path = bt_destination_get_path (self->destination);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  add_string (&b, "kind", bt_kind_to_string (self->kind));
+  add_string (&b, "uri", self->uri);
+  add_string (&b, "method", self->method);
+  g_variant_builder_add (&b, "{sv}", "headers", persistent_headers (self));
+  add_string (&b, "priority", bt_priority_to_string (self->priority));
+  add_string (&b, "cost-policy", bt_cost_policy_to_string (self->cost_policy));
+  add_string (&b, "group", self->group);
+  add_string (&b, "tag", self->tag);
+  g_variant_builder_add (&b, "{sv}", "fail-if-changed", g_variant_new_boolean (self->fail_if_changed));
+  if (self->checksum != NULL)
+    g_variant_builder_add (&b, "{sv}", "checksum",
+                           g_variant_new_take_string (digest_to_string (self->checksum)));
+  if (self->mirrors != NULL)
+    g_variant_builder_add (&b, "{sv}", "mirrors",
+                           g_variant_new_strv ((const char *const *) self->mirrors, -1));
+  g_variant_builder_add (&b, "{sv}", "created-time", g_variant_new_int64 (self->created_time));
+  add_string (&b, "destination", path);
+  g_variant_builder_add (&b, "{sv}", "overwrite",
+                         g_variant_new_boolean (bt_destination_get_overwrite (self->destination)));
+
+  add_string (&b, "status", bt_status_to_string (self->status));
+  g_variant_builder_add (&b, "{sv}", "queued", g_variant_new_boolean (self->queued));
+  add_string (&b, "actual-uri", self->actual_uri);
+  g_variant_builder_add (&b, "{sv}", "bytes",
+                         g_variant_new_uint64 (self->status == BT_STATUS_COMPLETED
+                                                   ? self->bytes_received
+                                                   : self->checkpoint_bytes));
+  g_variant_builder_add (&b, "{sv}", "total", g_variant_new_uint64 (self->total_bytes));
+  g_variant_builder_add (&b, "{sv}", "http-status", g_variant_new_uint32 (self->http_status));
+  g_variant_builder_add (&b, "{sv}", "response-headers",
+                         string_pairs (self->response_headers, TRUE));
+  add_string (&b, "etag", self->etag);
+  add_string (&b, "last-modified", self->last_modified);
+  if (self->server_digest != NULL)
+    {
+      g_variant_builder_add (&b, "{sv}", "server-digest",
+                             g_variant_new_take_string (digest_to_string (self->server_digest)));
+      add_string (&b, "server-digest-origin", self->server_digest->origin);
+    }
+  g_variant_builder_add (&b, "{sv}", "uri-index", g_variant_new_uint32 (self->uri_index));
+  g_variant_builder_add (&b, "{sv}", "is-resumable", g_variant_new_boolean (self->is_resumable));
+  g_variant_builder_add (&b, "{sv}", "attempts", g_variant_new_uint32 (self->attempts));
+  g_variant_builder_add (&b, "{sv}", "retries", g_variant_new_uint32 (self->retries));
+  add_string (&b, "error-status", bt_error_status_to_string (self->error_status));
+  add_string (&b, "error-message", self->error_message);
+  g_variant_builder_add (&b, "{sv}", "completed-time", g_variant_new_int64 (self->completed_time));
+  return g_variant_builder_end (&b);
+}
+
+static gboolean
+status_from_string (const char *str, BtStatus *out)
+{
+  for (BtStatus s = BT_STATUS_IDLE; s <= BT_STATUS_ERROR; s++)
+    {
+      if (g_str_equal (bt_status_to_string (s), str))
+        {
+          *out = s;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static BtErrorStatus
+error_status_from_string (const char *str)
+{
+  for (BtErrorStatus s = BT_ERROR_STATUS_NONE; s <= BT_ERROR_STATUS_UNKNOWN; s++)
+    {
+      if (g_str_equal (bt_error_status_to_string (s), str))
+        return s;
+    }
+  return BT_ERROR_STATUS_UNKNOWN;
+}
+
+static GPtrArray *
+pairs_from_variant (GVariant *value)
+{
+  GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
+  GVariantIter iter;
+  const char *name, *v;
+
+  if (value == NULL)
+    return pairs;
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "(&s&s)", &name, &v))
+    {
+      g_ptr_array_add (pairs, g_strdup (name));
+      g_ptr_array_add (pairs, g_strdup (v));
+    }
+  return pairs;
+}
+
+static char *
+lookup_string (GVariant *record, const char *key)
+{
+  const char *value = NULL;
+
+  if (!g_variant_lookup (record, key, "&s", &value))
+    return NULL;
+  return g_strdup (value);
+}
+
+/*
+ * bt_transfer_new_from_record:
+ *
+ * Rebuilds a transfer from the store after a restart. An unfinished one
+ * goes back to the queue (unless the app paused it) and resumes from its
+ * re-validated checkpoint. Returns %NULL for a record that makes no sense.
+ */
+BtTransfer *
+bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GVariant *record)
+{
+  g_autoptr (BtTransfer) self = g_object_new (BT_TYPE_TRANSFER, NULL);
+  g_autoptr (GVariant) headers = NULL;
+  g_autoptr (GVariant) response_headers = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *status = NULL;
+  g_autofree char *checksum = NULL;
+  g_autofree char *server_digest = NULL;
+  g_autofree char *digest_origin = NULL;
+  g_autofree char *error_status = NULL;
+  g_autofree char *str = NULL;
+  gboolean overwrite = FALSE;
+  guint64 bytes = 0;
+
+  self->id = g_strdup (id);
+  self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
+  self->app_id = g_strdup (app_id);
+  self->seq = seq;
+  self->kind = BT_KIND_DOWNLOAD;
+
+  self->uri = lookup_string (record, "uri");
+  status = lookup_string (record, "status");
+  if (self->uri == NULL || status == NULL || !status_from_string (status, &self->status) ||
+      !bt_validate_uri (self->uri, NULL, NULL))
+    {
+      g_warning ("Skipping the invalid record of transfer %s", id);
+      return NULL;
+    }
+  str = lookup_string (record, "method");
+  if (str != NULL)
+    {
+      g_free (self->method);
+      self->method = g_steal_pointer (&str);
+    }
+  headers = g_variant_lookup_value (record, "headers", G_VARIANT_TYPE ("a(ss)"));
+  g_ptr_array_unref (self->headers);
+  self->headers = pairs_from_variant (headers);
+  if ((str = lookup_string (record, "priority")) != NULL)
+    bt_priority_from_string (str, &self->priority);
+  g_clear_pointer (&str, g_free);
+  if ((str = lookup_string (record, "cost-policy")) != NULL)
+    bt_cost_policy_from_string (str, &self->cost_policy);
+  g_clear_pointer (&str, g_free);
+  self->group = lookup_string (record, "group");
+  self->tag = lookup_string (record, "tag");
+  g_variant_lookup (record, "fail-if-changed", "b", &self->fail_if_changed);
+  checksum = lookup_string (record, "checksum");
+  if (checksum != NULL)
+    self->checksum = bt_digest_parse_option (checksum, NULL);
+  g_variant_lookup (record, "mirrors", "^as", &self->mirrors);
+  g_variant_lookup (record, "created-time", "x", &self->created_time);
+  path = lookup_string (record, "destination");
+  g_variant_lookup (record, "overwrite", "b", &overwrite);
+
+  g_variant_lookup (record, "queued", "b", &self->queued);
+  self->actual_uri = lookup_string (record, "actual-uri");
+  g_variant_lookup (record, "bytes", "t", &bytes);
+  g_variant_lookup (record, "total", "t", &self->total_bytes);
+  g_variant_lookup (record, "http-status", "u", &self->http_status);
+  response_headers = g_variant_lookup_value (record, "response-headers", G_VARIANT_TYPE ("a(ss)"));
+  g_ptr_array_unref (self->response_headers);
+  self->response_headers = pairs_from_variant (response_headers);
+  self->etag = lookup_string (record, "etag");
+  self->last_modified = lookup_string (record, "last-modified");
+  server_digest = lookup_string (record, "server-digest");
+  digest_origin = lookup_string (record, "server-digest-origin");
+  if (server_digest != NULL)
+    {
+      self->server_digest = bt_digest_parse_option (server_digest, NULL);
+      if (self->server_digest != NULL && digest_origin != NULL)
+        {
+          g_free (self->server_digest->origin);
+          self->server_digest->origin = g_steal_pointer (&digest_origin);
+        }
+    }
+  g_variant_lookup (record, "uri-index", "u", &self->uri_index);
+  if (self->mirrors == NULL || self->uri_index > g_strv_length (self->mirrors))
+    self->uri_index = 0;
+  g_variant_lookup (record, "is-resumable", "b", &self->is_resumable);
+  g_variant_lookup (record, "attempts", "u", &self->attempts);
+  g_variant_lookup (record, "retries", "u", &self->retries);
+  error_status = lookup_string (record, "error-status");
+  self->error_status = error_status != NULL ? error_status_from_string (error_status)
+                                            : BT_ERROR_STATUS_NONE;
+  self->error_message = lookup_string (record, "error-message");
+  g_variant_lookup (record, "completed-time", "x", &self->completed_time);
+
+  if (path != NULL)
+    self->destination = bt_destination_new_recovered (path, overwrite);
+  else
+    {
+      /* The caller's fd died with the previous instance */
+      self->destination = bt_destination_new_detached ();
+      if (!bt_status_is_finished (self->status))
+        {
+          self->status = BT_STATUS_ERROR;
+          self->queued = FALSE;
+          self->error_status = BT_ERROR_STATUS_DESTINATION_UNWRITABLE;
+          g_free (self->error_message);
+          self->error_message = g_strdup ("The destination file descriptor was lost when the "
+                                          "service stopped");
+        }
+      return g_steal_pointer (&self);
+    }
+
+  switch (self->status)
+    {
+    case BT_STATUS_COMPLETED:
+      self->bytes_received = self->checkpoint_bytes = bytes;
+      break;
+    case BT_STATUS_CANCELED:
+      break;
+    case BT_STATUS_ERROR:
+      /* Only disk-full keeps its data for Resume() */
+      if (self->error_status == BT_ERROR_STATUS_DISK_FULL)
+        self->bytes_received = self->checkpoint_bytes =
+            bt_destination_recover (self->destination, bytes);
+      break;
+    case BT_STATUS_PAUSED_BY_APPLICATION:
+      self->bytes_received = self->checkpoint_bytes =
+          bt_destination_recover (self->destination, bytes);
+      break;
+    case BT_STATUS_IDLE:
+      if (!self->queued)
+        {
+          self->bytes_received = self->checkpoint_bytes =
+              bt_destination_recover (self->destination, bytes);
+          break;
+        }
+      G_GNUC_FALLTHROUGH;
+    default:
+      /* Was running or waiting to run: back in the queue */
+      self->status = BT_STATUS_IDLE;
+      self->queued = TRUE;
+      self->bytes_received = self->checkpoint_bytes =
+          bt_destination_recover (self->destination, bytes);
+      break;
+    }
+  if (self->bytes_received == 0 && !bt_status_is_finished (self->status))
+    {
+      /* Nothing to resume from: the old validators mean nothing */
+      g_clear_pointer (&self->etag, g_free);
+      g_clear_pointer (&self->last_modified, g_free);
+    }
+  return g_steal_pointer (&self);
+}
+
+void
+bt_transfer_save (BtTransfer *self)
+{
+  if (self->store != NULL)
+    bt_store_put (self->store, self->id, self->app_id, self->seq, bt_transfer_serialize (self));
+}
+
+/* Flushes the partial data, then records how far it goes */
+void
+bt_transfer_checkpoint (BtTransfer *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->bytes_received == self->checkpoint_bytes)
+    return;
+  if (!bt_destination_sync (self->destination, &error))
+    {
+      g_warning ("Transfer %s: %s", self->id, error->message);
+      return;
+    }
+  self->checkpoint_bytes = self->bytes_received;
+  bt_transfer_save (self);
+}
+
+/* Whether the service must stay up for this transfer */
+gboolean
+bt_transfer_keeps_service_busy (BtTransfer *self)
+{
+  return self->job != NULL || self->queued || self->retry_source != 0;
+}
+
 /* ---- Properties -------------------------------------------------------- */
 
 static GVariant *
@@ -613,6 +952,7 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
       bt_transfer_changed (self, "Rate");
     }
 
+  bt_transfer_save (self);
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
 }
 
@@ -670,6 +1010,7 @@ fail (BtTransfer *self, BtErrorStatus error_status, const char *message)
   if (error_status != BT_ERROR_STATUS_DISK_FULL)
     {
       bt_destination_discard (self->destination);
+      self->checkpoint_bytes = 0;
       if (self->bytes_received != 0)
         {
           self->bytes_received = 0;
@@ -771,6 +1112,7 @@ bt_transfer_attempt_done (BtTransfer *self, BtErrorStatus error_status, const ch
 
   g_debug ("Transfer %s: attempt failed (%s): %s", self->id,
            bt_error_status_to_string (error_status), message);
+  bt_transfer_checkpoint (self);
 
   if (transient && bt_transfer_waits_for_network (self))
     {
@@ -845,6 +1187,7 @@ handle_start (BtTransfer *self, GError **error)
   if (!self->queued)
     {
       self->queued = TRUE;
+      bt_transfer_save (self);
       g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
     }
   return TRUE;
@@ -858,6 +1201,7 @@ handle_pause (BtTransfer *self, GError **error)
   if (self->status == BT_STATUS_PAUSED_BY_APPLICATION)
     return TRUE;
   stop (self);
+  bt_transfer_checkpoint (self);
   bt_transfer_set_status (self, BT_STATUS_PAUSED_BY_APPLICATION);
   return TRUE;
 }
@@ -891,6 +1235,7 @@ handle_cancel (BtTransfer *self, GError **error)
     return FALSE;
   stop (self);
   bt_destination_discard (self->destination);
+  self->checkpoint_bytes = 0;
   bt_transfer_set_status (self, BT_STATUS_CANCELED);
   return TRUE;
 }
@@ -922,6 +1267,7 @@ handle_set_priority (BtTransfer *self, const char *value, GError **error)
     {
       self->priority = priority;
       bt_transfer_changed (self, "Priority");
+      bt_transfer_save (self);
       g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
     }
   return TRUE;
@@ -941,6 +1287,7 @@ handle_set_cost_policy (BtTransfer *self, const char *value, GError **error)
     {
       self->cost_policy = policy;
       bt_transfer_changed (self, "CostPolicy");
+      bt_transfer_save (self);
       g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
     }
   return TRUE;
@@ -972,6 +1319,7 @@ handle_set_requested_uri (BtTransfer *self, const char *uri, GError **error)
   self->uri = g_uri_to_string (parsed);
   self->uri_index = 0;
   bt_transfer_changed (self, "Uri");
+  bt_transfer_save (self);
   return TRUE;
 }
 
@@ -1079,6 +1427,8 @@ method_call (GDBusConnection *connection, const char *sender, const char *object
 
   if (!ok)
     bt_invocation_return_error (invocation, error);
+  else if (self->store != NULL)
+    bt_store_when_durable (self->store, invocation, NULL, NULL);
   else
     g_dbus_method_invocation_return_value (invocation, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include "bt-callers.h"
 #include "bt-destination.h"
+#include "bt-store.h"
 #include "bt-types.h"
 #include "bt-verify.h"
 
@@ -53,6 +54,7 @@ struct _BtTransfer
   gboolean queued; /* waits for a free slot */
   char *actual_uri;
   guint64 bytes_received;
+  guint64 checkpoint_bytes; /* flushed to disk and recorded in the store */
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
   guint http_status;
   GPtrArray *response_headers; /* alternating name, value */
@@ -73,6 +75,7 @@ struct _BtTransfer
   guint retry_source;
 
   GSettings *settings;
+  BtStore *store;
 
   /* On the bus */
   GDBusConnection *connection;
@@ -86,6 +89,15 @@ struct _BtTransfer
 BtTransfer *bt_transfer_new_download (const char *id, const char *app_id, guint64 seq,
                                       const char *uri, GVariant *options, GUnixFDList *fd_list,
                                       GError **error);
+
+BtTransfer *bt_transfer_new_from_record (const char *id,
+                                         const char *app_id,
+                                         guint64 seq,
+                                         GVariant *record);
+GVariant *bt_transfer_serialize (BtTransfer *self);
+void bt_transfer_save (BtTransfer *self);
+void bt_transfer_checkpoint (BtTransfer *self);
+gboolean bt_transfer_keeps_service_busy (BtTransfer *self);
 
 gboolean bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *callers,
                              GError **error);
