@@ -243,6 +243,15 @@ bt_destination_sync (BtDestination *self, GError **error)
   return ok;
 }
 
+/* Returns: a duplicate of the open fd, or -1 */
+int
+bt_destination_dup_fd (BtDestination *self)
+{
+  if (self->fd < 0)
+    return -1;
+  return fcntl (self->fd, F_DUPFD_CLOEXEC, 3);
+}
+
 void
 bt_destination_free (BtDestination *self)
 {

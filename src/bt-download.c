@@ -174,12 +174,8 @@ finish_with_write_error (BtDownloadJob *job, const GError *error)
 static void
 set_bytes_received (BtTransfer *transfer, guint64 bytes)
 {
-  if (bytes < transfer->checkpoint_bytes)
-    {
-      /* Starting over: the old checkpoint no longer describes the file */
-      transfer->checkpoint_bytes = bytes;
-      bt_transfer_save (transfer);
-    }
+  if (bytes < transfer->bytes_received)
+    bt_transfer_reset_checkpoint (transfer, bytes); /* starting over */
   if (transfer->bytes_received == bytes)
     return;
   transfer->bytes_received = bytes;
@@ -266,7 +262,7 @@ maybe_checkpoint (BtDownloadJob *job)
       now - job->last_checkpoint_us < job->checkpoint_us)
     return;
   job->last_checkpoint_us = now;
-  bt_transfer_checkpoint (transfer);
+  bt_transfer_checkpoint_in_background (transfer);
 }
 
 static void

@@ -9,7 +9,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bt-dbus.h"
 #include "bt-download.h"
@@ -723,7 +725,97 @@ bt_transfer_checkpoint (BtTransfer *self)
       return;
     }
   self->checkpoint_bytes = self->bytes_received;
+  self->checkpoint_generation++; /* a background flush would only lag */
   bt_transfer_save (self);
+}
+
+/* The data starts over (or is gone): the checkpoint follows at once and any
+ * flush in flight no longer counts */
+void
+bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes)
+{
+  self->checkpoint_generation++;
+  if (bytes < self->checkpoint_bytes)
+    {
+      self->checkpoint_bytes = bytes;
+      bt_transfer_save (self);
+    }
+}
+
+typedef struct
+{
+  int fd;
+  guint64 bytes;
+  guint generation;
+} SyncData;
+
+static void
+sync_data_free (SyncData *data)
+{
+  close (data->fd);
+  g_free (data);
+}
+
+static void
+sync_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  SyncData *data = task_data;
+
+  if (fdatasync (data->fd) < 0)
+    {
+      int errsv = errno;
+
+      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errsv), "%s",
+                               g_strerror (errsv));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  BtTransfer *self = BT_TRANSFER (source);
+  SyncData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+
+  self->checkpoint_in_flight = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_warning ("Transfer %s: cannot flush the partial file: %s", self->id, error->message);
+      return;
+    }
+  if (data->generation != self->checkpoint_generation || data->bytes <= self->checkpoint_bytes)
+    return;
+  self->checkpoint_bytes = data->bytes;
+  bt_transfer_save (self);
+}
+
+/* Like bt_transfer_checkpoint(), but the flush runs in a worker thread so
+ * that the download does not wait for the disk */
+void
+bt_transfer_checkpoint_in_background (BtTransfer *self)
+{
+  g_autoptr (GTask) task = NULL;
+  SyncData *data;
+  int fd;
+
+  if (self->checkpoint_in_flight || self->bytes_received == self->checkpoint_bytes)
+    return;
+  fd = bt_destination_dup_fd (self->destination);
+  if (fd < 0)
+    return;
+
+  data = g_new0 (SyncData, 1);
+  data->fd = fd;
+  data->bytes = self->bytes_received;
+  data->generation = self->checkpoint_generation;
+  self->checkpoint_in_flight = TRUE;
+
+  task = g_task_new (self, NULL, on_synced, NULL);
+  g_task_set_source_tag (task, bt_transfer_checkpoint_in_background);
+  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
+  g_task_run_in_thread (task, sync_thread);
 }
 
 /* Whether the service must stay up for this transfer */
@@ -1010,7 +1102,7 @@ fail (BtTransfer *self, BtErrorStatus error_status, const char *message)
   if (error_status != BT_ERROR_STATUS_DISK_FULL)
     {
       bt_destination_discard (self->destination);
-      self->checkpoint_bytes = 0;
+      bt_transfer_reset_checkpoint (self, 0);
       if (self->bytes_received != 0)
         {
           self->bytes_received = 0;
@@ -1235,7 +1327,7 @@ handle_cancel (BtTransfer *self, GError **error)
     return FALSE;
   stop (self);
   bt_destination_discard (self->destination);
-  self->checkpoint_bytes = 0;
+  bt_transfer_reset_checkpoint (self, 0);
   bt_transfer_set_status (self, BT_STATUS_CANCELED);
   return TRUE;
 }

@@ -55,6 +55,8 @@ struct _BtTransfer
   char *actual_uri;
   guint64 bytes_received;
   guint64 checkpoint_bytes; /* flushed to disk and recorded in the store */
+  guint checkpoint_generation; /* bumped whenever the data starts over */
+  gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
   guint http_status;
   GPtrArray *response_headers; /* alternating name, value */
@@ -97,6 +99,8 @@ BtTransfer *bt_transfer_new_from_record (const char *id,
 GVariant *bt_transfer_serialize (BtTransfer *self);
 void bt_transfer_save (BtTransfer *self);
 void bt_transfer_checkpoint (BtTransfer *self);
+void bt_transfer_checkpoint_in_background (BtTransfer *self);
+void bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes);
 gboolean bt_transfer_keeps_service_busy (BtTransfer *self);
 
 gboolean bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *callers,
