@@ -258,8 +258,8 @@ maybe_checkpoint (BtDownloadJob *job)
   BtTransfer *transfer = job->transfer;
   gint64 now = g_get_monotonic_time ();
 
-  if (transfer->bytes_received - transfer->checkpoint_bytes < job->checkpoint_bytes &&
-      now - job->last_checkpoint_us < job->checkpoint_us)
+  if (transfer->bytes_received - transfer->checkpoint_bytes < job->checkpoint_bytes
+      && now - job->last_checkpoint_us < job->checkpoint_us)
     return;
   job->last_checkpoint_us = now;
   bt_transfer_checkpoint_in_background (transfer);
@@ -317,6 +317,8 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   job->window_bytes += (guint64) n;
   job->rate_bytes += (guint64) n;
   set_bytes_received (transfer, transfer->bytes_received + (guint64) n);
+  if (transfer->policy != NULL)
+    bt_policy_account (transfer->policy, (guint64) n);
   maybe_checkpoint (job);
   read_next (job);
 }

@@ -19,6 +19,7 @@
 #include "bt-dbus.h"
 #include "bt-error.h"
 #include "bt-manager.h"
+#include "bt-policy.h"
 #include "bt-store.h"
 #include "bt-transfer.h"
 
@@ -34,10 +35,9 @@ struct _BtManager
   GSettings *settings;
   BtStore *store;
   SoupSession *session;
-  GNetworkMonitor *network_monitor;
-  GPowerProfileMonitor *power_monitor;
-  char *network_state;
-  char *power_state;
+  BtPolicy *policy;
+  BtNetworkState network_state; /* as last announced */
+  BtPowerState power_state;
 
   GHashTable *transfers; /* id → BtTransfer */
   guint64 next_seq;
@@ -71,11 +71,33 @@ compare_queue_order (gconstpointer a, gconstpointer b)
   return ta->seq < tb->seq ? -1 : (ta->seq > tb->seq ? 1 : 0);
 }
 
+/* Why the policy holds a transfer back, or BT_STATUS_RUNNING if it may run */
+static BtStatus
+policy_verdict (BtManager *self, BtTransfer *transfer)
+{
+  if (bt_policy_is_offline_for (self->policy, bt_transfer_get_current_uri (transfer)))
+    return BT_STATUS_PAUSED_NO_NETWORK;
+  if (!bt_cost_policy_allows (bt_policy_get_network_state (self->policy), transfer->cost_policy))
+    return BT_STATUS_PAUSED_COSTED_NETWORK;
+  if (!bt_power_policy_allows (bt_policy_get_power_state (self->policy), transfer->priority))
+    return BT_STATUS_PAUSED_SYSTEM_POLICY;
+  return BT_STATUS_RUNNING;
+}
+
+static gboolean
+is_policy_pause (BtStatus status)
+{
+  return status == BT_STATUS_PAUSED_NO_NETWORK || status == BT_STATUS_PAUSED_COSTED_NETWORK
+         || status == BT_STATUS_PAUSED_SYSTEM_POLICY;
+}
+
+/* Applies the policy to every transfer that wants to move data, then
+ * fills the free slots, highest priority first, then oldest first. */
 static gboolean
 schedule_now (gpointer user_data)
 {
   BtManager *self = user_data;
-  g_autoptr (GPtrArray) queued = g_ptr_array_new ();
+  g_autoptr (GPtrArray) candidates = g_ptr_array_new ();
   guint max_running = g_settings_get_uint (self->settings, "max-concurrent-transfers");
   guint running = 0;
   GHashTableIter iter;
@@ -87,18 +109,37 @@ schedule_now (gpointer user_data)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       BtTransfer *transfer = value;
+      BtStatus verdict;
 
+      if (transfer->job == NULL && !transfer->queued)
+        continue;
+
+      verdict = policy_verdict (self, transfer);
+      if (verdict != BT_STATUS_RUNNING)
+        {
+          /* Stopped cleanly, its data checkpointed; resumes by itself */
+          bt_transfer_hold (transfer, verdict);
+          continue;
+        }
       if (transfer->job != NULL)
         running++;
-      else if (transfer->queued && bt_transfer_waits_for_network (transfer))
-        bt_transfer_set_status (transfer, BT_STATUS_PAUSED_NO_NETWORK);
-      else if (transfer->queued)
-        g_ptr_array_add (queued, transfer);
+      else
+        g_ptr_array_add (candidates, transfer);
     }
 
-  g_ptr_array_sort (queued, compare_queue_order);
-  for (guint i = 0; i < queued->len && running < max_running; i++, running++)
-    bt_transfer_run (g_ptr_array_index (queued, i), self->session);
+  g_ptr_array_sort (candidates, compare_queue_order);
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      BtTransfer *transfer = g_ptr_array_index (candidates, i);
+
+      if (running < max_running)
+        {
+          bt_transfer_run (transfer, self->session);
+          running++;
+        }
+      else if (is_policy_pause (transfer->status))
+        bt_transfer_set_status (transfer, BT_STATUS_IDLE); /* allowed, waits for a slot */
+    }
 
   update_idle (self);
   return G_SOURCE_REMOVE;
@@ -171,45 +212,21 @@ emit_manager_property (BtManager *self, const char *name, const char *value)
 }
 
 static void
-update_states (BtManager *self)
+on_policy_changed (BtPolicy *policy, BtManager *self)
 {
-  const char *network, *power;
+  BtNetworkState network = bt_policy_get_network_state (policy);
+  BtPowerState power = bt_policy_get_power_state (policy);
 
-  if (!g_network_monitor_get_network_available (self->network_monitor)
-      || g_network_monitor_get_connectivity (self->network_monitor) == G_NETWORK_CONNECTIVITY_LOCAL)
-    network = "offline";
-  else if (g_settings_get_boolean (self->settings, "restrict-background-data"))
-    network = "background-restricted";
-  else if (g_network_monitor_get_network_metered (self->network_monitor))
-    network = "metered";
-  else
-    network = "unrestricted";
-
-  power = self->power_monitor != NULL
-                  && g_power_profile_monitor_get_power_saver_enabled (self->power_monitor)
-              ? "power-saver"
-              : "normal";
-
-  if (g_strcmp0 (network, self->network_state) != 0)
+  if (network != self->network_state)
     {
-      g_free (self->network_state);
-      self->network_state = g_strdup (network);
-      if (self->registration_id != 0)
-        emit_manager_property (self, "NetworkState", network);
+      self->network_state = network;
+      emit_manager_property (self, "NetworkState", bt_network_state_to_string (network));
     }
-  if (g_strcmp0 (power, self->power_state) != 0)
+  if (power != self->power_state)
     {
-      g_free (self->power_state);
-      self->power_state = g_strdup (power);
-      if (self->registration_id != 0)
-        emit_manager_property (self, "PowerState", power);
+      self->power_state = power;
+      emit_manager_property (self, "PowerState", bt_power_state_to_string (power));
     }
-}
-
-static void
-on_monitor_notify (GObject *object, GParamSpec *pspec, BtManager *self)
-{
-  update_states (self);
   schedule (self);
 }
 
@@ -220,8 +237,6 @@ on_settings_changed (GSettings *settings, const char *key, BtManager *self)
     g_object_set (self->session, "max-conns-per-host", g_settings_get_uint (settings, key), NULL);
   else if (g_str_equal (key, "response-timeout"))
     g_object_set (self->session, "timeout", g_settings_get_uint (settings, key), NULL);
-  else if (g_str_equal (key, "restrict-background-data"))
-    update_states (self);
   schedule (self);
 }
 
@@ -290,6 +305,7 @@ add_transfer (BtManager *self, BtTransfer *transfer, GError **error)
 {
   transfer->settings = g_object_ref (self->settings);
   transfer->store = g_object_ref (self->store);
+  transfer->policy = g_object_ref (self->policy);
   if (!bt_transfer_export (transfer, self->connection, self->callers, error))
     return FALSE;
   g_signal_connect (transfer, "state-changed", G_CALLBACK (on_transfer_state_changed), self);
@@ -304,8 +320,8 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
   BtManager *self = user_data;
   g_autoptr (BtTransfer) transfer = NULL;
   g_autoptr (GError) error = NULL;
-  gint64 retention_us = (gint64) g_settings_get_uint (self->settings, "retention-days") *
-                        G_TIME_SPAN_DAY;
+  gint64 retention_us
+      = (gint64) g_settings_get_uint (self->settings, "retention-days") * G_TIME_SPAN_DAY;
 
   self->next_seq = MAX (self->next_seq, seq + 1);
   transfer = bt_transfer_new_from_record (id, app_id, seq, data);
@@ -314,8 +330,8 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
       bt_store_delete (self->store, id);
       return;
     }
-  if (bt_status_is_finished (transfer->status) && transfer->completed_time > 0 &&
-      g_get_real_time () - transfer->completed_time > retention_us)
+  if (bt_status_is_finished (transfer->status) && transfer->completed_time > 0
+      && g_get_real_time () - transfer->completed_time > retention_us)
     {
       g_debug ("Transfer %s ended more than the retention period ago: forgotten", id);
       bt_store_delete (self->store, id);
@@ -510,9 +526,9 @@ manager_get_property (GDBusConnection *connection, const char *sender, const cha
   if (g_str_equal (property_name, "Version"))
     return g_variant_new_uint32 (1);
   if (g_str_equal (property_name, "NetworkState"))
-    return g_variant_new_string (self->network_state);
+    return g_variant_new_string (bt_network_state_to_string (self->network_state));
   if (g_str_equal (property_name, "PowerState"))
-    return g_variant_new_string (self->power_state);
+    return g_variant_new_string (bt_power_state_to_string (self->power_state));
   g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "No property %s", property_name);
   return NULL;
 }
@@ -571,16 +587,13 @@ bt_manager_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->callers, self);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
-  if (self->network_monitor != NULL)
-    g_signal_handlers_disconnect_by_data (self->network_monitor, self);
-  if (self->power_monitor != NULL)
-    g_signal_handlers_disconnect_by_data (self->power_monitor, self);
+  if (self->policy != NULL)
+    g_signal_handlers_disconnect_by_data (self->policy, self);
   g_clear_object (&self->callers);
   g_clear_object (&self->settings);
   g_clear_object (&self->store);
   g_clear_object (&self->session);
-  g_clear_object (&self->power_monitor);
-  self->network_monitor = NULL;
+  g_clear_object (&self->policy);
   g_clear_object (&self->connection);
 
   G_OBJECT_CLASS (bt_manager_parent_class)->dispose (object);
@@ -592,8 +605,6 @@ bt_manager_finalize (GObject *object)
   BtManager *self = BT_MANAGER (object);
 
   g_hash_table_unref (self->transfers);
-  g_free (self->network_state);
-  g_free (self->power_state);
 
   G_OBJECT_CLASS (bt_manager_parent_class)->finalize (object);
 }
@@ -635,8 +646,8 @@ BtManager *
 bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **error)
 {
   g_autoptr (BtManager) self = g_object_new (BT_TYPE_MANAGER, NULL);
-  g_autofree char *store_path =
-      g_build_filename (g_get_user_state_dir (), "bgtransfer", "state.db", NULL);
+  g_autofree char *state_dir = g_build_filename (g_get_user_state_dir (), "bgtransfer", NULL);
+  g_autofree char *store_path = g_build_filename (state_dir, "state.db", NULL);
 
   self->store = bt_store_open (store_path, error);
   if (self->store == NULL)
@@ -647,21 +658,13 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
   self->callers = bt_callers_new (connection);
   self->settings = g_settings_new ("org.freedesktop.BackgroundTransfer");
   self->session = create_session (self->settings);
-  self->network_monitor = g_network_monitor_get_default ();
-  self->power_monitor = g_power_profile_monitor_dup_default ();
-
   g_signal_connect (self->callers, "changed", G_CALLBACK (on_callers_changed), self);
   g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
-  g_signal_connect (self->network_monitor, "notify::network-available",
-                    G_CALLBACK (on_monitor_notify), self);
-  g_signal_connect (self->network_monitor, "notify::network-metered",
-                    G_CALLBACK (on_monitor_notify), self);
-  g_signal_connect (self->network_monitor, "notify::connectivity", G_CALLBACK (on_monitor_notify),
-                    self);
-  if (self->power_monitor != NULL)
-    g_signal_connect (self->power_monitor, "notify::power-saver-enabled",
-                      G_CALLBACK (on_monitor_notify), self);
-  update_states (self);
+
+  self->policy = bt_policy_new (self->settings, state_dir);
+  self->network_state = bt_policy_get_network_state (self->policy);
+  self->power_state = bt_policy_get_power_state (self->policy);
+  g_signal_connect (self->policy, "changed", G_CALLBACK (on_policy_changed), self);
 
   /* Bring back what the last instance left; the scheduler resumes it */
   bt_store_load (self->store, load_record, self);

@@ -88,8 +88,8 @@ get_int (sqlite3 *db, const char *sql, int fallback)
   sqlite3_stmt *stmt = NULL;
   int value = fallback;
 
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-      sqlite3_step (stmt) == SQLITE_ROW)
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
     value = sqlite3_column_int (stmt, 0);
   sqlite3_finalize (stmt);
   return value;
@@ -101,8 +101,8 @@ check_integrity (sqlite3 *db)
   sqlite3_stmt *stmt = NULL;
   gboolean ok = FALSE;
 
-  if (sqlite3_prepare_v2 (db, "PRAGMA quick_check", -1, &stmt, NULL) == SQLITE_OK &&
-      sqlite3_step (stmt) == SQLITE_ROW)
+  if (sqlite3_prepare_v2 (db, "PRAGMA quick_check", -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
     ok = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), "ok") == 0;
   sqlite3_finalize (stmt);
   return ok;
@@ -121,8 +121,8 @@ migrate (sqlite3 *db, GError **error)
   if (version > SCHEMA_VERSION)
     {
       g_set_error (error, BT_ERROR, BT_ERROR_FAILED,
-                   "The state store has schema version %d, newer than this service's %d",
-                   version, SCHEMA_VERSION);
+                   "The state store has schema version %d, newer than this service's %d", version,
+                   SCHEMA_VERSION);
       return FALSE;
     }
   if (version == 0)
@@ -169,8 +169,8 @@ open_db (const char *path, GError **error)
       return NULL;
     }
   /* WAL with FULL sync: a committed change survives a power cut */
-  if (!exec_sql (db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", error) ||
-      !migrate (db, error))
+  if (!exec_sql (db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", error)
+      || !migrate (db, error))
     {
       sqlite3_close (db);
       return NULL;
@@ -221,8 +221,8 @@ bt_store_class_init (BtStoreClass *klass)
 static void
 bt_store_init (BtStore *self)
 {
-  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) pending_row_free);
+  self->pending
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) pending_row_free);
   self->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify) waiter_free);
 }
 
@@ -259,7 +259,8 @@ bt_store_load (BtStore *self, BtStoreLoadFunc func, gpointer user_data)
   sqlite3_stmt *stmt = NULL;
 
   if (sqlite3_prepare_v2 (self->db, "SELECT id, app_id, seq, data FROM transfers ORDER BY seq", -1,
-                          &stmt, NULL) != SQLITE_OK)
+                          &stmt, NULL)
+      != SQLITE_OK)
     {
       g_warning ("Cannot read the state store: %s", sqlite3_errmsg (self->db));
       return;
@@ -360,9 +361,10 @@ write_pending (BtStore *self, GError **error)
   if (sqlite3_prepare_v2 (self->db,
                           "INSERT OR REPLACE INTO transfers (id, app_id, seq, data) "
                           "VALUES (?, ?, ?, ?)",
-                          -1, &put, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2 (self->db, "DELETE FROM transfers WHERE id = ?", -1, &del, NULL) !=
-          SQLITE_OK)
+                          -1, &put, NULL)
+          != SQLITE_OK
+      || sqlite3_prepare_v2 (self->db, "DELETE FROM transfers WHERE id = ?", -1, &del, NULL)
+             != SQLITE_OK)
     {
       g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "State store: %s", sqlite3_errmsg (self->db));
       sqlite3_finalize (put);
@@ -415,8 +417,8 @@ bt_store_flush (BtStore *self, GError **error)
 
   if (g_hash_table_size (self->pending) > 0)
     {
-      ok = exec_sql (self->db, "BEGIN IMMEDIATE", &local_error) &&
-           write_pending (self, &local_error) && exec_sql (self->db, "COMMIT", &local_error);
+      ok = exec_sql (self->db, "BEGIN IMMEDIATE", &local_error)
+           && write_pending (self, &local_error) && exec_sql (self->db, "COMMIT", &local_error);
       if (ok)
         g_hash_table_remove_all (self->pending);
       else

@@ -73,6 +73,7 @@ bt_transfer_finalize (GObject *object)
   g_free (self->error_message);
   g_clear_object (&self->settings);
   g_clear_object (&self->store);
+  g_clear_object (&self->policy);
   g_hash_table_unref (self->dirty);
 
   G_OBJECT_CLASS (bt_transfer_parent_class)->finalize (object);
@@ -454,7 +455,8 @@ bt_transfer_serialize (BtTransfer *self)
   add_string (&b, "cost-policy", bt_cost_policy_to_string (self->cost_policy));
   add_string (&b, "group", self->group);
   add_string (&b, "tag", self->tag);
-  g_variant_builder_add (&b, "{sv}", "fail-if-changed", g_variant_new_boolean (self->fail_if_changed));
+  g_variant_builder_add (&b, "{sv}", "fail-if-changed",
+                         g_variant_new_boolean (self->fail_if_changed));
   if (self->checksum != NULL)
     g_variant_builder_add (&b, "{sv}", "checksum",
                            g_variant_new_take_string (digest_to_string (self->checksum)));
@@ -579,8 +581,8 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
 
   self->uri = lookup_string (record, "uri");
   status = lookup_string (record, "status");
-  if (self->uri == NULL || status == NULL || !status_from_string (status, &self->status) ||
-      !bt_validate_uri (self->uri, NULL, NULL))
+  if (self->uri == NULL || status == NULL || !status_from_string (status, &self->status)
+      || !bt_validate_uri (self->uri, NULL, NULL))
     {
       g_warning ("Skipping the invalid record of transfer %s", id);
       return NULL;
@@ -639,8 +641,8 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   g_variant_lookup (record, "attempts", "u", &self->attempts);
   g_variant_lookup (record, "retries", "u", &self->retries);
   error_status = lookup_string (record, "error-status");
-  self->error_status = error_status != NULL ? error_status_from_string (error_status)
-                                            : BT_ERROR_STATUS_NONE;
+  self->error_status
+      = error_status != NULL ? error_status_from_string (error_status) : BT_ERROR_STATUS_NONE;
   self->error_message = lookup_string (record, "error-message");
   g_variant_lookup (record, "completed-time", "x", &self->completed_time);
 
@@ -664,36 +666,36 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
 
   switch (self->status)
     {
-    case BT_STATUS_COMPLETED:
-      self->bytes_received = self->checkpoint_bytes = bytes;
-      break;
-    case BT_STATUS_CANCELED:
-      break;
-    case BT_STATUS_ERROR:
-      /* Only disk-full keeps its data for Resume() */
-      if (self->error_status == BT_ERROR_STATUS_DISK_FULL)
-        self->bytes_received = self->checkpoint_bytes =
-            bt_destination_recover (self->destination, bytes);
-      break;
-    case BT_STATUS_PAUSED_BY_APPLICATION:
-      self->bytes_received = self->checkpoint_bytes =
-          bt_destination_recover (self->destination, bytes);
-      break;
-    case BT_STATUS_IDLE:
-      if (!self->queued)
-        {
-          self->bytes_received = self->checkpoint_bytes =
-              bt_destination_recover (self->destination, bytes);
-          break;
-        }
-      G_GNUC_FALLTHROUGH;
-    default:
-      /* Was running or waiting to run: back in the queue */
-      self->status = BT_STATUS_IDLE;
-      self->queued = TRUE;
-      self->bytes_received = self->checkpoint_bytes =
-          bt_destination_recover (self->destination, bytes);
-      break;
+      case BT_STATUS_COMPLETED:
+        self->bytes_received = self->checkpoint_bytes = bytes;
+        break;
+      case BT_STATUS_CANCELED:
+        break;
+      case BT_STATUS_ERROR:
+        /* Only disk-full keeps its data for Resume() */
+        if (self->error_status == BT_ERROR_STATUS_DISK_FULL)
+          self->bytes_received = self->checkpoint_bytes
+              = bt_destination_recover (self->destination, bytes);
+        break;
+      case BT_STATUS_PAUSED_BY_APPLICATION:
+        self->bytes_received = self->checkpoint_bytes
+            = bt_destination_recover (self->destination, bytes);
+        break;
+      case BT_STATUS_IDLE:
+        if (!self->queued)
+          {
+            self->bytes_received = self->checkpoint_bytes
+                = bt_destination_recover (self->destination, bytes);
+            break;
+          }
+        G_GNUC_FALLTHROUGH;
+      default:
+        /* Was running or waiting to run: back in the queue */
+        self->status = BT_STATUS_IDLE;
+        self->queued = TRUE;
+        self->bytes_received = self->checkpoint_bytes
+            = bt_destination_recover (self->destination, bytes);
+        break;
     }
   if (self->bytes_received == 0 && !bt_status_is_finished (self->status))
     {
@@ -1121,34 +1123,35 @@ bt_transfer_get_current_uri (BtTransfer *self)
   return self->mirrors[self->uri_index - 1];
 }
 
-static gboolean
-host_is_local (const char *host)
-{
-  g_autoptr (GInetAddress) address = NULL;
-
-  if (host == NULL)
-    return FALSE;
-  if (g_ascii_strcasecmp (host, "localhost") == 0 || g_str_has_suffix (host, ".localhost"))
-    return TRUE;
-  address = g_inet_address_new_from_string (host);
-  return address != NULL && g_inet_address_get_is_loopback (address);
-}
-
 /*
  * bt_transfer_waits_for_network:
  *
- * Whether the transfer must wait because there is no network. Loopback
- * hosts are always reachable.
+ * Whether the transfer must wait because its host cannot be reached.
  */
 gboolean
 bt_transfer_waits_for_network (BtTransfer *self)
 {
-  g_autoptr (GUri) uri = NULL;
+  return self->policy != NULL
+         && bt_policy_is_offline_for (self->policy, bt_transfer_get_current_uri (self));
+}
 
-  if (g_network_monitor_get_network_available (g_network_monitor_get_default ()))
-    return FALSE;
-  uri = g_uri_parse (bt_transfer_get_current_uri (self), G_URI_FLAGS_ENCODED, NULL);
-  return uri == NULL || !host_is_local (g_uri_get_host (uri));
+/*
+ * bt_transfer_hold:
+ * @status: the paused-* status that says why
+ *
+ * The policy forbids the transfer to run for now: it stops (its data
+ * checkpointed) and waits in the queue for the state to allow it.
+ */
+void
+bt_transfer_hold (BtTransfer *self, BtStatus status)
+{
+  if (self->job != NULL)
+    {
+      bt_download_job_stop (self->job);
+      bt_transfer_checkpoint (self);
+    }
+  self->queued = TRUE;
+  bt_transfer_set_status (self, status);
 }
 
 /* SPEC §8: mirrors are tried after a failure that is not 401, 403 or a

@@ -10,6 +10,7 @@
 
 #include "bt-callers.h"
 #include "bt-destination.h"
+#include "bt-policy.h"
 #include "bt-store.h"
 #include "bt-types.h"
 #include "bt-verify.h"
@@ -54,7 +55,7 @@ struct _BtTransfer
   gboolean queued; /* waits for a free slot */
   char *actual_uri;
   guint64 bytes_received;
-  guint64 checkpoint_bytes; /* flushed to disk and recorded in the store */
+  guint64 checkpoint_bytes;    /* flushed to disk and recorded in the store */
   guint checkpoint_generation; /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
@@ -78,6 +79,7 @@ struct _BtTransfer
 
   GSettings *settings;
   BtStore *store;
+  BtPolicy *policy;
 
   /* On the bus */
   GDBusConnection *connection;
@@ -92,9 +94,7 @@ BtTransfer *bt_transfer_new_download (const char *id, const char *app_id, guint6
                                       const char *uri, GVariant *options, GUnixFDList *fd_list,
                                       GError **error);
 
-BtTransfer *bt_transfer_new_from_record (const char *id,
-                                         const char *app_id,
-                                         guint64 seq,
+BtTransfer *bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq,
                                          GVariant *record);
 GVariant *bt_transfer_serialize (BtTransfer *self);
 void bt_transfer_save (BtTransfer *self);
@@ -113,6 +113,7 @@ void bt_transfer_set_status (BtTransfer *self, BtStatus status);
 void bt_transfer_set_error (BtTransfer *self, BtErrorStatus error_status, const char *message);
 gboolean bt_transfer_is_unfinished (BtTransfer *self);
 gboolean bt_transfer_waits_for_network (BtTransfer *self);
+void bt_transfer_hold (BtTransfer *self, BtStatus status);
 
 void bt_transfer_run (BtTransfer *self, SoupSession *session);
 
