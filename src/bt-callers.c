@@ -1,24 +1,37 @@
 /* bt-callers.c: who is calling: bus connections and their application ids
  *
+ * Each connection is identified once, asynchronously, and cached until it
+ * leaves the bus: GetConnectionCredentials gives its process, and
+ * /proc/PID/root/.flatpak-info (opened without following links, as
+ * xdg-desktop-portal does) tells a Flatpak app's id and whether it may use
+ * the network. Anything that cannot be established fails closed: a caller
+ * is never taken for an unsandboxed one by mistake.
+ *
  * An unsandboxed caller is trusted as the same user; the app id it declares
- * only keeps its transfers apart from other apps'. The id binds to the bus
- * connection at its first use (SPEC §8 "Identity"); a connection that never
- * declared one acts as the app "". Entries are dropped when the connection
- * leaves the bus.
+ * only keeps its transfers apart from other apps'. It binds to the
+ * connection at its first use (SPEC §8 "Identity"); a connection that
+ * never declared one acts as the app "".
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bt-callers.h"
 #include "bt-error.h"
 
+#define FLATPAK_INFO_MAX_SIZE (64 * 1024)
+
 typedef struct
 {
   char *app_id;
-  gboolean declared;
+  gboolean declared; /* bound: by a declaration or by the sandbox */
+  gboolean sandboxed;
 } Caller;
 
 struct _BtCallers
@@ -29,6 +42,7 @@ struct _BtCallers
   guint name_owner_changed_id;
   GHashTable *callers; /* unique name → Caller */
   GHashTable *peers;   /* app id → GPtrArray of unique names */
+  GHashTable *pending; /* unique name → GPtrArray of GTask */
 };
 
 G_DEFINE_TYPE (BtCallers, bt_callers, G_TYPE_OBJECT)
@@ -124,6 +138,7 @@ bt_callers_finalize (GObject *object)
 
   g_hash_table_unref (self->callers);
   g_hash_table_unref (self->peers);
+  g_hash_table_unref (self->pending);
 
   G_OBJECT_CLASS (bt_callers_parent_class)->finalize (object);
 }
@@ -148,6 +163,8 @@ bt_callers_init (BtCallers *self)
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) caller_free);
   self->peers
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  self->pending
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
 }
 
 BtCallers *
@@ -165,16 +182,257 @@ bt_callers_new (GDBusConnection *connection)
 gboolean
 bt_app_id_is_valid (const char *app_id)
 {
-  /* "" is the anonymous app; otherwise a D-Bus-name-like reverse-DNS id, as
-   * Flatpak requires, so that a completion group can activate it. */
-  if (*app_id == '\0')
-    return TRUE;
-  return strlen (app_id) <= 255 && g_dbus_is_name (app_id) && !g_dbus_is_unique_name (app_id);
+  /* "" is the anonymous app. A host app may call itself what it likes
+   * (only activation needs a bus name, checked there); a sandboxed app's id
+   * comes from its sandbox. */
+  if (strlen (app_id) > 255 || !g_utf8_validate (app_id, -1, NULL))
+    return FALSE;
+  for (const char *p = app_id; *p != '\0'; p++)
+    {
+      if ((guchar) *p < 0x20 || *p == 0x7f)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+flatpak_app_id_is_valid (const char *app_id)
+{
+  return g_dbus_is_name (app_id) && !g_dbus_is_unique_name (app_id);
+}
+
+/*
+ * bt_parse_flatpak_info:
+ *
+ * Reads the app id and the network permission from a .flatpak-info file.
+ */
+gboolean
+bt_parse_flatpak_info (const char *data, gsize length, char **out_app_id, gboolean *out_network,
+                       GError **error)
+{
+  g_autoptr (GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *app_id = NULL;
+  g_auto (GStrv) shared = NULL;
+
+  if (!g_key_file_load_from_data (keyfile, data, length, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED, "Unreadable sandbox metadata: %s",
+                   local_error->message);
+      return FALSE;
+    }
+  app_id = g_key_file_get_string (keyfile, "Application", "name", NULL);
+  if (app_id == NULL)
+    app_id = g_key_file_get_string (keyfile, "Runtime", "name", NULL);
+  if (app_id == NULL || *app_id == '\0' || !flatpak_app_id_is_valid (app_id))
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           "The sandbox metadata names no valid application");
+      return FALSE;
+    }
+
+  shared = g_key_file_get_string_list (keyfile, "Context", "shared", NULL, NULL);
+  *out_network = shared != NULL && g_strv_contains ((const char *const *) shared, "network");
+  *out_app_id = g_steal_pointer (&app_id);
+  return TRUE;
+}
+
+typedef struct
+{
+  char *app_id; /* NULL: not sandboxed */
+  gboolean network;
+} Identity;
+
+static void
+identity_free (Identity *identity)
+{
+  g_free (identity->app_id);
+  g_free (identity);
+}
+
+/* Reads /proc/PID/root/.flatpak-info without following links */
+static Identity *
+identify_process (guint32 pid, GError **error)
+{
+  g_autofree char *root_path = g_strdup_printf ("/proc/%u/root", pid);
+  g_autofree char *data = NULL;
+  Identity *identity;
+  struct stat st;
+  int root_fd, fd;
+  ssize_t n;
+
+  root_fd = open (root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    {
+      /* Gone, or not ours to look at: never assume "unsandboxed" */
+      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED, "Cannot identify the caller: %s",
+                   g_strerror (errno));
+      return NULL;
+    }
+  fd = openat (root_fd, ".flatpak-info", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0 && errno == ENOENT)
+    {
+      close (root_fd);
+      return g_new0 (Identity, 1); /* a host process */
+    }
+  close (root_fd);
+  if (fd < 0)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                   "Cannot read the caller's sandbox metadata: %s", g_strerror (errno));
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > FLATPAK_INFO_MAX_SIZE)
+    {
+      close (fd);
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           "The caller's sandbox metadata is not a regular file");
+      return NULL;
+    }
+  data = g_malloc (FLATPAK_INFO_MAX_SIZE + 1);
+  n = read (fd, data, FLATPAK_INFO_MAX_SIZE);
+  close (fd);
+  if (n < 0)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                   "Cannot read the caller's sandbox metadata: %s", g_strerror (errno));
+      return NULL;
+    }
+
+  identity = g_new0 (Identity, 1);
+  if (!bt_parse_flatpak_info (data, (gsize) n, &identity->app_id, &identity->network, error))
+    {
+      identity_free (identity);
+      return NULL;
+    }
+  return identity;
+}
+
+static void
+complete_pending (BtCallers *self, const char *sender, const GError *error)
+{
+  g_autoptr (GPtrArray) tasks = NULL;
+  g_autofree char *key = NULL;
+
+  if (!g_hash_table_steal_extended (self->pending, sender, (gpointer *) &key, (gpointer *) &tasks))
+    return;
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      GTask *task = g_ptr_array_index (tasks, i);
+
+      if (error != NULL)
+        g_task_return_error (task, g_error_copy (error));
+      else
+        g_task_return_boolean (task, TRUE);
+    }
+}
+
+static void
+on_credentials (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) first = user_data;
+  BtCallers *self = g_task_get_source_object (first);
+  const char *sender = g_task_get_task_data (first);
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) credentials = NULL;
+  g_autoptr (GError) error = NULL;
+  Identity *identity = NULL;
+  guint32 pid;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_clear_error (&error);
+      g_set_error_literal (&error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           "Cannot identify the caller: it left the bus");
+    }
+  else
+    {
+      g_variant_get (reply, "(@a{sv})", &credentials);
+      if (!g_variant_lookup (credentials, "ProcessID", "u", &pid))
+        g_set_error_literal (&error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                             "Cannot identify the caller: no process id");
+      else
+        identity = identify_process (pid, &error);
+    }
+
+  if (identity != NULL && identity->app_id != NULL && !identity->network)
+    {
+      /* It could not reach the network itself: neither through us */
+      g_set_error (&error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                   "The application %s has no network permission", identity->app_id);
+      g_clear_pointer (&identity, identity_free);
+    }
+
+  if (identity != NULL && !g_hash_table_contains (self->callers, sender))
+    {
+      Caller *caller = g_new0 (Caller, 1);
+
+      caller->sandboxed = identity->app_id != NULL;
+      caller->declared = caller->sandboxed;
+      caller->app_id = g_strdup (caller->sandboxed ? identity->app_id : "");
+      g_hash_table_insert (self->callers, g_strdup (sender), caller);
+      peers_add (self, caller->app_id, sender);
+      g_debug ("Caller %s is %s app “%s”", sender, caller->sandboxed ? "sandboxed" : "host",
+               caller->app_id);
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+    }
+  g_clear_pointer (&identity, identity_free);
+
+  complete_pending (self, sender, error);
+}
+
+/*
+ * bt_callers_resolve_async:
+ *
+ * Makes sure @sender is identified; concurrent calls for one sender share
+ * one lookup.
+ */
+void
+bt_callers_resolve_async (BtCallers *self, const char *sender, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GPtrArray *waiting;
+
+  g_task_set_source_tag (task, bt_callers_resolve_async);
+  if (g_hash_table_contains (self->callers, sender))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  waiting = g_hash_table_lookup (self->pending, sender);
+  if (waiting != NULL)
+    {
+      g_ptr_array_add (waiting, g_steal_pointer (&task));
+      return;
+    }
+
+  waiting = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (waiting, g_object_ref (task));
+  g_hash_table_insert (self->pending, g_strdup (sender), waiting);
+  g_task_set_task_data (task, g_strdup (sender), g_free);
+  g_dbus_connection_call (
+      self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+      "GetConnectionCredentials", g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(a{sv})"),
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_credentials, g_steal_pointer (&task));
+}
+
+gboolean
+bt_callers_resolve_finish (BtCallers *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bt_callers_resolve_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /*
  * bt_callers_identify:
  * @declared_app_id: (nullable): the "app-id" option of the call, if any
+ *
+ * For a resolved sender, applies the binding rules of SPEC §8.
  *
  * Returns: the app id the call acts for, or %NULL with @error set.
  */
@@ -184,31 +442,26 @@ bt_callers_identify (BtCallers *self, const char *sender, const char *declared_a
 {
   Caller *caller = g_hash_table_lookup (self->callers, sender);
 
+  if (caller == NULL)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED, "Unidentified caller");
+      return NULL;
+    }
   if (declared_app_id != NULL && !bt_app_id_is_valid (declared_app_id))
     {
       g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "“%s” is not a valid application id",
                    declared_app_id);
       return NULL;
     }
-
-  if (caller == NULL)
-    {
-      caller = g_new0 (Caller, 1);
-      caller->app_id = g_strdup (declared_app_id != NULL ? declared_app_id : "");
-      caller->declared = declared_app_id != NULL;
-      g_hash_table_insert (self->callers, g_strdup (sender), caller);
-      peers_add (self, caller->app_id, sender);
-      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
-      return caller->app_id;
-    }
-
   if (declared_app_id == NULL || g_str_equal (declared_app_id, caller->app_id))
     return caller->app_id;
 
   if (caller->declared)
     {
-      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
-                   "This connection already acts for another application");
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           caller->sandboxed
+                               ? "A sandboxed application cannot act for another one"
+                               : "This connection already acts for another application");
       return NULL;
     }
 
@@ -221,14 +474,22 @@ bt_callers_identify (BtCallers *self, const char *sender, const char *declared_a
   return caller->app_id;
 }
 
-/* The app id of a connection for calls that carry no options (methods and
- * properties of transfer objects). */
+/* The app id of a resolved connection, or NULL */
 const char *
 bt_callers_lookup (BtCallers *self, const char *sender)
 {
-  /* Registers an unknown sender as the undeclared app "" so that it hears
-   * about that app's transfers from now on. */
-  return bt_callers_identify (self, sender, NULL, NULL);
+  Caller *caller = g_hash_table_lookup (self->callers, sender);
+
+  return caller != NULL ? caller->app_id : NULL;
+}
+
+gboolean
+bt_callers_is_sandboxed (BtCallers *self, const char *sender)
+{
+  Caller *caller = g_hash_table_lookup (self->callers, sender);
+
+  /* Unknown counts as sandboxed: fail closed */
+  return caller == NULL || caller->sandboxed;
 }
 
 /*
@@ -246,5 +507,5 @@ bt_callers_get_peers (BtCallers *self, const char *app_id)
 guint
 bt_callers_get_n_callers (BtCallers *self)
 {
-  return g_hash_table_size (self->callers);
+  return g_hash_table_size (self->callers) + g_hash_table_size (self->pending);
 }

@@ -13,11 +13,19 @@ G_DECLARE_FINAL_TYPE (BtCallers, bt_callers, BT, CALLERS, GObject)
 
 BtCallers *bt_callers_new (GDBusConnection *connection);
 
+void bt_callers_resolve_async (BtCallers *self, const char *sender, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+gboolean bt_callers_resolve_finish (BtCallers *self, GAsyncResult *result, GError **error);
+
 const char *bt_callers_identify (BtCallers *self, const char *sender, const char *declared_app_id,
                                  GError **error);
 const char *bt_callers_lookup (BtCallers *self, const char *sender);
+gboolean bt_callers_is_sandboxed (BtCallers *self, const char *sender);
 GPtrArray *bt_callers_get_peers (BtCallers *self, const char *app_id);
 guint bt_callers_get_n_callers (BtCallers *self);
+
 gboolean bt_app_id_is_valid (const char *app_id);
+gboolean bt_parse_flatpak_info (const char *data, gsize length, char **out_app_id,
+                                gboolean *out_network, GError **error);
 
 G_END_DECLS

@@ -376,8 +376,10 @@ handle_create_download (BtManager *self, GDBusMethodInvocation *invocation, GVar
     }
 
   id = new_transfer_id ();
-  transfer = bt_transfer_new_download (id, app_id, self->next_seq, uri, options,
-                                       g_dbus_message_get_unix_fd_list (message), &error);
+  transfer = bt_transfer_new_download (
+      id, app_id, self->next_seq, uri, options, g_dbus_message_get_unix_fd_list (message),
+      bt_callers_is_sandboxed (self->callers, g_dbus_method_invocation_get_sender (invocation)),
+      &error);
   if (transfer == NULL)
     {
       bt_invocation_return_error (invocation, error);
@@ -500,11 +502,21 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
 }
 
 static void
-manager_method_call (GDBusConnection *connection, const char *sender, const char *object_path,
-                     const char *interface_name, const char *method_name, GVariant *parameters,
-                     GDBusMethodInvocation *invocation, gpointer user_data)
+on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  BtManager *self = user_data;
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  g_autoptr (GError) error = NULL;
+  BtManager *self;
+  const char *method_name = g_dbus_method_invocation_get_method_name (invocation);
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
+
+  if (!bt_callers_resolve_finish (BT_CALLERS (source), result, &error))
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+  /* The handlers consume the reference GDBus gave us; ours goes at the end */
+  self = g_dbus_method_invocation_get_user_data (invocation);
 
   if (g_str_equal (method_name, "CreateDownload"))
     handle_create_download (self, invocation, parameters);
@@ -514,6 +526,18 @@ manager_method_call (GDBusConnection *connection, const char *sender, const char
     g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_NOT_SUPPORTED,
                                            "%s is not supported by this version of the service",
                                            method_name);
+}
+
+/* Every call waits for the caller to be identified (once per connection) */
+static void
+manager_method_call (GDBusConnection *connection, const char *sender, const char *object_path,
+                     const char *interface_name, const char *method_name, GVariant *parameters,
+                     GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  BtManager *self = user_data;
+
+  bt_callers_resolve_async (self->callers, sender, NULL, on_caller_resolved,
+                            g_object_ref (invocation));
 }
 
 static GVariant *

@@ -253,7 +253,8 @@ parse_mirrors (BtTransfer *self, GVariant *mirrors, GError **error)
  */
 BtTransfer *
 bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const char *uri,
-                          GVariant *options, GUnixFDList *fd_list, GError **error)
+                          GVariant *options, GUnixFDList *fd_list, gboolean sandboxed,
+                          GError **error)
 {
   g_autoptr (BtTransfer) self = NULL;
   g_autoptr (GUri) parsed = NULL;
@@ -362,6 +363,14 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
     {
       g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
                            "Give exactly one of the options destination and destination-fd");
+      return NULL;
+    }
+
+  if (destination != NULL && sandboxed)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           "A sandboxed application names files only by descriptor: use "
+                           "destination-fd");
       return NULL;
     }
 
@@ -1448,7 +1457,7 @@ handle_open_result (BtTransfer *self, GDBusMethodInvocation *invocation)
 static gboolean
 check_owner (BtTransfer *self, const char *sender, GError **error)
 {
-  if (!g_str_equal (bt_callers_lookup (self->callers, sender), self->app_id))
+  if (g_strcmp0 (bt_callers_lookup (self->callers, sender), self->app_id) != 0)
     {
       g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
                            "This transfer belongs to another application");
@@ -1458,17 +1467,66 @@ check_owner (BtTransfer *self, const char *sender, GError **error)
 }
 
 static void
-method_call (GDBusConnection *connection, const char *sender, const char *object_path,
-             const char *interface_name, const char *method_name, GVariant *parameters,
-             GDBusMethodInvocation *invocation, gpointer user_data)
+handle_properties (BtTransfer *self, GDBusMethodInvocation *invocation, const char *method_name,
+                   GVariant *parameters)
 {
-  g_autoptr (BtTransfer) self = g_object_ref (user_data);
+  const GDBusInterfaceInfo *info = &org_freedesktop_background_transfer_transfer_interface;
+  const char *iface, *name;
+
+  if (g_str_equal (method_name, "GetAll"))
+    {
+      GVariantBuilder all;
+
+      g_variant_get (parameters, "(&s)", &iface);
+      g_variant_builder_init (&all, G_VARIANT_TYPE_VARDICT);
+      if (g_str_equal (iface, BT_TRANSFER_INTERFACE))
+        {
+          for (guint i = 0; info->properties[i] != NULL; i++)
+            g_variant_builder_add (&all, "{sv}", info->properties[i]->name,
+                                   get_property_value (self, info->properties[i]->name));
+        }
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{sv})", &all));
+      return;
+    }
+
+  if (g_str_equal (method_name, "Get"))
+    {
+      GVariant *value = NULL;
+
+      g_variant_get (parameters, "(&s&s)", &iface, &name);
+      if (g_str_equal (iface, BT_TRANSFER_INTERFACE))
+        value = get_property_value (self, name);
+      if (value == NULL)
+        g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                               "No such property “%s”", name);
+      else
+        g_dbus_method_invocation_return_value (invocation, g_variant_new ("(v)", value));
+      return;
+    }
+
+  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY,
+                                         "The properties of a transfer are read-only");
+}
+
+static void
+dispatch (BtTransfer *self, GDBusMethodInvocation *invocation)
+{
   g_autoptr (GError) error = NULL;
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  const char *method_name = g_dbus_method_invocation_get_method_name (invocation);
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
   gboolean ok;
 
   if (!check_owner (self, sender, &error))
     {
       bt_invocation_return_error (invocation, error);
+      return;
+    }
+
+  if (g_str_equal (g_dbus_method_invocation_get_interface_name (invocation),
+                   "org.freedesktop.DBus.Properties"))
+    {
+      handle_properties (self, invocation, method_name, parameters);
       return;
     }
 
@@ -1528,26 +1586,48 @@ method_call (GDBusConnection *connection, const char *sender, const char *object
     g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
-static GVariant *
-get_property (GDBusConnection *connection, const char *sender, const char *object_path,
-              const char *interface_name, const char *property_name, GError **error,
-              gpointer user_data)
+typedef struct
+{
+  BtTransfer *transfer;
+  GDBusMethodInvocation *invocation;
+} Call;
+
+static void
+on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Call *call = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!bt_callers_resolve_finish (BT_CALLERS (source), result, &error))
+    bt_invocation_return_error (call->invocation, error);
+  else if (call->transfer->registration_id == 0)
+    g_dbus_method_invocation_return_error (call->invocation, G_DBUS_ERROR,
+                                           G_DBUS_ERROR_UNKNOWN_OBJECT, "The transfer is gone");
+  else
+    dispatch (call->transfer, call->invocation);
+  g_object_unref (call->transfer);
+  g_free (call);
+}
+
+/* Every call, property reads included (get_property is NULL in the
+ * vtable, so GDBus routes them here), waits for the caller's identity and
+ * is checked against the owner. */
+static void
+method_call (GDBusConnection *connection, const char *sender, const char *object_path,
+             const char *interface_name, const char *method_name, GVariant *parameters,
+             GDBusMethodInvocation *invocation, gpointer user_data)
 {
   BtTransfer *self = user_data;
-  GVariant *value;
+  Call *call = g_new0 (Call, 1);
 
-  if (!check_owner (self, sender, error))
-    return NULL;
-  value = get_property_value (self, property_name);
-  if (value == NULL)
-    g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "No property %s",
-                 property_name);
-  return value;
+  call->transfer = g_object_ref (self);
+  call->invocation = invocation;
+  bt_callers_resolve_async (self->callers, sender, NULL, on_caller_resolved, call);
 }
 
 static const GDBusInterfaceVTable transfer_vtable = {
   method_call,
-  get_property,
+  NULL,
   NULL,
   { 0 },
 };

@@ -92,7 +92,7 @@ struct _BtTransfer
 
 BtTransfer *bt_transfer_new_download (const char *id, const char *app_id, guint64 seq,
                                       const char *uri, GVariant *options, GUnixFDList *fd_list,
-                                      GError **error);
+                                      gboolean sandboxed, GError **error);
 
 BtTransfer *bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq,
                                          GVariant *record);
