@@ -748,6 +748,29 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   read_next (job);
 }
 
+static gboolean
+on_authenticate (SoupMessage *msg, SoupAuth *auth, gboolean retrying, gpointer user_data)
+{
+  BtDownloadJob *job = user_data;
+  BtSecrets *secrets = job->transfer->secrets;
+
+  /* One try each: a wrong password ends in unauthorized, not a loop */
+  if (retrying)
+    return FALSE;
+  if (soup_auth_is_for_proxy (auth))
+    {
+      if (secrets->proxy_username == NULL)
+        return FALSE;
+      soup_auth_authenticate (auth, secrets->proxy_username, secrets->proxy_password);
+      return TRUE;
+    }
+  /* Server credentials stay with the origin the app named */
+  if (secrets->server_username == NULL || !uri_same_origin (job->current_uri, job->origin_uri))
+    return FALSE;
+  soup_auth_authenticate (auth, secrets->server_username, secrets->server_password);
+  return TRUE;
+}
+
 static void
 send_request (BtDownloadJob *job)
 {
@@ -769,6 +792,16 @@ send_request (BtDownloadJob *job)
         continue;
       soup_message_headers_append (headers, name, g_ptr_array_index (transfer->headers, i + 1));
     }
+  if (same_origin)
+    {
+      GPtrArray *secret_headers = transfer->secrets->headers;
+
+      for (guint i = 0; i + 1 < secret_headers->len; i += 2)
+        soup_message_headers_append (headers, g_ptr_array_index (secret_headers, i),
+                                     g_ptr_array_index (secret_headers, i + 1));
+    }
+  g_signal_connect (job->msg, "authenticate", G_CALLBACK (on_authenticate), job);
+
   /* Byte offsets must mean bytes on disk */
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
 
@@ -791,6 +824,20 @@ send_request (BtDownloadJob *job)
                            job);
 }
 
+SoupSession *
+bt_download_session_new (GSettings *settings)
+{
+  SoupSession *session
+      = g_object_new (SOUP_TYPE_SESSION, "max-conns", 256, "max-conns-per-host",
+                      g_settings_get_uint (settings, "max-connections-per-host"), "timeout",
+                      g_settings_get_uint (settings, "response-timeout"), "idle-timeout", 60,
+                      "user-agent", "bgtransfer/" PACKAGE_VERSION " ", NULL);
+
+  /* Bytes on disk are the bytes on the wire: no transparent decoding */
+  soup_session_remove_feature_by_type (session, SOUP_TYPE_CONTENT_DECODER);
+  return session;
+}
+
 static gboolean
 on_open_failed (gpointer user_data)
 {
@@ -810,7 +857,13 @@ bt_download_job_start (BtTransfer *transfer, SoupSession *session, GSettings *se
   BtDownloadJob *job = g_new0 (BtDownloadJob, 1);
 
   job->transfer = g_object_ref (transfer);
-  job->session = g_object_ref (session);
+  /* libsoup caches credentials per session and host: a transfer with
+   * credentials gets a session of its own, so that they never serve
+   * another transfer (or another app) */
+  if (transfer->secrets->server_username != NULL || transfer->secrets->proxy_username != NULL)
+    job->session = bt_download_session_new (settings);
+  else
+    job->session = g_object_ref (session);
   job->settings = g_object_ref (settings);
   job->cancellable = g_cancellable_new ();
   job->buffer = g_malloc (READ_BUFFER_SIZE);

@@ -10,6 +10,7 @@
 
 G_BEGIN_DECLS
 
+SoupSession *bt_download_session_new (GSettings *settings);
 BtDownloadJob *bt_download_job_start (BtTransfer *transfer, SoupSession *session,
                                       GSettings *settings);
 void bt_download_job_stop (BtDownloadJob *job);

@@ -111,7 +111,7 @@ schedule_now (gpointer user_data)
       BtTransfer *transfer = value;
       BtStatus verdict;
 
-      if (transfer->job == NULL && !transfer->queued)
+      if ((transfer->job == NULL && !transfer->queued) || transfer->secrets_pending)
         continue;
 
       verdict = policy_verdict (self, transfer);
@@ -296,6 +296,8 @@ on_transfer_removed (BtTransfer *transfer, BtManager *self)
   g_signal_handlers_disconnect_by_data (transfer, self);
   bt_transfer_unexport (transfer);
   bt_store_delete (self->store, transfer->id);
+  if (transfer->has_secrets)
+    bt_secrets_clear (transfer->id);
   g_hash_table_remove (self->transfers, transfer->id);
   update_idle (self);
 }
@@ -312,6 +314,25 @@ add_transfer (BtManager *self, BtTransfer *transfer, GError **error)
   g_signal_connect (transfer, "removed", G_CALLBACK (on_transfer_removed), self);
   g_hash_table_insert (self->transfers, g_strdup (transfer->id), g_object_ref (transfer));
   return TRUE;
+}
+
+static void
+on_secrets_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (BtTransfer) transfer = user_data;
+  g_autoptr (GError) error = NULL;
+  BtSecrets *secrets = bt_secrets_lookup_finish (result, &error);
+
+  if (secrets != NULL)
+    {
+      bt_secrets_free (transfer->secrets);
+      transfer->secrets = secrets;
+    }
+  else
+    g_warning ("The credentials of transfer %s are not available%s%s; it goes on without them",
+               transfer->id, error != NULL ? ": " : "", error != NULL ? error->message : "");
+  transfer->secrets_pending = FALSE;
+  g_signal_emit_by_name (transfer, "state-changed");
 }
 
 static void
@@ -344,6 +365,8 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
     }
   /* Records the re-validated checkpoint and the new status */
   bt_transfer_save (transfer);
+  if (transfer->secrets_pending)
+    bt_secrets_lookup_async (transfer->id, NULL, on_secrets_looked_up, g_object_ref (transfer));
 }
 
 static void
@@ -395,6 +418,8 @@ handle_create_download (BtManager *self, GDBusMethodInvocation *invocation, GVar
     }
   g_debug ("Transfer %s created for app “%s”", id, app_id);
 
+  if (transfer->has_secrets)
+    bt_secrets_store (transfer->id, transfer->secrets);
   /* Answered once the transfer is in the store */
   bt_transfer_save (transfer);
   bt_store_when_durable (self->store, invocation, g_variant_new ("(o)", transfer->object_path),
@@ -652,20 +677,6 @@ bt_manager_init (BtManager *self)
   self->transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
-static SoupSession *
-create_session (GSettings *settings)
-{
-  SoupSession *session
-      = g_object_new (SOUP_TYPE_SESSION, "max-conns", 256, "max-conns-per-host",
-                      g_settings_get_uint (settings, "max-connections-per-host"), "timeout",
-                      g_settings_get_uint (settings, "response-timeout"), "idle-timeout", 60,
-                      "user-agent", "bgtransfer/" PACKAGE_VERSION " ", NULL);
-
-  /* Bytes on disk are the bytes on the wire: no transparent decoding */
-  soup_session_remove_feature_by_type (session, SOUP_TYPE_CONTENT_DECODER);
-  return session;
-}
-
 BtManager *
 bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **error)
 {
@@ -681,7 +692,7 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
   self->idle_timeout_s = idle_timeout_s;
   self->callers = bt_callers_new (connection);
   self->settings = g_settings_new ("org.freedesktop.BackgroundTransfer");
-  self->session = create_session (self->settings);
+  self->session = bt_download_session_new (self->settings);
   g_signal_connect (self->callers, "changed", G_CALLBACK (on_callers_changed), self);
   g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
 

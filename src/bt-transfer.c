@@ -60,6 +60,7 @@ bt_transfer_finalize (GObject *object)
   g_free (self->uri);
   g_free (self->method);
   g_ptr_array_unref (self->headers);
+  bt_secrets_free (self->secrets);
   g_free (self->group);
   g_free (self->tag);
   g_clear_pointer (&self->destination, bt_destination_free);
@@ -100,6 +101,7 @@ static void
 bt_transfer_init (BtTransfer *self)
 {
   self->headers = g_ptr_array_new_with_free_func (g_free);
+  self->secrets = bt_secrets_new ();
   self->response_headers = g_ptr_array_new_with_free_func (g_free);
   self->dirty = g_hash_table_new (g_str_hash, g_str_equal);
   self->total_bytes = BT_SIZE_UNKNOWN;
@@ -133,8 +135,8 @@ static const OptionSpec download_options[] = {
   { "if-changed", "s", TRUE },
   /* Delivered by later versions; refused rather than silently ignored */
   { "completion-group", "o", FALSE },
-  { "server-credential", "a{sv}", FALSE },
-  { "proxy-credential", "a{sv}", FALSE },
+  { "server-credential", "a{sv}", TRUE },
+  { "proxy-credential", "a{sv}", TRUE },
   { "checksum", "s", TRUE },
   { "mirrors", "as", TRUE },
   { "connections", "u", FALSE },
@@ -200,10 +202,45 @@ parse_headers (BtTransfer *self, GVariant *headers, GError **error)
   g_variant_iter_init (&iter, headers);
   while (g_variant_iter_next (&iter, "(&s&s)", &name, &value))
     {
+      GPtrArray *target;
+
       if (!bt_validate_header (name, value, error))
         return FALSE;
-      g_ptr_array_add (self->headers, g_strdup (name));
-      g_ptr_array_add (self->headers, g_strdup (value));
+      /* Write-only: secret header values go where passwords go */
+      target = bt_header_is_secret (name) ? self->secrets->headers : self->headers;
+      g_ptr_array_add (target, g_strdup (name));
+      g_ptr_array_add (target, g_strdup (value));
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_credential (GVariant *credential, const char *option, char **out_username,
+                  char **out_password, GError **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_iter_init (&iter, credential);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr (GVariant) owned = value;
+      gboolean known = g_str_equal (key, "username") || g_str_equal (key, "password");
+
+      if (!known || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                       "Option “%s” takes “username” and “password” strings only", option);
+          return FALSE;
+        }
+    }
+  if (!g_variant_lookup (credential, "username", "s", out_username)
+      || !g_variant_lookup (credential, "password", "s", out_password))
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                   "Option “%s” needs both “username” and “password”", option);
+      return FALSE;
     }
   return TRUE;
 }
@@ -260,6 +297,7 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   g_autoptr (GUri) parsed = NULL;
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) mirrors = NULL;
+  g_autoptr (GVariant) credential = NULL;
   const char *destination = NULL;
   const char *str;
   gboolean overwrite = FALSE;
@@ -354,6 +392,18 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   headers = g_variant_lookup_value (options, "headers", G_VARIANT_TYPE ("a(ss)"));
   if (headers != NULL && !parse_headers (self, headers, error))
     return NULL;
+  credential = g_variant_lookup_value (options, "server-credential", G_VARIANT_TYPE_VARDICT);
+  if (credential != NULL
+      && !parse_credential (credential, "server-credential", &self->secrets->server_username,
+                            &self->secrets->server_password, error))
+    return NULL;
+  g_clear_pointer (&credential, g_variant_unref);
+  credential = g_variant_lookup_value (options, "proxy-credential", G_VARIANT_TYPE_VARDICT);
+  if (credential != NULL
+      && !parse_credential (credential, "proxy-credential", &self->secrets->proxy_username,
+                            &self->secrets->proxy_password, error))
+    return NULL;
+  self->has_secrets = !bt_secrets_is_empty (self->secrets);
   g_variant_lookup (options, "overwrite", "b", &overwrite);
   g_variant_lookup (options, "start", "b", &start);
   g_variant_lookup (options, "destination", "&s", &destination);
@@ -503,6 +553,7 @@ bt_transfer_serialize (BtTransfer *self)
   add_string (&b, "error-status", bt_error_status_to_string (self->error_status));
   add_string (&b, "error-message", self->error_message);
   g_variant_builder_add (&b, "{sv}", "completed-time", g_variant_new_int64 (self->completed_time));
+  g_variant_builder_add (&b, "{sv}", "has-secrets", g_variant_new_boolean (self->has_secrets));
   return g_variant_builder_end (&b);
 }
 
@@ -654,6 +705,9 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
       = error_status != NULL ? error_status_from_string (error_status) : BT_ERROR_STATUS_NONE;
   self->error_message = lookup_string (record, "error-message");
   g_variant_lookup (record, "completed-time", "x", &self->completed_time);
+  g_variant_lookup (record, "has-secrets", "b", &self->has_secrets);
+  /* Read back from the Secret Service before it may run */
+  self->secrets_pending = self->has_secrets && !bt_status_is_finished (self->status);
 
   if (path != NULL)
     self->destination = bt_destination_new_recovered (path, overwrite);
@@ -1043,6 +1097,14 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
   self->status = status;
   bt_transfer_changed (self, "Status");
 
+  if ((status == BT_STATUS_COMPLETED || status == BT_STATUS_CANCELED) && self->has_secrets)
+    {
+      /* No longer needed: gone from the Secret Service and from memory */
+      bt_secrets_clear (self->id);
+      bt_secrets_free (self->secrets);
+      self->secrets = bt_secrets_new ();
+      self->has_secrets = FALSE;
+    }
   if (bt_status_is_finished (status))
     {
       self->queued = FALSE;

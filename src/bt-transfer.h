@@ -11,6 +11,7 @@
 #include "bt-callers.h"
 #include "bt-destination.h"
 #include "bt-policy.h"
+#include "bt-secrets.h"
 #include "bt-store.h"
 #include "bt-types.h"
 #include "bt-verify.h"
@@ -39,7 +40,10 @@ struct _BtTransfer
   BtKind kind;
   char *uri;
   char *method;
-  GPtrArray *headers; /* alternating name, value; secret values in memory only */
+  GPtrArray *headers;       /* alternating name, value; never a secret one */
+  BtSecrets *secrets;       /* credentials and secret headers: memory and Secret Service only */
+  gboolean has_secrets;     /* the Secret Service holds some */
+  gboolean secrets_pending; /* being read back after a restart: not runnable yet */
   BtPriority priority;
   BtCostPolicy cost_policy;
   char *group;

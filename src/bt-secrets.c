@@ -1,0 +1,219 @@
+/* bt-secrets.c: credentials and secret headers, kept in the Secret Service
+ *
+ * Passwords and the values of Authorization, Proxy-Authorization and
+ * Cookie headers never reach the state store or a log: they live in
+ * memory while the service runs and in the Secret Service (libsecret,
+ * asynchronous calls only) for after a restart, under our own schema,
+ * keyed by transfer id, and are cleared when the transfer is removed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <libsecret/secret.h>
+
+#include "bt-secrets.h"
+
+static const SecretSchema bt_secret_schema = {
+  "org.freedesktop.BackgroundTransfer.Transfer",
+  SECRET_SCHEMA_DONT_MATCH_NAME,
+  {
+      { "transfer", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "NULL", 0 },
+  },
+};
+
+BtSecrets *
+bt_secrets_new (void)
+{
+  BtSecrets *secrets = g_new0 (BtSecrets, 1);
+
+  secrets->headers = g_ptr_array_new_with_free_func (g_free);
+  return secrets;
+}
+
+static void
+free_secret (char **str)
+{
+  if (*str != NULL)
+    {
+      /* do not leave a password behind in freed memory */
+      memset (*str, 0, strlen (*str));
+      g_clear_pointer (str, g_free);
+    }
+}
+
+void
+bt_secrets_free (BtSecrets *secrets)
+{
+  if (secrets == NULL)
+    return;
+  g_free (secrets->server_username);
+  free_secret (&secrets->server_password);
+  g_free (secrets->proxy_username);
+  free_secret (&secrets->proxy_password);
+  for (guint i = 1; i < secrets->headers->len; i += 2)
+    free_secret ((char **) &g_ptr_array_index (secrets->headers, i));
+  g_ptr_array_unref (secrets->headers);
+  g_free (secrets);
+}
+
+gboolean
+bt_secrets_is_empty (BtSecrets *secrets)
+{
+  return secrets->server_password == NULL && secrets->proxy_password == NULL
+         && secrets->server_username == NULL && secrets->proxy_username == NULL
+         && secrets->headers->len == 0;
+}
+
+GVariant *
+bt_secrets_serialize (BtSecrets *secrets)
+{
+  GVariantBuilder b, headers;
+
+  g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; i + 1 < secrets->headers->len; i += 2)
+    g_variant_builder_add (&headers, "(ss)", (const char *) g_ptr_array_index (secrets->headers, i),
+                           (const char *) g_ptr_array_index (secrets->headers, i + 1));
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "headers", g_variant_builder_end (&headers));
+  if (secrets->server_username != NULL)
+    g_variant_builder_add (&b, "{sv}", "server-username",
+                           g_variant_new_string (secrets->server_username));
+  if (secrets->server_password != NULL)
+    g_variant_builder_add (&b, "{sv}", "server-password",
+                           g_variant_new_string (secrets->server_password));
+  if (secrets->proxy_username != NULL)
+    g_variant_builder_add (&b, "{sv}", "proxy-username",
+                           g_variant_new_string (secrets->proxy_username));
+  if (secrets->proxy_password != NULL)
+    g_variant_builder_add (&b, "{sv}", "proxy-password",
+                           g_variant_new_string (secrets->proxy_password));
+  return g_variant_builder_end (&b);
+}
+
+BtSecrets *
+bt_secrets_deserialize (GVariant *value)
+{
+  BtSecrets *secrets = bt_secrets_new ();
+  g_autoptr (GVariant) headers = NULL;
+  GVariantIter iter;
+  const char *name, *v;
+
+  g_variant_lookup (value, "server-username", "s", &secrets->server_username);
+  g_variant_lookup (value, "server-password", "s", &secrets->server_password);
+  g_variant_lookup (value, "proxy-username", "s", &secrets->proxy_username);
+  g_variant_lookup (value, "proxy-password", "s", &secrets->proxy_password);
+  headers = g_variant_lookup_value (value, "headers", G_VARIANT_TYPE ("a(ss)"));
+  if (headers != NULL)
+    {
+      g_variant_iter_init (&iter, headers);
+      while (g_variant_iter_next (&iter, "(&s&s)", &name, &v))
+        {
+          g_ptr_array_add (secrets->headers, g_strdup (name));
+          g_ptr_array_add (secrets->headers, g_strdup (v));
+        }
+    }
+  return secrets;
+}
+
+static void
+on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree char *id = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!secret_password_store_finish (result, &error))
+    g_warning ("Cannot keep the credentials of transfer %s in the Secret Service (%s); they "
+               "will not survive a restart of the service",
+               id, error->message);
+}
+
+void
+bt_secrets_store (const char *transfer_id, BtSecrets *secrets)
+{
+  g_autoptr (GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GVariant) value = g_variant_ref_sink (bt_secrets_serialize (secrets));
+  g_autofree char *text = g_variant_print (value, FALSE);
+  g_autofree char *label = g_strdup_printf ("Background transfer %s", transfer_id);
+
+  g_hash_table_insert (attributes, "transfer", (gpointer) transfer_id);
+  secret_password_storev (&bt_secret_schema, attributes, SECRET_COLLECTION_DEFAULT, label, text,
+                          NULL, on_stored, g_strdup (transfer_id));
+  memset (text, 0, strlen (text));
+}
+
+static void
+on_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) value = NULL;
+  char *text;
+
+  text = secret_password_lookup_finish (result, &error);
+  if (error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (text == NULL)
+    {
+      g_task_return_pointer (task, NULL, NULL); /* nothing stored */
+      return;
+    }
+  value = g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, &error);
+  secret_password_free (text);
+  if (value == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_pointer (task, bt_secrets_deserialize (value), (GDestroyNotify) bt_secrets_free);
+}
+
+void
+bt_secrets_lookup_async (const char *transfer_id, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_task_set_source_tag (task, bt_secrets_lookup_async);
+  g_hash_table_insert (attributes, "transfer", (gpointer) transfer_id);
+  secret_password_lookupv (&bt_secret_schema, attributes, cancellable, on_looked_up,
+                           g_steal_pointer (&task));
+}
+
+/*
+ * bt_secrets_lookup_finish:
+ *
+ * Returns: (transfer full) (nullable): the secrets, or %NULL if none were
+ * stored or on error
+ */
+BtSecrets *
+bt_secrets_lookup_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+on_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!secret_password_clear_finish (result, &error) && error != NULL)
+    g_debug ("Cannot clear stored credentials: %s", error->message);
+}
+
+void
+bt_secrets_clear (const char *transfer_id)
+{
+  g_autoptr (GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_hash_table_insert (attributes, "transfer", (gpointer) transfer_id);
+  secret_password_clearv (&bt_secret_schema, attributes, NULL, on_cleared, NULL);
+}
