@@ -434,6 +434,22 @@ bt_destination_discard (BtDestination *self)
   close (dfd);
 }
 
+/* Removes the finished file itself (a reply the service kept) */
+void
+bt_destination_remove_file (BtDestination *self)
+{
+  int dfd;
+
+  bt_destination_discard (self);
+  if (self->path == NULL)
+    return;
+  dfd = open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return;
+  unlinkat (dfd, self->name, 0);
+  close (dfd);
+}
+
 int
 bt_destination_open_result (BtDestination *self, gboolean completed, GError **error)
 {

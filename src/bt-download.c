@@ -22,8 +22,9 @@
 #define READ_BUFFER_SIZE (1024 * 1024)
 #define MAX_REDIRECTS 10
 
-struct _BtDownloadJob
+typedef struct
 {
+  BtJob parent;
   BtTransfer *transfer;
   SoupSession *session;
   GSettings *settings;
@@ -53,7 +54,7 @@ struct _BtDownloadJob
   guint64 window_bytes; /* for the low-speed check */
   guint window_seconds;
   guint64 rate_bytes; /* bytes since the last rate update */
-};
+} BtDownloadJob;
 
 static void send_request (BtDownloadJob *job);
 
@@ -88,9 +89,11 @@ job_finish (BtDownloadJob *job, BtErrorStatus error_status, const char *message,
   bt_transfer_attempt_done (transfer, error_status, message, transient, retry_after_s);
 }
 
-void
-bt_download_job_stop (BtDownloadJob *job)
+static void
+job_stop (BtJob *base)
 {
+  BtDownloadJob *job = (BtDownloadJob *) base;
+
   /* Callbacks still in flight see "stopped" and free the job */
   job->stopped = TRUE;
   job->transfer->job = NULL;
@@ -851,11 +854,12 @@ on_open_failed (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-BtDownloadJob *
+BtJob *
 bt_download_job_start (BtTransfer *transfer, SoupSession *session, GSettings *settings)
 {
   BtDownloadJob *job = g_new0 (BtDownloadJob, 1);
 
+  job->parent.stop = job_stop;
   job->transfer = g_object_ref (transfer);
   /* libsoup caches credentials per session and host: a transfer with
    * credentials gets a session of its own, so that they never serve
@@ -882,10 +886,10 @@ bt_download_job_start (BtTransfer *transfer, SoupSession *session, GSettings *se
     {
       /* Reported from the main loop: the caller sets transfer->job first */
       g_idle_add (on_open_failed, job);
-      return job;
+      return &job->parent;
     }
 
   job->watchdog_id = g_timeout_add_seconds (1, on_watchdog, job);
   send_request (job);
-  return job;
+  return &job->parent;
 }

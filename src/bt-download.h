@@ -11,8 +11,6 @@
 G_BEGIN_DECLS
 
 SoupSession *bt_download_session_new (GSettings *settings);
-BtDownloadJob *bt_download_job_start (BtTransfer *transfer, SoupSession *session,
-                                      GSettings *settings);
-void bt_download_job_stop (BtDownloadJob *job);
+BtJob *bt_download_job_start (BtTransfer *transfer, SoupSession *session, GSettings *settings);
 
 G_END_DECLS

@@ -34,6 +34,7 @@ struct _BtManager
   BtCallers *callers;
   GSettings *settings;
   BtStore *store;
+  char *responses_dir;
   SoupSession *session;
   BtPolicy *policy;
   BtNetworkState network_state; /* as last announced */
@@ -296,6 +297,8 @@ on_transfer_removed (BtTransfer *transfer, BtManager *self)
   g_signal_handlers_disconnect_by_data (transfer, self);
   bt_transfer_unexport (transfer);
   bt_store_delete (self->store, transfer->id);
+  if (transfer->response_in_state)
+    bt_destination_remove_file (transfer->destination);
   if (transfer->has_secrets)
     bt_secrets_clear (transfer->id);
   g_hash_table_remove (self->transfers, transfer->id);
@@ -370,7 +373,8 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
 }
 
 static void
-handle_create_download (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters,
+               BtKind kind)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) options = NULL;
@@ -378,6 +382,7 @@ handle_create_download (BtManager *self, GDBusMethodInvocation *invocation, GVar
   g_autofree char *id = NULL;
   const char *uri;
   const char *app_id;
+  gboolean sandboxed;
   GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
 
   g_variant_get (parameters, "(&s@a{sv})", &uri, &options);
@@ -399,10 +404,16 @@ handle_create_download (BtManager *self, GDBusMethodInvocation *invocation, GVar
     }
 
   id = new_transfer_id ();
-  transfer = bt_transfer_new_download (
-      id, app_id, self->next_seq, uri, options, g_dbus_message_get_unix_fd_list (message),
-      bt_callers_is_sandboxed (self->callers, g_dbus_method_invocation_get_sender (invocation)),
-      &error);
+  sandboxed
+      = bt_callers_is_sandboxed (self->callers, g_dbus_method_invocation_get_sender (invocation));
+  if (kind == BT_KIND_DOWNLOAD)
+    transfer
+        = bt_transfer_new_download (id, app_id, self->next_seq, uri, options,
+                                    g_dbus_message_get_unix_fd_list (message), sandboxed, &error);
+  else
+    transfer = bt_transfer_new_upload (id, app_id, self->next_seq, uri, options,
+                                       g_dbus_message_get_unix_fd_list (message), sandboxed,
+                                       self->responses_dir, &error);
   if (transfer == NULL)
     {
       bt_invocation_return_error (invocation, error);
@@ -544,7 +555,9 @@ on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
   self = g_dbus_method_invocation_get_user_data (invocation);
 
   if (g_str_equal (method_name, "CreateDownload"))
-    handle_create_download (self, invocation, parameters);
+    handle_create (self, invocation, parameters, BT_KIND_DOWNLOAD);
+  else if (g_str_equal (method_name, "CreateUpload"))
+    handle_create (self, invocation, parameters, BT_KIND_UPLOAD);
   else if (g_str_equal (method_name, "GetTransfers"))
     handle_get_transfers (self, invocation, parameters);
   else
@@ -605,7 +618,7 @@ bt_manager_shutdown (BtManager *self)
 
       g_signal_handlers_disconnect_by_data (transfer, self);
       if (transfer->job != NULL)
-        bt_download_job_stop (transfer->job);
+        bt_job_stop (transfer->job);
       bt_transfer_unexport (transfer);
     }
   g_hash_table_remove_all (self->transfers);
@@ -654,6 +667,7 @@ bt_manager_finalize (GObject *object)
   BtManager *self = BT_MANAGER (object);
 
   g_hash_table_unref (self->transfers);
+  g_free (self->responses_dir);
 
   G_OBJECT_CLASS (bt_manager_parent_class)->finalize (object);
 }
@@ -684,6 +698,7 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
   g_autofree char *state_dir = g_build_filename (g_get_user_state_dir (), "bgtransfer", NULL);
   g_autofree char *store_path = g_build_filename (state_dir, "state.db", NULL);
 
+  self->responses_dir = g_build_filename (state_dir, "responses", NULL);
   self->store = bt_store_open (store_path, error);
   if (self->store == NULL)
     return NULL;

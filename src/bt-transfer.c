@@ -15,6 +15,7 @@
 
 #include "bt-dbus.h"
 #include "bt-download.h"
+#include "bt-upload.h"
 #include "bt-error.h"
 #include "bt-resume.h"
 #include "bt-transfer.h"
@@ -42,7 +43,7 @@ bt_transfer_dispose (GObject *object)
   BtTransfer *self = BT_TRANSFER (object);
 
   if (self->job != NULL)
-    bt_download_job_stop (self->job);
+    bt_job_stop (self->job);
   g_clear_handle_id (&self->retry_source, g_source_remove);
   bt_transfer_unexport (self);
 
@@ -64,6 +65,8 @@ bt_transfer_finalize (GObject *object)
   g_free (self->group);
   g_free (self->tag);
   g_clear_pointer (&self->destination, bt_destination_free);
+  g_clear_pointer (&self->source, bt_source_free);
+  g_free (self->tus_url);
   g_clear_pointer (&self->checksum, bt_digest_free);
   g_clear_pointer (&self->server_digest, bt_digest_free);
   g_strfreev (self->mirrors);
@@ -170,7 +173,7 @@ check_options (GVariant *options, const OptionSpec *specs, gsize n_specs, GError
           g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Unknown option “%s”", key);
           return FALSE;
         }
-      if (!g_variant_is_of_type (value, G_VARIANT_TYPE (spec->type)))
+      if (spec->type != NULL && !g_variant_is_of_type (value, G_VARIANT_TYPE (spec->type)))
         {
           g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
                        "Option “%s” must be of type “%s”, not “%s”", key, spec->type,
@@ -282,6 +285,123 @@ parse_mirrors (BtTransfer *self, GVariant *mirrors, GError **error)
   return TRUE;
 }
 
+/* The options downloads and uploads share */
+static gboolean
+parse_common (BtTransfer *self, GVariant *options, GError **error)
+{
+  g_autoptr (GVariant) headers = NULL;
+  g_autoptr (GVariant) credential = NULL;
+  const char *str;
+  gboolean start = TRUE;
+
+  if (g_variant_lookup (options, "priority", "&s", &str)
+      && !bt_priority_from_string (str, &self->priority))
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid priority “%s”", str);
+      return FALSE;
+    }
+  if (g_variant_lookup (options, "cost-policy", "&s", &str)
+      && !bt_cost_policy_from_string (str, &self->cost_policy))
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid cost policy “%s”", str);
+      return FALSE;
+    }
+  if (g_variant_lookup (options, "group", "&s", &str))
+    {
+      if (strlen (str) > 255 || !g_utf8_validate (str, -1, NULL))
+        {
+          g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid group name");
+          return FALSE;
+        }
+      self->group = g_strdup (str);
+    }
+  if (g_variant_lookup (options, "tag", "&s", &str))
+    {
+      if (strlen (str) > 4096)
+        {
+          g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                               "The tag is longer than 4096 bytes");
+          return FALSE;
+        }
+      self->tag = g_strdup (str);
+    }
+  headers = g_variant_lookup_value (options, "headers", G_VARIANT_TYPE ("a(ss)"));
+  if (headers != NULL && !parse_headers (self, headers, error))
+    return FALSE;
+  credential = g_variant_lookup_value (options, "server-credential", G_VARIANT_TYPE_VARDICT);
+  if (credential != NULL
+      && !parse_credential (credential, "server-credential", &self->secrets->server_username,
+                            &self->secrets->server_password, error))
+    return FALSE;
+  g_clear_pointer (&credential, g_variant_unref);
+  credential = g_variant_lookup_value (options, "proxy-credential", G_VARIANT_TYPE_VARDICT);
+  if (credential != NULL
+      && !parse_credential (credential, "proxy-credential", &self->secrets->proxy_username,
+                            &self->secrets->proxy_password, error))
+    return FALSE;
+  self->has_secrets = !bt_secrets_is_empty (self->secrets);
+  g_variant_lookup (options, "start", "b", &start);
+  self->queued = start;
+  return TRUE;
+}
+
+static BtTransfer *
+transfer_new (const char *id, const char *app_id, guint64 seq, BtKind kind, GUri *uri)
+{
+  BtTransfer *self = g_object_new (BT_TYPE_TRANSFER, NULL);
+
+  self->id = g_strdup (id);
+  self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
+  self->app_id = g_strdup (app_id);
+  self->seq = seq;
+  self->kind = kind;
+  self->uri = g_uri_to_string (uri);
+  self->created_time = g_get_real_time ();
+  return self;
+}
+
+/* A file descriptor passed with the call, by its handle */
+static int
+get_passed_fd (GUnixFDList *fd_list, gint32 index, const char *option, GError **error)
+{
+  int fd = -1;
+
+  if (fd_list != NULL && index >= 0 && index < g_unix_fd_list_get_length (fd_list))
+    fd = g_unix_fd_list_get (fd_list, index, NULL);
+  if (fd < 0)
+    g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                 "The %s handle does not name a passed fd", option);
+  return fd;
+}
+
+static BtDestination *
+destination_for_fd (GUnixFDList *fd_list, gint32 index, const char *option, GError **error)
+{
+  BtDestination *destination;
+  int fd = get_passed_fd (fd_list, index, option, error);
+
+  if (fd < 0)
+    return NULL;
+  destination = bt_destination_new_for_fd (fd, error);
+  close (fd);
+  return destination;
+}
+
+static BtDestination *
+destination_for_path (const char *path, gboolean overwrite, gboolean sandboxed, const char *option,
+                      GError **error)
+{
+  if (sandboxed)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                   "A sandboxed application names files only by descriptor: use %s-fd", option);
+      return NULL;
+    }
+  if (!bt_validate_destination_path (path, error))
+    return NULL;
+  return bt_destination_new_for_path (path, overwrite, error);
+}
+
 /*
  * bt_transfer_new_download:
  *
@@ -295,13 +415,10 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
 {
   g_autoptr (BtTransfer) self = NULL;
   g_autoptr (GUri) parsed = NULL;
-  g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) mirrors = NULL;
-  g_autoptr (GVariant) credential = NULL;
   const char *destination = NULL;
   const char *str;
   gboolean overwrite = FALSE;
-  gboolean start = TRUE;
   gint32 fd_index = -1;
   BtScheme scheme;
 
@@ -318,14 +435,9 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
       return NULL;
     }
 
-  self = g_object_new (BT_TYPE_TRANSFER, NULL);
-  self->id = g_strdup (id);
-  self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
-  self->app_id = g_strdup (app_id);
-  self->seq = seq;
-  self->kind = BT_KIND_DOWNLOAD;
-  self->uri = g_uri_to_string (parsed);
-  self->created_time = g_get_real_time ();
+  self = transfer_new (id, app_id, seq, BT_KIND_DOWNLOAD, parsed);
+  if (!parse_common (self, options, error))
+    return NULL;
 
   if (g_variant_lookup (options, "method", "&s", &str))
     {
@@ -338,18 +450,6 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
       g_free (self->method);
       self->method = g_strdup (str);
     }
-  if (g_variant_lookup (options, "priority", "&s", &str)
-      && !bt_priority_from_string (str, &self->priority))
-    {
-      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid priority “%s”", str);
-      return NULL;
-    }
-  if (g_variant_lookup (options, "cost-policy", "&s", &str)
-      && !bt_cost_policy_from_string (str, &self->cost_policy))
-    {
-      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid cost policy “%s”", str);
-      return NULL;
-    }
   if (g_variant_lookup (options, "if-changed", "&s", &str))
     {
       if (g_str_equal (str, "fail"))
@@ -361,25 +461,6 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
           return NULL;
         }
     }
-  if (g_variant_lookup (options, "group", "&s", &str))
-    {
-      if (strlen (str) > 255 || !g_utf8_validate (str, -1, NULL))
-        {
-          g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid group name");
-          return NULL;
-        }
-      self->group = g_strdup (str);
-    }
-  if (g_variant_lookup (options, "tag", "&s", &str))
-    {
-      if (strlen (str) > 4096)
-        {
-          g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                               "The tag is longer than 4096 bytes");
-          return NULL;
-        }
-      self->tag = g_strdup (str);
-    }
   if (g_variant_lookup (options, "checksum", "&s", &str))
     {
       self->checksum = bt_digest_parse_option (str, error);
@@ -389,26 +470,10 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   mirrors = g_variant_lookup_value (options, "mirrors", G_VARIANT_TYPE_STRING_ARRAY);
   if (mirrors != NULL && !parse_mirrors (self, mirrors, error))
     return NULL;
-  headers = g_variant_lookup_value (options, "headers", G_VARIANT_TYPE ("a(ss)"));
-  if (headers != NULL && !parse_headers (self, headers, error))
-    return NULL;
-  credential = g_variant_lookup_value (options, "server-credential", G_VARIANT_TYPE_VARDICT);
-  if (credential != NULL
-      && !parse_credential (credential, "server-credential", &self->secrets->server_username,
-                            &self->secrets->server_password, error))
-    return NULL;
-  g_clear_pointer (&credential, g_variant_unref);
-  credential = g_variant_lookup_value (options, "proxy-credential", G_VARIANT_TYPE_VARDICT);
-  if (credential != NULL
-      && !parse_credential (credential, "proxy-credential", &self->secrets->proxy_username,
-                            &self->secrets->proxy_password, error))
-    return NULL;
-  self->has_secrets = !bt_secrets_is_empty (self->secrets);
+
   g_variant_lookup (options, "overwrite", "b", &overwrite);
-  g_variant_lookup (options, "start", "b", &start);
   g_variant_lookup (options, "destination", "&s", &destination);
   g_variant_lookup (options, "destination-fd", "h", &fd_index);
-
   if ((destination != NULL) == (fd_index != -1))
     {
       g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
@@ -416,44 +481,174 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
       return NULL;
     }
 
-  if (destination != NULL && sandboxed)
-    {
-      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
-                           "A sandboxed application names files only by descriptor: use "
-                           "destination-fd");
-      return NULL;
-    }
-
+  /* Last: creates the partial file */
   if (destination != NULL)
-    {
-      if (!bt_validate_destination_path (destination, error))
-        return NULL;
-      self->destination = bt_destination_new_for_path (destination, overwrite, error);
-    }
+    self->destination
+        = destination_for_path (destination, overwrite, sandboxed, "destination", error);
   else
-    {
-      int fd;
-
-      if (fd_list == NULL || fd_index < 0 || fd_index >= g_unix_fd_list_get_length (fd_list))
-        {
-          g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                               "The destination-fd handle does not name a passed fd");
-          return NULL;
-        }
-      fd = g_unix_fd_list_get (fd_list, fd_index, NULL);
-      if (fd < 0)
-        {
-          g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                               "Cannot use the destination fd");
-          return NULL;
-        }
-      self->destination = bt_destination_new_for_fd (fd, error);
-      close (fd);
-    }
+    self->destination = destination_for_fd (fd_list, fd_index, "destination-fd", error);
   if (self->destination == NULL)
     return NULL;
 
-  self->queued = start;
+  return g_steal_pointer (&self);
+}
+
+static const OptionSpec upload_options[] = {
+  { "app-id", "s", TRUE },
+  { "source", "s", TRUE },
+  { "source-fd", "h", TRUE },
+  { "parts", "aa{sv}", TRUE },
+  { "method", "s", TRUE },
+  { "protocol", "s", TRUE },
+  { "response-destination", NULL, TRUE }, /* s or h */
+  { "headers", "a(ss)", TRUE },
+  { "cost-policy", "s", TRUE },
+  { "priority", "s", TRUE },
+  { "group", "s", TRUE },
+  { "tag", "s", TRUE },
+  { "start", "b", TRUE },
+  { "server-credential", "a{sv}", TRUE },
+  { "proxy-credential", "a{sv}", TRUE },
+  /* Delivered by later versions; refused rather than silently ignored */
+  { "completion-group", "o", FALSE },
+  { "max-rate", "t", FALSE },
+  { "notify", "a{sv}", FALSE },
+};
+
+/*
+ * bt_transfer_new_upload:
+ * @responses_dir: where the service keeps replies when the app gives no
+ *   response-destination
+ */
+BtTransfer *
+bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const char *uri,
+                        GVariant *options, GUnixFDList *fd_list, gboolean sandboxed,
+                        const char *responses_dir, GError **error)
+{
+  g_autoptr (BtTransfer) self = NULL;
+  g_autoptr (GUri) parsed = NULL;
+  g_autoptr (GVariant) parts = NULL;
+  g_autoptr (GVariant) response = NULL;
+  const char *source = NULL;
+  const char *str;
+  gint32 fd_index = -1;
+  BtScheme scheme;
+  int n_sources;
+
+  if (!check_options (options, upload_options, G_N_ELEMENTS (upload_options), error))
+    return NULL;
+  response = g_variant_lookup_value (options, "response-destination", NULL);
+  if (response != NULL && !g_variant_is_of_type (response, G_VARIANT_TYPE_STRING)
+      && !g_variant_is_of_type (response, G_VARIANT_TYPE_HANDLE))
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                           "Option “response-destination” must be of type “s” or “h”");
+      return NULL;
+    }
+
+  parsed = bt_validate_uri (uri, &scheme, error);
+  if (parsed == NULL)
+    return NULL;
+  if (scheme != BT_SCHEME_HTTP && scheme != BT_SCHEME_HTTPS)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_UNSUPPORTED_SCHEME,
+                           "Uploads go over http or https only");
+      return NULL;
+    }
+
+  self = transfer_new (id, app_id, seq, BT_KIND_UPLOAD, parsed);
+  g_free (self->method);
+  self->method = g_strdup ("POST");
+  if (!parse_common (self, options, error))
+    return NULL;
+
+  if (g_variant_lookup (options, "method", "&s", &str))
+    {
+      if (!g_str_equal (str, "POST") && !g_str_equal (str, "PUT"))
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                       "Unsupported upload method “%s”: use POST or PUT", str);
+          return NULL;
+        }
+      g_free (self->method);
+      self->method = g_strdup (str);
+    }
+  if (g_variant_lookup (options, "protocol", "&s", &str))
+    {
+      if (g_str_equal (str, "tus"))
+        self->tus = TRUE;
+      else if (!g_str_equal (str, "plain"))
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                       "Invalid protocol “%s”: use plain or tus", str);
+          return NULL;
+        }
+    }
+
+  n_sources = g_variant_lookup (options, "source", "&s", &source);
+  n_sources += g_variant_lookup (options, "source-fd", "h", &fd_index);
+  parts = g_variant_lookup_value (options, "parts", G_VARIANT_TYPE ("aa{sv}"));
+  n_sources += parts != NULL;
+  if (n_sources != 1)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                           "Give exactly one of the options source, source-fd and parts");
+      return NULL;
+    }
+  if (source != NULL && sandboxed)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           "A sandboxed application names files only by descriptor: use "
+                           "source-fd");
+      return NULL;
+    }
+  if (source != NULL)
+    self->source = bt_source_new_for_path (source, error);
+  else if (parts != NULL)
+    self->source = bt_source_new_for_parts (parts, fd_list, sandboxed, error);
+  else
+    {
+      int fd = get_passed_fd (fd_list, fd_index, "source-fd", error);
+
+      if (fd < 0)
+        return NULL;
+      self->source = bt_source_new_for_fd (fd, error);
+      close (fd);
+    }
+  if (self->source == NULL)
+    return NULL;
+  self->total_to_send = bt_source_get_size (self->source);
+  self->is_resumable = self->tus;
+  if (self->tus && (parts != NULL || !bt_source_is_seekable (self->source)))
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                           "A tus upload needs a regular file as its source");
+      return NULL;
+    }
+
+  /* Last: creates the reply's file */
+  if (response == NULL)
+    {
+      g_autofree char *path = g_build_filename (responses_dir, id, NULL);
+
+      if (g_mkdir_with_parents (responses_dir, 0700) < 0)
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "Cannot create “%s”: %s", responses_dir,
+                       g_strerror (errno));
+          return NULL;
+        }
+      self->response_in_state = TRUE;
+      self->destination = bt_destination_new_for_path (path, TRUE, error);
+    }
+  else if (g_variant_is_of_type (response, G_VARIANT_TYPE_STRING))
+    self->destination = destination_for_path (g_variant_get_string (response, NULL), FALSE,
+                                              sandboxed, "response-destination", error);
+  else
+    self->destination = destination_for_fd (fd_list, g_variant_get_handle (response),
+                                            "response-destination", error);
+  if (self->destination == NULL)
+    return NULL;
+
   return g_steal_pointer (&self);
 }
 
@@ -524,6 +719,13 @@ bt_transfer_serialize (BtTransfer *self)
                            g_variant_new_strv ((const char *const *) self->mirrors, -1));
   g_variant_builder_add (&b, "{sv}", "created-time", g_variant_new_int64 (self->created_time));
   add_string (&b, "destination", path);
+  if (self->source != NULL)
+    g_variant_builder_add (&b, "{sv}", "source", bt_source_serialize (self->source));
+  g_variant_builder_add (&b, "{sv}", "tus", g_variant_new_boolean (self->tus));
+  add_string (&b, "tus-url", self->tus_url);
+  g_variant_builder_add (&b, "{sv}", "response-in-state",
+                         g_variant_new_boolean (self->response_in_state));
+  g_variant_builder_add (&b, "{sv}", "total-to-send", g_variant_new_uint64 (self->total_to_send));
   g_variant_builder_add (&b, "{sv}", "overwrite",
                          g_variant_new_boolean (bt_destination_get_overwrite (self->destination)));
 
@@ -610,6 +812,53 @@ lookup_string (GVariant *record, const char *key)
   return g_strdup (value);
 }
 
+/* An unfinished plain upload starts again from zero; a tus upload asks the
+ * server where it stands. The reply is fetched again either way. */
+static BtTransfer *
+recover_upload (BtTransfer *self, GVariant *record, const char *path, gboolean overwrite)
+{
+  g_autoptr (GVariant) source = g_variant_lookup_value (record, "source", G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GError) error = NULL;
+
+  g_variant_lookup (record, "tus", "b", &self->tus);
+  self->tus_url = lookup_string (record, "tus-url");
+  g_variant_lookup (record, "response-in-state", "b", &self->response_in_state);
+  g_variant_lookup (record, "total-to-send", "t", &self->total_to_send);
+  self->destination = path != NULL ? bt_destination_new_recovered (path, overwrite)
+                                   : bt_destination_new_detached ();
+  if (source != NULL)
+    self->source = bt_source_new_from_record (source, &error);
+  else
+    g_set_error_literal (&error, BT_ERROR, BT_ERROR_FAILED, "The upload's source is unknown");
+
+  if (bt_status_is_finished (self->status))
+    {
+      g_variant_lookup (record, "bytes", "t", &self->bytes_received);
+      self->bytes_sent = self->status == BT_STATUS_COMPLETED ? self->total_to_send : 0;
+      return self;
+    }
+  if (self->source == NULL || path == NULL)
+    {
+      self->status = BT_STATUS_ERROR;
+      self->queued = FALSE;
+      self->error_status = BT_ERROR_STATUS_UNKNOWN;
+      g_free (self->error_message);
+      self->error_message
+          = g_strdup (self->source == NULL ? error->message
+                                           : "The reply's file descriptor was lost when the "
+                                             "service stopped");
+      return self;
+    }
+  if (self->status != BT_STATUS_PAUSED_BY_APPLICATION
+      && (self->status != BT_STATUS_IDLE || self->queued))
+    {
+      self->status = BT_STATUS_IDLE;
+      self->queued = TRUE;
+    }
+  bt_destination_recover (self->destination, 0);
+  return self;
+}
+
 /*
  * bt_transfer_new_from_record:
  *
@@ -641,6 +890,10 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
 
   self->uri = lookup_string (record, "uri");
   status = lookup_string (record, "status");
+  str = lookup_string (record, "kind");
+  if (g_strcmp0 (str, "upload") == 0)
+    self->kind = BT_KIND_UPLOAD;
+  g_clear_pointer (&str, g_free);
   if (self->uri == NULL || status == NULL || !status_from_string (status, &self->status)
       || !bt_validate_uri (self->uri, NULL, NULL))
     {
@@ -708,6 +961,9 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   g_variant_lookup (record, "has-secrets", "b", &self->has_secrets);
   /* Read back from the Secret Service before it may run */
   self->secrets_pending = self->has_secrets && !bt_status_is_finished (self->status);
+
+  if (self->kind == BT_KIND_UPLOAD)
+    return recover_upload (g_steal_pointer (&self), record, path, overwrite);
 
   if (path != NULL)
     self->destination = bt_destination_new_recovered (path, overwrite);
@@ -940,9 +1196,9 @@ get_property_value (BtTransfer *self, const char *name)
   if (g_str_equal (name, "ActualUri"))
     return S (self->actual_uri);
   if (g_str_equal (name, "Destination"))
-    return S (destination);
+    return S (self->response_in_state ? NULL : destination);
   if (g_str_equal (name, "Source"))
-    return S (NULL);
+    return S (self->source != NULL ? bt_source_get_path (self->source) : NULL);
   if (g_str_equal (name, "Method"))
     return S (self->method);
   if (g_str_equal (name, "Status"))
@@ -952,9 +1208,9 @@ get_property_value (BtTransfer *self, const char *name)
   if (g_str_equal (name, "TotalBytesToReceive"))
     return g_variant_new_uint64 (self->total_bytes);
   if (g_str_equal (name, "BytesSent"))
-    return g_variant_new_uint64 (0);
+    return g_variant_new_uint64 (self->bytes_sent);
   if (g_str_equal (name, "TotalBytesToSend"))
-    return g_variant_new_uint64 (0);
+    return g_variant_new_uint64 (self->total_to_send);
   if (g_str_equal (name, "Priority"))
     return S (bt_priority_to_string (self->priority));
   if (g_str_equal (name, "CostPolicy"))
@@ -1218,7 +1474,7 @@ bt_transfer_hold (BtTransfer *self, BtStatus status)
 {
   if (self->job != NULL)
     {
-      bt_download_job_stop (self->job);
+      bt_job_stop (self->job);
       bt_transfer_checkpoint (self);
     }
   self->queued = TRUE;
@@ -1313,14 +1569,17 @@ bt_transfer_run (BtTransfer *self, SoupSession *session)
   self->queued = FALSE;
   g_clear_handle_id (&self->retry_source, g_source_remove);
   bt_transfer_set_status (self, BT_STATUS_RUNNING);
-  self->job = bt_download_job_start (self, session, self->settings);
+  if (self->kind == BT_KIND_UPLOAD)
+    self->job = bt_upload_job_start (self, session, self->settings);
+  else
+    self->job = bt_download_job_start (self, session, self->settings);
 }
 
 static void
 stop (BtTransfer *self)
 {
   if (self->job != NULL)
-    bt_download_job_stop (self->job);
+    bt_job_stop (self->job);
   g_clear_handle_id (&self->retry_source, g_source_remove);
   self->queued = FALSE;
 }
@@ -1623,15 +1882,22 @@ dispatch (BtTransfer *self, GDBusMethodInvocation *invocation)
       g_variant_get (parameters, "(&s)", &value);
       ok = handle_set_requested_uri (self, value, &error);
     }
-  else if (g_str_equal (method_name, "OpenResult"))
+  else if (g_str_equal (method_name, "OpenResult") && self->kind == BT_KIND_DOWNLOAD)
     {
       handle_open_result (self, invocation);
       return;
     }
-  else if (g_str_equal (method_name, "OpenResponse"))
+  else if (g_str_equal (method_name, "OpenResponse") && self->kind == BT_KIND_UPLOAD)
     {
-      g_set_error_literal (&error, BT_ERROR, BT_ERROR_INVALID_STATE,
-                           "A download has no response body to open; use OpenResult()");
+      handle_open_result (self, invocation);
+      return;
+    }
+  else if (g_str_equal (method_name, "OpenResponse") || g_str_equal (method_name, "OpenResult"))
+    {
+      g_set_error (&error, BT_ERROR, BT_ERROR_INVALID_STATE, "%s",
+                   self->kind == BT_KIND_UPLOAD
+                       ? "An upload has no downloaded data; use OpenResponse()"
+                       : "A download has no response body to open; use OpenResult()");
       ok = FALSE;
     }
   else

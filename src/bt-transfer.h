@@ -12,6 +12,7 @@
 #include "bt-destination.h"
 #include "bt-policy.h"
 #include "bt-secrets.h"
+#include "bt-source.h"
 #include "bt-store.h"
 #include "bt-types.h"
 #include "bt-verify.h"
@@ -21,7 +22,18 @@ G_BEGIN_DECLS
 #define BT_TRANSFER_PATH_PREFIX "/org/freedesktop/BackgroundTransfer/transfer/"
 #define BT_TRANSFER_INTERFACE "org.freedesktop.BackgroundTransfer.Transfer"
 
-typedef struct _BtDownloadJob BtDownloadJob;
+/* One attempt at moving a transfer's bytes (bt-download.c, bt-upload.c) */
+typedef struct _BtJob BtJob;
+struct _BtJob
+{
+  void (*stop) (BtJob *job); /* no report to the transfer afterwards */
+};
+
+static inline void
+bt_job_stop (BtJob *job)
+{
+  job->stop (job);
+}
 
 #define BT_TYPE_TRANSFER (bt_transfer_get_type ())
 G_DECLARE_FINAL_TYPE (BtTransfer, bt_transfer, BT, TRANSFER, GObject)
@@ -52,7 +64,10 @@ struct _BtTransfer
   BtDigest *checksum; /* the app's, or NULL */
   GStrv mirrors;      /* further URIs of the same resource */
   gint64 created_time;
-  BtDestination *destination;
+  BtDestination *destination; /* downloads: the data; uploads: the server's reply */
+  BtSource *source;           /* uploads */
+  gboolean tus;               /* protocol "tus" */
+  gboolean response_in_state; /* the reply is kept by the service, size-bounded */
 
   /* Where it stands */
   BtStatus status;
@@ -63,6 +78,9 @@ struct _BtTransfer
   guint checkpoint_generation; /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
+  guint64 bytes_sent;
+  guint64 total_to_send; /* BT_SIZE_UNKNOWN for a stream */
+  char *tus_url;         /* the upload's URL on a tus server, once created */
   guint http_status;
   GPtrArray *response_headers; /* alternating name, value */
   char *etag;
@@ -78,7 +96,7 @@ struct _BtTransfer
   gint64 completed_time;
 
   /* Running */
-  BtDownloadJob *job;
+  BtJob *job;
   guint retry_source;
 
   GSettings *settings;
@@ -98,6 +116,9 @@ BtTransfer *bt_transfer_new_download (const char *id, const char *app_id, guint6
                                       const char *uri, GVariant *options, GUnixFDList *fd_list,
                                       gboolean sandboxed, GError **error);
 
+BtTransfer *bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq,
+                                    const char *uri, GVariant *options, GUnixFDList *fd_list,
+                                    gboolean sandboxed, const char *responses_dir, GError **error);
 BtTransfer *bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq,
                                          GVariant *record);
 GVariant *bt_transfer_serialize (BtTransfer *self);
