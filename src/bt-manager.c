@@ -15,6 +15,7 @@
 #include <libsoup/soup.h>
 
 #include "bt-callers.h"
+#include "bt-completion-group.h"
 #include "bt-download.h"
 #include "bt-dbus.h"
 #include "bt-error.h"
@@ -40,7 +41,9 @@ struct _BtManager
   BtNetworkState network_state; /* as last announced */
   BtPowerState power_state;
 
-  GHashTable *transfers; /* id → BtTransfer */
+  GHashTable *transfers;         /* id → BtTransfer */
+  GHashTable *serialized_groups; /* "app-id\x1fgroup" of serialized groups */
+  GHashTable *completion_groups; /* id → BtCompletionGroup */
   guint64 next_seq;
   guint schedule_source;
 
@@ -58,6 +61,10 @@ enum
 static guint signals[N_SIGNALS];
 
 static void update_idle (BtManager *self);
+static void schedule (BtManager *self);
+static char *new_transfer_id (void);
+static const char *identify (BtManager *self, const char *sender, GVariant *options,
+                             GError **error);
 
 /* ---- Scheduling --------------------------------------------------------- */
 
@@ -90,6 +97,43 @@ is_policy_pause (BtStatus status)
 {
   return status == BT_STATUS_PAUSED_NO_NETWORK || status == BT_STATUS_PAUSED_COSTED_NETWORK
          || status == BT_STATUS_PAUSED_SYSTEM_POLICY;
+}
+
+static char *
+group_key (const char *app_id, const char *group)
+{
+  return g_strconcat (app_id, "\x1f", group, NULL);
+}
+
+/* A serialized group runs one transfer at a time, in creation order: the
+ * oldest of its transfers that want to run, and only when none runs */
+static gboolean
+serialized_turn (BtManager *self, BtTransfer *transfer)
+{
+  g_autofree char *key = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  if (transfer->group == NULL)
+    return TRUE;
+  key = group_key (transfer->app_id, transfer->group);
+  if (!g_hash_table_contains (self->serialized_groups, key))
+    return TRUE;
+
+  g_hash_table_iter_init (&iter, self->transfers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      BtTransfer *other = value;
+
+      if (other == transfer || g_strcmp0 (other->group, transfer->group) != 0
+          || !g_str_equal (other->app_id, transfer->app_id))
+        continue;
+      if (other->job != NULL)
+        return FALSE;
+      if ((other->queued || other->retry_source != 0) && other->seq < transfer->seq)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* Applies the policy to every transfer that wants to move data, then
@@ -133,6 +177,12 @@ schedule_now (gpointer user_data)
     {
       BtTransfer *transfer = g_ptr_array_index (candidates, i);
 
+      if (!serialized_turn (self, transfer))
+        {
+          if (is_policy_pause (transfer->status))
+            bt_transfer_set_status (transfer, BT_STATUS_IDLE);
+          continue;
+        }
       if (running < max_running)
         {
           bt_transfer_run (transfer, self->session);
@@ -154,9 +204,265 @@ schedule (BtManager *self)
 }
 
 static void
+notify_desktop (BtManager *self, BtTransfer *transfer)
+{
+  const char *title = NULL, *body = "";
+  gboolean success = transfer->status == BT_STATUS_COMPLETED;
+
+  transfer->notified = TRUE;
+  if (transfer->notify == NULL || transfer->status == BT_STATUS_CANCELED)
+    return;
+  g_variant_lookup (transfer->notify, success ? "success-title" : "failure-title", "&s", &title);
+  g_variant_lookup (transfer->notify, success ? "success-body" : "failure-body", "&s", &body);
+  if (title == NULL)
+    return;
+
+  {
+    GVariantBuilder hints;
+
+    g_variant_builder_init (&hints, G_VARIANT_TYPE_VARDICT);
+    if (*transfer->app_id != '\0')
+      g_variant_builder_add (&hints, "{sv}", "desktop-entry",
+                             g_variant_new_string (transfer->app_id));
+    g_dbus_connection_call (
+        self->connection, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
+        "org.freedesktop.Notifications", "Notify",
+        g_variant_new ("(susssasa{sv}i)", "bgtransfer", 0, "", title, body, NULL, &hints, -1), NULL,
+        G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+  }
+}
+
+static GVariant *
+member_info (BtManager *self, const char *id)
+{
+  BtTransfer *transfer = g_hash_table_lookup (self->transfers, id);
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (id));
+  if (transfer == NULL)
+    {
+      g_variant_builder_add (&b, "{sv}", "status", g_variant_new_string ("canceled"));
+      g_variant_builder_add (&b, "{sv}", "error-status", g_variant_new_string (""));
+      return g_variant_builder_end (&b);
+    }
+  g_variant_builder_add (&b, "{sv}", "status",
+                         g_variant_new_string (bt_status_to_string (transfer->status)));
+  g_variant_builder_add (&b, "{sv}", "error-status",
+                         g_variant_new_string (bt_error_status_to_string (transfer->error_status)));
+  if (transfer->kind == BT_KIND_DOWNLOAD)
+    {
+      const char *path = bt_destination_get_path (transfer->destination);
+      g_variant_builder_add (&b, "{sv}", "destination", g_variant_new_string (path ? path : ""));
+    }
+  else
+    {
+      const char *path = bt_source_get_path (transfer->source);
+      g_variant_builder_add (&b, "{sv}", "source", g_variant_new_string (path ? path : ""));
+    }
+  return g_variant_builder_end (&b);
+}
+
+static void
+save_completion_group (BtManager *self, BtCompletionGroup *group)
+{
+  g_autofree char *key = g_strconcat ("completion/", group->id, NULL);
+
+  bt_store_put_object (self->store, key, bt_completion_group_serialize (group));
+}
+
+/* Fires an enabled group once every member has ended */
+static void
+check_completion_group (BtManager *self, BtCompletionGroup *group)
+{
+  GVariantBuilder members;
+
+  if (!group->enabled || group->fired)
+    return;
+  for (guint i = 0; i < group->members->len; i++)
+    {
+      BtTransfer *transfer
+          = g_hash_table_lookup (self->transfers, g_ptr_array_index (group->members, i));
+
+      if (transfer != NULL && !bt_status_is_finished (transfer->status))
+        return;
+    }
+
+  g_variant_builder_init (&members, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < group->members->len; i++)
+    g_variant_builder_add_value (&members,
+                                 member_info (self, g_ptr_array_index (group->members, i)));
+  g_debug ("Completion group %s fired", group->id);
+  bt_completion_group_fire (group, g_variant_builder_end (&members));
+  save_completion_group (self, group);
+}
+
+static void
 on_transfer_state_changed (BtTransfer *transfer, BtManager *self)
 {
+  if (bt_status_is_finished (transfer->status) && !transfer->notified)
+    {
+      notify_desktop (self, transfer);
+      bt_transfer_save (transfer);
+      if (transfer->completion_group != NULL)
+        {
+          BtCompletionGroup *group
+              = g_hash_table_lookup (self->completion_groups, transfer->completion_group);
+
+          if (group != NULL)
+            check_completion_group (self, group);
+        }
+    }
   schedule (self);
+}
+
+static void
+on_completion_group_enabled (BtCompletionGroup *group, GDBusMethodInvocation *invocation,
+                             BtManager *self)
+{
+  save_completion_group (self, group);
+  bt_store_when_durable (self->store, g_object_ref (invocation), NULL, NULL);
+  check_completion_group (self, group);
+}
+
+static gboolean
+add_completion_group (BtManager *self, BtCompletionGroup *group, GError **error)
+{
+  if (!bt_completion_group_export (group, self->connection, self->callers, error))
+    return FALSE;
+  g_signal_connect (group, "enabled", G_CALLBACK (on_completion_group_enabled), self);
+  g_hash_table_insert (self->completion_groups, g_strdup (group->id), g_object_ref (group));
+  return TRUE;
+}
+
+static void
+handle_create_completion_group (BtManager *self, GDBusMethodInvocation *invocation,
+                                GVariant *parameters)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) options = NULL;
+  g_autoptr (BtCompletionGroup) group = NULL;
+  g_autofree char *id = NULL;
+  const char *app_id, *action = NULL, *key;
+  GVariantIter iter;
+  GVariant *value;
+
+  g_variant_get (parameters, "(@a{sv})", &options);
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr (GVariant) owned = value;
+
+      if ((!g_str_equal (key, "app-id") && !g_str_equal (key, "action"))
+          || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                                                 "Invalid option “%s”: use app-id and action", key);
+          return;
+        }
+    }
+  app_id = identify (self, g_dbus_method_invocation_get_sender (invocation), options, &error);
+  if (app_id == NULL)
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+  if (!g_variant_lookup (options, "action", "&s", &action) || *action == '\0'
+      || strlen (action) > 255 || !g_utf8_validate (action, -1, NULL))
+    {
+      g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                                             "A completion group needs an action name");
+      return;
+    }
+
+  id = new_transfer_id ();
+  group = bt_completion_group_new (id, app_id, action);
+  if (!add_completion_group (self, group, &error))
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+  save_completion_group (self, group);
+  bt_store_when_durable (self->store, invocation, g_variant_new ("(o)", group->object_path), NULL);
+}
+
+static void
+handle_configure_group (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) options = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *store_key = NULL;
+  const char *name, *app_id, *behavior = "parallel", *option;
+  GVariantBuilder record;
+  GVariantIter iter;
+  GVariant *value;
+
+  g_variant_get (parameters, "(&s@a{sv})", &name, &options);
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_next (&iter, "{&sv}", &option, &value))
+    {
+      g_autoptr (GVariant) owned = value;
+
+      if ((!g_str_equal (option, "app-id") && !g_str_equal (option, "behavior"))
+          || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                                                 "Invalid option “%s”: use app-id and behavior",
+                                                 option);
+          return;
+        }
+    }
+  app_id = identify (self, g_dbus_method_invocation_get_sender (invocation), options, &error);
+  if (app_id == NULL)
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+  g_variant_lookup (options, "behavior", "&s", &behavior);
+  if (*name == '\0' || strlen (name) > 255 || !g_utf8_validate (name, -1, NULL)
+      || (!g_str_equal (behavior, "parallel") && !g_str_equal (behavior, "serialized")))
+    {
+      g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                                             "Give a group name and a behavior of parallel or "
+                                             "serialized");
+      return;
+    }
+
+  key = group_key (app_id, name);
+  store_key = g_strconcat ("group/", key, NULL);
+  if (g_str_equal (behavior, "serialized"))
+    {
+      g_variant_builder_init (&record, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&record, "{sv}", "behavior", g_variant_new_string (behavior));
+      bt_store_put_object (self->store, store_key, g_variant_builder_end (&record));
+      g_hash_table_add (self->serialized_groups, g_steal_pointer (&key));
+    }
+  else
+    {
+      bt_store_delete_object (self->store, store_key);
+      g_hash_table_remove (self->serialized_groups, key);
+    }
+  bt_store_when_durable (self->store, invocation, NULL, NULL);
+  schedule (self);
+}
+
+static void
+load_object (const char *key, GVariant *data, gpointer user_data)
+{
+  BtManager *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (g_str_has_prefix (key, "group/"))
+    g_hash_table_add (self->serialized_groups, g_strdup (key + strlen ("group/")));
+  else if (g_str_has_prefix (key, "completion/"))
+    {
+      g_autoptr (BtCompletionGroup) group
+          = bt_completion_group_new_from_record (key + strlen ("completion/"), data);
+
+      if (group == NULL || !add_completion_group (self, group, &error))
+        g_warning ("Cannot restore the completion group %s", key);
+    }
 }
 
 /* ---- Lifetime ----------------------------------------------------------- */
@@ -305,6 +611,34 @@ on_transfer_removed (BtTransfer *transfer, BtManager *self)
   update_idle (self);
 }
 
+static BtCompletionGroup *
+find_open_completion_group (BtManager *self, const char *app_id, const char *path, GError **error)
+{
+  BtCompletionGroup *group = NULL;
+
+  if (g_str_has_prefix (path, BT_COMPLETION_GROUP_PATH_PREFIX))
+    group = g_hash_table_lookup (self->completion_groups,
+                                 path + strlen (BT_COMPLETION_GROUP_PATH_PREFIX));
+  if (group == NULL)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_NOT_FOUND, "No completion group %s", path);
+      return NULL;
+    }
+  if (!g_str_equal (group->app_id, app_id))
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           "This completion group belongs to another application");
+      return NULL;
+    }
+  if (group->enabled)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_STATE,
+                           "The completion group is enabled: it takes no more members");
+      return NULL;
+    }
+  return group;
+}
+
 static gboolean
 add_transfer (BtManager *self, BtTransfer *transfer, GError **error)
 {
@@ -382,6 +716,8 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
   g_autofree char *id = NULL;
   const char *uri;
   const char *app_id;
+  const char *group_path = NULL;
+  BtCompletionGroup *group = NULL;
   gboolean sandboxed;
   GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
 
@@ -401,6 +737,16 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
           "Too many unfinished transfers (at most %u)",
           g_settings_get_uint (self->settings, "max-transfers-per-app"));
       return;
+    }
+
+  if (g_variant_lookup (options, "completion-group", "&o", &group_path))
+    {
+      group = find_open_completion_group (self, app_id, group_path, &error);
+      if (group == NULL)
+        {
+          bt_invocation_return_error (invocation, error);
+          return;
+        }
     }
 
   id = new_transfer_id ();
@@ -428,6 +774,13 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
       return;
     }
   g_debug ("Transfer %s created for app “%s”", id, app_id);
+  if (group != NULL)
+    {
+      g_free (transfer->completion_group);
+      transfer->completion_group = g_strdup (group->id);
+      g_ptr_array_add (group->members, g_strdup (id));
+      save_completion_group (self, group);
+    }
 
   if (transfer->has_secrets)
     bt_secrets_store (transfer->id, transfer->secrets);
@@ -558,6 +911,10 @@ on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
     handle_create (self, invocation, parameters, BT_KIND_DOWNLOAD);
   else if (g_str_equal (method_name, "CreateUpload"))
     handle_create (self, invocation, parameters, BT_KIND_UPLOAD);
+  else if (g_str_equal (method_name, "ConfigureGroup"))
+    handle_configure_group (self, invocation, parameters);
+  else if (g_str_equal (method_name, "CreateCompletionGroup"))
+    handle_create_completion_group (self, invocation, parameters);
   else if (g_str_equal (method_name, "GetTransfers"))
     handle_get_transfers (self, invocation, parameters);
   else
@@ -622,6 +979,13 @@ bt_manager_shutdown (BtManager *self)
       bt_transfer_unexport (transfer);
     }
   g_hash_table_remove_all (self->transfers);
+  g_hash_table_iter_init (&iter, self->completion_groups);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_signal_handlers_disconnect_by_data (value, self);
+      bt_completion_group_unexport (value);
+    }
+  g_hash_table_remove_all (self->completion_groups);
   if (self->store != NULL)
     {
       g_autoptr (GError) error = NULL;
@@ -667,6 +1031,8 @@ bt_manager_finalize (GObject *object)
   BtManager *self = BT_MANAGER (object);
 
   g_hash_table_unref (self->transfers);
+  g_hash_table_unref (self->serialized_groups);
+  g_hash_table_unref (self->completion_groups);
   g_free (self->responses_dir);
 
   G_OBJECT_CLASS (bt_manager_parent_class)->finalize (object);
@@ -689,6 +1055,8 @@ static void
 bt_manager_init (BtManager *self)
 {
   self->transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->serialized_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->completion_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
 BtManager *
@@ -717,7 +1085,16 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
   g_signal_connect (self->policy, "changed", G_CALLBACK (on_policy_changed), self);
 
   /* Bring back what the last instance left; the scheduler resumes it */
+  bt_store_load_objects (self->store, load_object, self);
   bt_store_load (self->store, load_record, self);
+  {
+    GHashTableIter iter;
+    gpointer group;
+
+    g_hash_table_iter_init (&iter, self->completion_groups);
+    while (g_hash_table_iter_next (&iter, NULL, &group))
+      check_completion_group (self, group);
+  }
   schedule (self);
 
   self->registration_id = g_dbus_connection_register_object (

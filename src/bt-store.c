@@ -20,7 +20,7 @@
 #include "bt-error.h"
 #include "bt-store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define RETRY_FLUSH_S 5
 
 typedef struct
@@ -43,7 +43,8 @@ struct _BtStore
 
   sqlite3 *db;
   char *path;
-  GHashTable *pending; /* id → PendingRow */
+  GHashTable *pending;         /* id → PendingRow */
+  GHashTable *pending_objects; /* key → GVariant, or NULL to delete */
   GPtrArray *waiters;
   guint flush_source;
 };
@@ -127,19 +128,34 @@ migrate (sqlite3 *db, GError **error)
     }
   if (version == 0)
     {
-      return exec_sql (db,
-                       "BEGIN;"
-                       "CREATE TABLE transfers ("
-                       "  id TEXT PRIMARY KEY NOT NULL,"
-                       "  app_id TEXT NOT NULL,"
-                       "  seq INTEGER NOT NULL,"
-                       "  data BLOB NOT NULL);"
-                       "CREATE INDEX transfers_app ON transfers (app_id);"
-                       "PRAGMA user_version = 1;"
-                       "COMMIT;",
-                       error);
+      if (!exec_sql (db,
+                     "BEGIN;"
+                     "CREATE TABLE transfers ("
+                     "  id TEXT PRIMARY KEY NOT NULL,"
+                     "  app_id TEXT NOT NULL,"
+                     "  seq INTEGER NOT NULL,"
+                     "  data BLOB NOT NULL);"
+                     "CREATE INDEX transfers_app ON transfers (app_id);"
+                     "PRAGMA user_version = 1;"
+                     "COMMIT;",
+                     error))
+        return FALSE;
+      version = 1;
     }
-  /* Later versions: ALTER/convert from `version` up to SCHEMA_VERSION here */
+  if (version == 1)
+    {
+      /* 2: transfer groups and completion groups */
+      if (!exec_sql (db,
+                     "BEGIN;"
+                     "CREATE TABLE objects ("
+                     "  key TEXT PRIMARY KEY NOT NULL,"
+                     "  data BLOB NOT NULL);"
+                     "PRAGMA user_version = 2;"
+                     "COMMIT;",
+                     error))
+        return FALSE;
+      version = 2;
+    }
   return TRUE;
 }
 
@@ -206,6 +222,7 @@ bt_store_finalize (GObject *object)
   g_clear_handle_id (&self->flush_source, g_source_remove);
   sqlite3_close (self->db);
   g_hash_table_unref (self->pending);
+  g_hash_table_unref (self->pending_objects);
   g_ptr_array_unref (self->waiters);
   g_free (self->path);
 
@@ -224,6 +241,8 @@ bt_store_init (BtStore *self)
   self->pending
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) pending_row_free);
   self->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify) waiter_free);
+  self->pending_objects
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
 }
 
 BtStore *
@@ -351,6 +370,84 @@ bt_store_when_durable (BtStore *self, GDBusMethodInvocation *invocation, GVarian
 }
 
 static gboolean
+write_pending_objects (BtStore *self, GError **error)
+{
+  sqlite3_stmt *put = NULL, *del = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+  gboolean ok = TRUE;
+
+  if (sqlite3_prepare_v2 (self->db, "INSERT OR REPLACE INTO objects (key, data) VALUES (?, ?)", -1,
+                          &put, NULL)
+          != SQLITE_OK
+      || sqlite3_prepare_v2 (self->db, "DELETE FROM objects WHERE key = ?", -1, &del, NULL)
+             != SQLITE_OK)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "State store: %s", sqlite3_errmsg (self->db));
+      sqlite3_finalize (put);
+      sqlite3_finalize (del);
+      return FALSE;
+    }
+  g_hash_table_iter_init (&iter, self->pending_objects);
+  while (ok && g_hash_table_iter_next (&iter, &key, &value))
+    {
+      GVariant *data = value;
+      sqlite3_stmt *stmt = g_variant_n_children (data) > 0 ? put : del;
+
+      sqlite3_reset (stmt);
+      sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+      if (stmt == put)
+        sqlite3_bind_blob (stmt, 2, g_variant_get_data (data), (int) g_variant_get_size (data),
+                           SQLITE_STATIC);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "Cannot save the state: %s",
+                       sqlite3_errmsg (self->db));
+          ok = FALSE;
+        }
+    }
+  sqlite3_finalize (put);
+  sqlite3_finalize (del);
+  return ok;
+}
+
+/* Other objects (groups): a record per key; an empty record deletes */
+void
+bt_store_put_object (BtStore *self, const char *key, GVariant *data)
+{
+  g_hash_table_replace (self->pending_objects, g_strdup (key), g_variant_ref_sink (data));
+  schedule_flush (self);
+}
+
+void
+bt_store_delete_object (BtStore *self, const char *key)
+{
+  bt_store_put_object (self, key, g_variant_new ("a{sv}", NULL));
+}
+
+void
+bt_store_load_objects (BtStore *self, BtStoreObjectFunc func, gpointer user_data)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT key, data FROM objects ORDER BY key", -1, &stmt, NULL)
+      != SQLITE_OK)
+    return;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      const char *key = (const char *) sqlite3_column_text (stmt, 0);
+      g_autoptr (GBytes) bytes
+          = g_bytes_new (sqlite3_column_blob (stmt, 1), (gsize) sqlite3_column_bytes (stmt, 1));
+      g_autoptr (GVariant) data
+          = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+
+      if (key != NULL && g_variant_is_normal_form (data))
+        func (key, data, user_data);
+    }
+  sqlite3_finalize (stmt);
+}
+
+static gboolean
 write_pending (BtStore *self, GError **error)
 {
   sqlite3_stmt *put = NULL, *del = NULL;
@@ -396,7 +493,7 @@ write_pending (BtStore *self, GError **error)
     }
   sqlite3_finalize (put);
   sqlite3_finalize (del);
-  return ok;
+  return ok && write_pending_objects (self, error);
 }
 
 /*
@@ -415,12 +512,15 @@ bt_store_flush (BtStore *self, GError **error)
   self->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify) waiter_free);
   g_clear_handle_id (&self->flush_source, g_source_remove);
 
-  if (g_hash_table_size (self->pending) > 0)
+  if (g_hash_table_size (self->pending) > 0 || g_hash_table_size (self->pending_objects) > 0)
     {
       ok = exec_sql (self->db, "BEGIN IMMEDIATE", &local_error)
            && write_pending (self, &local_error) && exec_sql (self->db, "COMMIT", &local_error);
       if (ok)
-        g_hash_table_remove_all (self->pending);
+        {
+          g_hash_table_remove_all (self->pending);
+          g_hash_table_remove_all (self->pending_objects);
+        }
       else
         exec_sql (self->db, "ROLLBACK", NULL);
     }

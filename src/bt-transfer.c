@@ -66,6 +66,8 @@ bt_transfer_finalize (GObject *object)
   g_free (self->tag);
   g_clear_pointer (&self->destination, bt_destination_free);
   g_clear_pointer (&self->source, bt_source_free);
+  g_free (self->completion_group);
+  g_clear_pointer (&self->notify, g_variant_unref);
   g_free (self->tus_url);
   g_clear_pointer (&self->checksum, bt_digest_free);
   g_clear_pointer (&self->server_digest, bt_digest_free);
@@ -137,14 +139,14 @@ static const OptionSpec download_options[] = {
   { "start", "b", TRUE },
   { "if-changed", "s", TRUE },
   /* Delivered by later versions; refused rather than silently ignored */
-  { "completion-group", "o", FALSE },
+  { "completion-group", "o", TRUE },
   { "server-credential", "a{sv}", TRUE },
   { "proxy-credential", "a{sv}", TRUE },
   { "checksum", "s", TRUE },
   { "mirrors", "as", TRUE },
   { "connections", "u", FALSE },
   { "max-rate", "t", FALSE },
-  { "notify", "a{sv}", FALSE },
+  { "notify", "a{sv}", TRUE },
 };
 
 static gboolean
@@ -291,6 +293,7 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
 {
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) credential = NULL;
+  g_autoptr (GVariant) notify = NULL;
   const char *str;
   gboolean start = TRUE;
 
@@ -342,6 +345,33 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
   self->has_secrets = !bt_secrets_is_empty (self->secrets);
   g_variant_lookup (options, "start", "b", &start);
   self->queued = start;
+  notify = g_variant_lookup_value (options, "notify", G_VARIANT_TYPE_VARDICT);
+  if (notify != NULL)
+    {
+      static const char *const keys[]
+          = { "success-title", "success-body", "failure-title", "failure-body" };
+      GVariantIter iter;
+      const char *key;
+      GVariant *value;
+
+      g_variant_iter_init (&iter, notify);
+      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+        {
+          g_autoptr (GVariant) owned = value;
+
+          if (!g_strv_contains (keys, key) || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+            {
+              g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                           "Invalid notify key “%s”: use success-title, success-body, "
+                           "failure-title, failure-body (strings)",
+                           key);
+              return FALSE;
+            }
+        }
+      self->notify = g_variant_ref_sink (g_steal_pointer (&notify));
+    }
+  if (g_variant_lookup (options, "completion-group", "&o", &str))
+    self->completion_group = g_strdup (str); /* checked and resolved by the manager */
   return TRUE;
 }
 
@@ -509,10 +539,10 @@ static const OptionSpec upload_options[] = {
   { "start", "b", TRUE },
   { "server-credential", "a{sv}", TRUE },
   { "proxy-credential", "a{sv}", TRUE },
+  { "completion-group", "o", TRUE },
+  { "notify", "a{sv}", TRUE },
   /* Delivered by later versions; refused rather than silently ignored */
-  { "completion-group", "o", FALSE },
   { "max-rate", "t", FALSE },
-  { "notify", "a{sv}", FALSE },
 };
 
 /*
@@ -756,6 +786,10 @@ bt_transfer_serialize (BtTransfer *self)
   add_string (&b, "error-message", self->error_message);
   g_variant_builder_add (&b, "{sv}", "completed-time", g_variant_new_int64 (self->completed_time));
   g_variant_builder_add (&b, "{sv}", "has-secrets", g_variant_new_boolean (self->has_secrets));
+  add_string (&b, "completion-group", self->completion_group);
+  if (self->notify != NULL)
+    g_variant_builder_add (&b, "{sv}", "notify", self->notify);
+  g_variant_builder_add (&b, "{sv}", "notified", g_variant_new_boolean (self->notified));
   return g_variant_builder_end (&b);
 }
 
@@ -959,6 +993,9 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   self->error_message = lookup_string (record, "error-message");
   g_variant_lookup (record, "completed-time", "x", &self->completed_time);
   g_variant_lookup (record, "has-secrets", "b", &self->has_secrets);
+  self->completion_group = lookup_string (record, "completion-group");
+  self->notify = g_variant_lookup_value (record, "notify", G_VARIANT_TYPE_VARDICT);
+  g_variant_lookup (record, "notified", "b", &self->notified);
   /* Read back from the Secret Service before it may run */
   self->secrets_pending = self->has_secrets && !bt_status_is_finished (self->status);
 

@@ -61,6 +61,9 @@ struct _BtTransfer
   char *group;
   char *tag;
   gboolean fail_if_changed;
+  char *completion_group; /* id of the completion group it belongs to, or NULL */
+  GVariant *notify;       /* desktop notification texts, or NULL */
+  gboolean notified;
   BtDigest *checksum; /* the app's, or NULL */
   GStrv mirrors;      /* further URIs of the same resource */
   gint64 created_time;
