@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "bt-concat-stream.h"
+#include "bt-rate.h"
 
 struct _BtConcatInputStream
 {
@@ -15,9 +16,33 @@ struct _BtConcatInputStream
 
   GPtrArray *streams;
   guint current;
+  GPtrArray *limiters; /* BtRateLimiter */
 };
 
 G_DEFINE_TYPE (BtConcatInputStream, bt_concat_input_stream, G_TYPE_INPUT_STREAM)
+
+/* Reads run in a worker thread (the stream is not pollable): a rate limit
+ * simply sleeps there, a little at a time so that cancelling is quick */
+static void
+throttle (BtConcatInputStream *self, guint64 bytes, GCancellable *cancellable)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 wait = 0;
+
+  for (guint i = 0; i < self->limiters->len; i++)
+    {
+      gint64 w = bt_rate_limiter_take (g_ptr_array_index (self->limiters, i), bytes, now);
+
+      wait = MAX (wait, w);
+    }
+  while (wait > 0 && !g_cancellable_is_cancelled (cancellable))
+    {
+      gint64 step = MIN (wait, 100 * G_TIME_SPAN_MILLISECOND);
+
+      g_usleep ((gulong) step);
+      wait -= step;
+    }
+}
 
 static gssize
 bt_concat_input_stream_read (GInputStream *stream, void *buffer, gsize count,
@@ -25,11 +50,16 @@ bt_concat_input_stream_read (GInputStream *stream, void *buffer, gsize count,
 {
   BtConcatInputStream *self = BT_CONCAT_INPUT_STREAM (stream);
 
+  for (guint i = 0; i < self->limiters->len; i++)
+    count = bt_rate_limiter_chunk (g_ptr_array_index (self->limiters, i), count);
+
   while (self->current < self->streams->len)
     {
       gssize n = g_input_stream_read (g_ptr_array_index (self->streams, self->current), buffer,
                                       count, cancellable, error);
 
+      if (n > 0)
+        throttle (self, (guint64) n, cancellable);
       if (n != 0)
         return n;
       self->current++;
@@ -60,6 +90,7 @@ bt_concat_input_stream_finalize (GObject *object)
   BtConcatInputStream *self = BT_CONCAT_INPUT_STREAM (object);
 
   g_ptr_array_unref (self->streams);
+  g_ptr_array_unref (self->limiters);
   G_OBJECT_CLASS (bt_concat_input_stream_parent_class)->finalize (object);
 }
 
@@ -76,6 +107,14 @@ bt_concat_input_stream_class_init (BtConcatInputStreamClass *klass)
 static void
 bt_concat_input_stream_init (BtConcatInputStream *self)
 {
+  self->limiters = g_ptr_array_new_with_free_func ((GDestroyNotify) bt_rate_limiter_unref);
+}
+
+void
+bt_concat_input_stream_add_limiter (BtConcatInputStream *self, gpointer limiter)
+{
+  if (limiter != NULL)
+    g_ptr_array_add (self->limiters, bt_rate_limiter_ref (limiter));
 }
 
 /*

@@ -13,5 +13,6 @@ G_DECLARE_FINAL_TYPE (BtConcatInputStream, bt_concat_input_stream, BT, CONCAT_IN
                       GInputStream)
 
 GInputStream *bt_concat_input_stream_new (GPtrArray *streams);
+void bt_concat_input_stream_add_limiter (BtConcatInputStream *self, gpointer limiter);
 
 G_END_DECLS

@@ -49,6 +49,7 @@ typedef struct
   gint64 last_checkpoint_us;
 
   guint watchdog_id;
+  guint throttle_id; /* waiting before the next read, under a rate limit */
   gint64 request_started_us;
   gboolean in_body;
   guint64 window_bytes; /* for the low-speed check */
@@ -100,6 +101,12 @@ job_stop (BtJob *base)
   bt_destination_close (job->transfer->destination);
   g_clear_handle_id (&job->watchdog_id, g_source_remove);
   g_cancellable_cancel (job->cancellable);
+  if (job->throttle_id != 0)
+    {
+      /* Nothing in flight while throttled: nobody else frees the job */
+      g_clear_handle_id (&job->throttle_id, g_source_remove);
+      job_free (job);
+    }
 }
 
 static gboolean
@@ -268,6 +275,36 @@ maybe_checkpoint (BtDownloadJob *job)
   bt_transfer_checkpoint_in_background (transfer);
 }
 
+static gboolean
+on_throttled (gpointer user_data)
+{
+  BtDownloadJob *job = user_data;
+
+  job->throttle_id = 0;
+  read_next (job);
+  return G_SOURCE_REMOVE;
+}
+
+/* Under a rate limit (the transfer's max-rate, the global
+ * max-download-rate) the next read waits for the bucket */
+static void
+throttle_then_read (BtDownloadJob *job, guint64 bytes)
+{
+  gint64 now = g_get_monotonic_time ();
+  /* Both buckets are charged (not inside MAX (), which evaluates twice) */
+  gint64 own = bt_rate_limiter_take (job->transfer->rate_limiter, bytes, now);
+  gint64 global = bt_rate_limiter_take (bt_rate_limiter_get_global_download (), bytes, now);
+  gint64 wait = MAX (own, global);
+
+  if (wait <= 0)
+    {
+      read_next (job);
+      return;
+    }
+  job->throttle_id
+      = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) (wait / 1000) + 1, on_throttled, job, NULL);
+}
+
 static void
 on_read (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -323,7 +360,7 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   if (transfer->policy != NULL)
     bt_policy_account (transfer->policy, (guint64) n);
   maybe_checkpoint (job);
-  read_next (job);
+  throttle_then_read (job, (guint64) n);
 }
 
 static void
@@ -388,8 +425,12 @@ complete (BtDownloadJob *job)
 static void
 read_next (BtDownloadJob *job)
 {
-  g_input_stream_read_async (job->stream, job->buffer, READ_BUFFER_SIZE, G_PRIORITY_DEFAULT,
-                             job->cancellable, on_read, job);
+  gsize size = bt_rate_limiter_chunk (
+      job->transfer->rate_limiter,
+      bt_rate_limiter_chunk (bt_rate_limiter_get_global_download (), READ_BUFFER_SIZE));
+
+  g_input_stream_read_async (job->stream, job->buffer, size, G_PRIORITY_DEFAULT, job->cancellable,
+                             on_read, job);
 }
 
 /* ---- Response ----------------------------------------------------------- */

@@ -538,8 +538,19 @@ on_policy_changed (BtPolicy *policy, BtManager *self)
 }
 
 static void
+apply_rate_limits (GSettings *settings)
+{
+  bt_rate_limiter_set_rate (bt_rate_limiter_get_global_download (),
+                            g_settings_get_uint64 (settings, "max-download-rate"));
+  bt_rate_limiter_set_rate (bt_rate_limiter_get_global_upload (),
+                            g_settings_get_uint64 (settings, "max-upload-rate"));
+}
+
+static void
 on_settings_changed (GSettings *settings, const char *key, BtManager *self)
 {
+  if (g_str_equal (key, "max-download-rate") || g_str_equal (key, "max-upload-rate"))
+    apply_rate_limits (settings);
   if (g_str_equal (key, "max-connections-per-host"))
     g_object_set (self->session, "max-conns-per-host", g_settings_get_uint (settings, key), NULL);
   else if (g_str_equal (key, "response-timeout"))
@@ -1076,6 +1087,7 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
   self->callers = bt_callers_new (connection);
   self->settings = g_settings_new ("org.freedesktop.BackgroundTransfer");
   self->session = bt_download_session_new (self->settings);
+  apply_rate_limits (self->settings);
   g_signal_connect (self->callers, "changed", G_CALLBACK (on_callers_changed), self);
   g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
 

@@ -67,6 +67,7 @@ bt_transfer_finalize (GObject *object)
   g_clear_pointer (&self->destination, bt_destination_free);
   g_clear_pointer (&self->source, bt_source_free);
   g_free (self->completion_group);
+  g_clear_pointer (&self->rate_limiter, bt_rate_limiter_unref);
   g_clear_pointer (&self->notify, g_variant_unref);
   g_free (self->tus_url);
   g_clear_pointer (&self->checksum, bt_digest_free);
@@ -145,7 +146,7 @@ static const OptionSpec download_options[] = {
   { "checksum", "s", TRUE },
   { "mirrors", "as", TRUE },
   { "connections", "u", FALSE },
-  { "max-rate", "t", FALSE },
+  { "max-rate", "t", TRUE },
   { "notify", "a{sv}", TRUE },
 };
 
@@ -295,6 +296,7 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
   g_autoptr (GVariant) credential = NULL;
   g_autoptr (GVariant) notify = NULL;
   const char *str;
+  guint64 max_rate = 0;
   gboolean start = TRUE;
 
   if (g_variant_lookup (options, "priority", "&s", &str)
@@ -370,6 +372,8 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
         }
       self->notify = g_variant_ref_sink (g_steal_pointer (&notify));
     }
+  if (g_variant_lookup (options, "max-rate", "t", &max_rate) && max_rate > 0)
+    self->rate_limiter = bt_rate_limiter_new (max_rate);
   if (g_variant_lookup (options, "completion-group", "&o", &str))
     self->completion_group = g_strdup (str); /* checked and resolved by the manager */
   return TRUE;
@@ -541,8 +545,7 @@ static const OptionSpec upload_options[] = {
   { "proxy-credential", "a{sv}", TRUE },
   { "completion-group", "o", TRUE },
   { "notify", "a{sv}", TRUE },
-  /* Delivered by later versions; refused rather than silently ignored */
-  { "max-rate", "t", FALSE },
+  { "max-rate", "t", TRUE },
 };
 
 /*
@@ -787,6 +790,9 @@ bt_transfer_serialize (BtTransfer *self)
   g_variant_builder_add (&b, "{sv}", "completed-time", g_variant_new_int64 (self->completed_time));
   g_variant_builder_add (&b, "{sv}", "has-secrets", g_variant_new_boolean (self->has_secrets));
   add_string (&b, "completion-group", self->completion_group);
+  if (self->rate_limiter != NULL)
+    g_variant_builder_add (&b, "{sv}", "max-rate",
+                           g_variant_new_uint64 (bt_rate_limiter_get_rate (self->rate_limiter)));
   if (self->notify != NULL)
     g_variant_builder_add (&b, "{sv}", "notify", self->notify);
   g_variant_builder_add (&b, "{sv}", "notified", g_variant_new_boolean (self->notified));
@@ -994,6 +1000,12 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   g_variant_lookup (record, "completed-time", "x", &self->completed_time);
   g_variant_lookup (record, "has-secrets", "b", &self->has_secrets);
   self->completion_group = lookup_string (record, "completion-group");
+  {
+    guint64 max_rate = 0;
+
+    if (g_variant_lookup (record, "max-rate", "t", &max_rate) && max_rate > 0)
+      self->rate_limiter = bt_rate_limiter_new (max_rate);
+  }
   self->notify = g_variant_lookup_value (record, "notify", G_VARIANT_TYPE_VARDICT);
   g_variant_lookup (record, "notified", "b", &self->notified);
   /* Read back from the Secret Service before it may run */

@@ -11,6 +11,7 @@
 #include "bt-callers.h"
 #include "bt-destination.h"
 #include "bt-policy.h"
+#include "bt-rate.h"
 #include "bt-secrets.h"
 #include "bt-source.h"
 #include "bt-store.h"
@@ -61,8 +62,9 @@ struct _BtTransfer
   char *group;
   char *tag;
   gboolean fail_if_changed;
-  char *completion_group; /* id of the completion group it belongs to, or NULL */
-  GVariant *notify;       /* desktop notification texts, or NULL */
+  BtRateLimiter *rate_limiter; /* option max-rate, or NULL */
+  char *completion_group;      /* id of the completion group it belongs to, or NULL */
+  GVariant *notify;            /* desktop notification texts, or NULL */
   gboolean notified;
   BtDigest *checksum; /* the app's, or NULL */
   GStrv mirrors;      /* further URIs of the same resource */

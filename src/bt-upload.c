@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "bt-concat-stream.h"
 #include "bt-error.h"
 #include "bt-resume.h"
 #include "bt-upload.h"
@@ -570,6 +571,9 @@ set_body (BtUploadJob *job, guint64 offset, const char *content_type)
       job_finish (job, BT_ERROR_STATUS_RESOURCE_CHANGED, error->message, FALSE, 0);
       return FALSE;
     }
+  bt_concat_input_stream_add_limiter (BT_CONCAT_INPUT_STREAM (body), transfer->rate_limiter);
+  bt_concat_input_stream_add_limiter (BT_CONCAT_INPUT_STREAM (body),
+                                      bt_rate_limiter_get_global_upload ());
   soup_message_set_request_body (job->msg, content_type, body,
                                  size == BT_SIZE_UNKNOWN ? -1 : (gssize) (size - offset));
   set_bytes_sent (transfer, offset);
