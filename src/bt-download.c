@@ -17,6 +17,7 @@
 #include "bt-download.h"
 #include "bt-error.h"
 #include "bt-resume.h"
+#include "bt-tls.h"
 #include "bt-validate.h"
 
 #define READ_BUFFER_SIZE (1024 * 1024)
@@ -877,6 +878,8 @@ bt_download_session_new (GSettings *settings)
                       g_settings_get_uint (settings, "response-timeout"), "idle-timeout", 60,
                       "user-agent", "bgtransfer/" PACKAGE_VERSION " ", NULL);
 
+  if (bt_tls_get_database () != NULL)
+    g_object_set (session, "tls-database", bt_tls_get_database (), NULL);
   /* Bytes on disk are the bytes on the wire: no transparent decoding */
   soup_session_remove_feature_by_type (session, SOUP_TYPE_CONTENT_DECODER);
   return session;

@@ -15,6 +15,7 @@
 
 #include "bt-dbus.h"
 #include "bt-download.h"
+#include "bt-ftp.h"
 #include "bt-upload.h"
 #include "bt-error.h"
 #include "bt-resume.h"
@@ -275,12 +276,6 @@ parse_mirrors (BtTransfer *self, GVariant *mirrors, GError **error)
       parsed = bt_validate_uri (uri, &scheme, error);
       if (parsed == NULL)
         return FALSE;
-      if (scheme != BT_SCHEME_HTTP && scheme != BT_SCHEME_HTTPS)
-        {
-          g_set_error (error, BT_ERROR, BT_ERROR_NOT_SUPPORTED,
-                       "FTP mirrors are not supported by this version of the service");
-          return FALSE;
-        }
       g_ptr_array_add (uris, g_uri_to_string (parsed));
     }
   g_ptr_array_add (uris, NULL);
@@ -462,13 +457,6 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   parsed = bt_validate_uri (uri, &scheme, error);
   if (parsed == NULL)
     return NULL;
-  if (scheme == BT_SCHEME_FTP || scheme == BT_SCHEME_FTPS)
-    {
-      g_set_error_literal (error, BT_ERROR, BT_ERROR_NOT_SUPPORTED,
-                           "FTP downloads are not supported by this version of the service");
-      return NULL;
-    }
-
   self = transfer_new (id, app_id, seq, BT_KIND_DOWNLOAD, parsed);
   if (!parse_common (self, options, error))
     return NULL;
@@ -1620,6 +1608,8 @@ bt_transfer_run (BtTransfer *self, SoupSession *session)
   bt_transfer_set_status (self, BT_STATUS_RUNNING);
   if (self->kind == BT_KIND_UPLOAD)
     self->job = bt_upload_job_start (self, session, self->settings);
+  else if (g_str_has_prefix (bt_transfer_get_current_uri (self), "ftp"))
+    self->job = bt_ftp_job_start (self, self->settings);
   else
     self->job = bt_download_job_start (self, session, self->settings);
 }
@@ -1783,10 +1773,10 @@ handle_set_requested_uri (BtTransfer *self, const char *uri, GError **error)
   parsed = bt_validate_uri (uri, &scheme, error);
   if (parsed == NULL)
     return FALSE;
-  if (scheme != BT_SCHEME_HTTP && scheme != BT_SCHEME_HTTPS)
+  if (self->kind == BT_KIND_UPLOAD && scheme != BT_SCHEME_HTTP && scheme != BT_SCHEME_HTTPS)
     {
-      g_set_error_literal (error, BT_ERROR, BT_ERROR_NOT_SUPPORTED,
-                           "FTP downloads are not supported by this version of the service");
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_UNSUPPORTED_SCHEME,
+                           "Uploads go over http or https only");
       return FALSE;
     }
   g_free (self->uri);
