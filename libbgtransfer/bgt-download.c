@@ -1,0 +1,83 @@
+/* bgt-download.c: a download
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "bgt-private.h"
+
+/**
+ * BgtDownload:
+ *
+ * A download: a #BgtTransfer with a #BgtDownload:destination.
+ *
+ * Since: 0.1
+ */
+struct _BgtDownload
+{
+  BgtTransfer parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (BgtDownload, bgt_download, BGT_TYPE_TRANSFER)
+
+enum
+{
+  PROP_0,
+  PROP_DESTINATION,
+  N_PROPS
+};
+static GParamSpec *props[N_PROPS];
+
+static void
+bgt_download_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  switch (prop_id)
+    {
+    case PROP_DESTINATION:
+      g_value_set_string (value, _bgt_transfer_get_location (BGT_TRANSFER (object)));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bgt_download_class_init (BgtDownloadClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = bgt_download_get_property;
+
+  /**
+   * BgtDownload:destination:
+   *
+   * The path of the destination file; %NULL when the application passed a
+   * file descriptor.
+   *
+   * Since: 0.1
+   */
+  props[PROP_DESTINATION] =
+      g_param_spec_string ("destination", NULL, NULL, NULL,
+                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+bgt_download_init (BgtDownload *self)
+{
+}
+
+/**
+ * bgt_download_get_destination:
+ * @self: a #BgtDownload
+ *
+ * Returns: (nullable): the path of the destination file
+ *
+ * Since: 0.1
+ */
+const char *
+bgt_download_get_destination (BgtDownload *self)
+{
+  g_return_val_if_fail (BGT_IS_DOWNLOAD (self), NULL);
+  return _bgt_transfer_get_location (BGT_TRANSFER (self));
+}

@@ -1,0 +1,22 @@
+/* bgt-download.h: a download
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(BGT_INSIDE) && !defined(BGT_COMPILATION)
+#error "Only <bgtransfer.h> can be included directly."
+#endif
+
+#include "bgt-transfer.h"
+
+G_BEGIN_DECLS
+
+#define BGT_TYPE_DOWNLOAD (bgt_download_get_type ())
+BGT_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (BgtDownload, bgt_download, BGT, DOWNLOAD, BgtTransfer)
+
+BGT_AVAILABLE_IN_ALL
+const char *bgt_download_get_destination (BgtDownload *self);
+
+G_END_DECLS

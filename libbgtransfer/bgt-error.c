@@ -1,0 +1,110 @@
+/* bgt-error.c: the error domain of libbgtransfer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "bgtransfer.h"
+#include "bgt-private.h"
+
+static const GDBusErrorEntry bgt_error_entries[] = {
+  { BGT_ERROR_FAILED, "org.freedesktop.BackgroundTransfer.Error.Failed" },
+  { BGT_ERROR_INVALID_ARGUMENT, "org.freedesktop.BackgroundTransfer.Error.InvalidArgument" },
+  { BGT_ERROR_NOT_FOUND, "org.freedesktop.BackgroundTransfer.Error.NotFound" },
+  { BGT_ERROR_ACCESS_DENIED, "org.freedesktop.BackgroundTransfer.Error.AccessDenied" },
+  { BGT_ERROR_INVALID_STATE, "org.freedesktop.BackgroundTransfer.Error.InvalidState" },
+  { BGT_ERROR_QUOTA_EXCEEDED, "org.freedesktop.BackgroundTransfer.Error.QuotaExceeded" },
+  { BGT_ERROR_UNSUPPORTED_SCHEME, "org.freedesktop.BackgroundTransfer.Error.UnsupportedScheme" },
+  { BGT_ERROR_NOT_SUPPORTED, "org.freedesktop.BackgroundTransfer.Error.NotSupported" },
+  { BGT_ERROR_SERVICE_UNAVAILABLE, "org.freedesktop.BackgroundTransfer.Error.ServiceUnavailable" },
+  { BGT_ERROR_TRANSFER_FAILED, "org.freedesktop.BackgroundTransfer.Error.TransferFailed" },
+  { BGT_ERROR_TRANSFER_CANCELED, "org.freedesktop.BackgroundTransfer.Error.TransferCanceled" },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (bgt_error_entries) == BGT_ERROR_TRANSFER_CANCELED + 1);
+
+/**
+ * bgt_error_quark:
+ *
+ * Returns: the #GQuark of %BGT_ERROR, registered with GDBus so that the
+ *   service's errors arrive in this domain
+ *
+ * Since: 0.1
+ */
+GQuark
+bgt_error_quark (void)
+{
+  static gsize quark = 0;
+
+  g_dbus_error_register_error_domain ("bgt-error-quark", &quark, bgt_error_entries,
+                                      G_N_ELEMENTS (bgt_error_entries));
+  return (GQuark) quark;
+}
+
+/* Every error of a call to the service goes through here: the remote
+ * prefix is stripped and the bus's own errors become BGT_ERROR ones. */
+GError *
+_bgt_error_convert (GError *error)
+{
+  (void) BGT_ERROR; /* registers the domain */
+
+  if (g_dbus_error_is_remote_error (error))
+    g_dbus_error_strip_remote_error (error);
+
+  if (error->domain == G_DBUS_ERROR)
+    {
+      BgtError code;
+
+      switch (error->code)
+        {
+        case G_DBUS_ERROR_SERVICE_UNKNOWN:
+        case G_DBUS_ERROR_NAME_HAS_NO_OWNER:
+        case G_DBUS_ERROR_NO_REPLY:
+        case G_DBUS_ERROR_DISCONNECTED:
+        case G_DBUS_ERROR_NO_SERVER:
+        case G_DBUS_ERROR_TIMEOUT:
+        case G_DBUS_ERROR_TIMED_OUT:
+        case G_DBUS_ERROR_SPAWN_EXEC_FAILED:
+        case G_DBUS_ERROR_SPAWN_FORK_FAILED:
+        case G_DBUS_ERROR_SPAWN_CHILD_EXITED:
+        case G_DBUS_ERROR_SPAWN_CHILD_SIGNALED:
+        case G_DBUS_ERROR_SPAWN_FAILED:
+        case G_DBUS_ERROR_SPAWN_SETUP_FAILED:
+        case G_DBUS_ERROR_SPAWN_CONFIG_INVALID:
+        case G_DBUS_ERROR_SPAWN_SERVICE_INVALID:
+        case G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND:
+        case G_DBUS_ERROR_SPAWN_PERMISSIONS_INVALID:
+        case G_DBUS_ERROR_SPAWN_FILE_INVALID:
+        case G_DBUS_ERROR_SPAWN_NO_MEMORY:
+          code = BGT_ERROR_SERVICE_UNAVAILABLE;
+          break;
+        case G_DBUS_ERROR_NOT_SUPPORTED:
+          code = BGT_ERROR_NOT_SUPPORTED;
+          break;
+        case G_DBUS_ERROR_UNKNOWN_OBJECT:
+        case G_DBUS_ERROR_UNKNOWN_METHOD:
+        case G_DBUS_ERROR_UNKNOWN_INTERFACE:
+          code = BGT_ERROR_NOT_FOUND;
+          break;
+        case G_DBUS_ERROR_ACCESS_DENIED:
+          code = BGT_ERROR_ACCESS_DENIED;
+          break;
+        case G_DBUS_ERROR_INVALID_ARGS:
+          code = BGT_ERROR_INVALID_ARGUMENT;
+          break;
+        default:
+          code = BGT_ERROR_FAILED;
+          break;
+        }
+      error->domain = BGT_ERROR;
+      error->code = code;
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+    {
+      error->domain = BGT_ERROR;
+      error->code = BGT_ERROR_SERVICE_UNAVAILABLE;
+    }
+  return error;
+}

@@ -1,0 +1,22 @@
+/* bgt-upload.h: a upload
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(BGT_INSIDE) && !defined(BGT_COMPILATION)
+#error "Only <bgtransfer.h> can be included directly."
+#endif
+
+#include "bgt-transfer.h"
+
+G_BEGIN_DECLS
+
+#define BGT_TYPE_UPLOAD (bgt_upload_get_type ())
+BGT_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (BgtUpload, bgt_upload, BGT, UPLOAD, BgtTransfer)
+
+BGT_AVAILABLE_IN_ALL
+const char *bgt_upload_get_source (BgtUpload *self);
+
+G_END_DECLS
