@@ -104,14 +104,14 @@ bgt_client_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
 
   switch (prop_id)
     {
-    case PROP_CONNECTION:
-      g_value_set_object (value, self->connection);
-      break;
-    case PROP_APP_ID:
-      g_value_set_string (value, self->app_id);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_CONNECTION:
+        g_value_set_object (value, self->connection);
+        break;
+      case PROP_APP_ID:
+        g_value_set_string (value, self->app_id);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -122,14 +122,14 @@ bgt_client_set_property (GObject *object, guint prop_id, const GValue *value, GP
 
   switch (prop_id)
     {
-    case PROP_CONNECTION:
-      self->connection = g_value_dup_object (value);
-      break;
-    case PROP_APP_ID:
-      self->app_id = g_value_dup_string (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_CONNECTION:
+        self->connection = g_value_dup_object (value);
+        break;
+      case PROP_APP_ID:
+        self->app_id = g_value_dup_string (value);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -151,9 +151,9 @@ bgt_client_class_init (BgtClientClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_CONNECTION] =
-      g_param_spec_object ("connection", NULL, NULL, G_TYPE_DBUS_CONNECTION,
-                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  props[PROP_CONNECTION]
+      = g_param_spec_object ("connection", NULL, NULL, G_TYPE_DBUS_CONNECTION,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   /**
    * BgtClient:app-id:
    *
@@ -163,9 +163,9 @@ bgt_client_class_init (BgtClientClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_APP_ID] =
-      g_param_spec_string ("app-id", NULL, NULL, NULL,
-                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  props[PROP_APP_ID]
+      = g_param_spec_string ("app-id", NULL, NULL, NULL,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -177,8 +177,8 @@ bgt_client_init (BgtClient *self)
 
 static void
 on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
-                       const char *object_path, const char *interface_name,
-                       const char *signal_name, GVariant *parameters, gpointer user_data)
+                       const char *object_path, const char *interface_name, const char *signal_name,
+                       GVariant *parameters, gpointer user_data)
 {
   BgtClient *self = user_data;
   const char *name, *old_owner, *new_owner;
@@ -209,8 +209,8 @@ subscribe (BgtClient *self)
 {
   self->name_owner_id = g_dbus_connection_signal_subscribe (
       self->connection, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
-      "/org/freedesktop/DBus", BGT_BUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_name_owner_changed,
-      self, NULL);
+      "/org/freedesktop/DBus", BGT_BUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_name_owner_changed, self,
+      NULL);
 }
 
 static gboolean
@@ -231,10 +231,9 @@ bgt_client_initable_init (GInitable *initable, GCancellable *cancellable, GError
     }
   /* Checks that the service answers (starting it) and binds the app id */
   reply = g_dbus_connection_call_sync (self->connection, BGT_BUS_NAME, BGT_MANAGER_PATH,
-                                       BGT_MANAGER_INTERFACE, "GetTransfers",
-                                       app_id_options (self), G_VARIANT_TYPE ("(ao)"),
-                                       G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, cancellable,
-                                       &local_error);
+                                       BGT_MANAGER_INTERFACE, "GetTransfers", app_id_options (self),
+                                       G_VARIANT_TYPE ("(ao)"), G_DBUS_CALL_FLAGS_NONE,
+                                       BGT_CALL_TIMEOUT_MS, cancellable, &local_error);
   if (reply == NULL)
     {
       g_propagate_error (error, _bgt_error_convert (local_error));
@@ -338,8 +337,8 @@ void
 bgt_client_new_async (const char *app_id, GCancellable *cancellable, GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-  g_async_initable_new_async (BGT_TYPE_CLIENT, G_PRIORITY_DEFAULT, cancellable, callback,
-                              user_data, "app-id", app_id, NULL);
+  g_async_initable_new_async (BGT_TYPE_CLIENT, G_PRIORITY_DEFAULT, cancellable, callback, user_data,
+                              "app-id", app_id, NULL);
 }
 
 /**
@@ -397,8 +396,8 @@ bgt_client_new_for_connection_async (GDBusConnection *connection, const char *ap
                                      gpointer user_data)
 {
   g_return_if_fail (G_IS_DBUS_CONNECTION (connection));
-  g_async_initable_new_async (BGT_TYPE_CLIENT, G_PRIORITY_DEFAULT, cancellable, callback,
-                              user_data, "connection", connection, "app-id", app_id, NULL);
+  g_async_initable_new_async (BGT_TYPE_CLIENT, G_PRIORITY_DEFAULT, cancellable, callback, user_data,
+                              "connection", connection, "app-id", app_id, NULL);
 }
 
 /**
@@ -477,18 +476,17 @@ void
 _bgt_client_call (BgtClient *self, const char *method, GVariant *parameters, GUnixFDList *fd_list,
                   GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_dbus_connection_call_with_unix_fd_list (self->connection, BGT_BUS_NAME, BGT_MANAGER_PATH,
-                                            BGT_MANAGER_INTERFACE, method, parameters, NULL,
-                                            G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, fd_list,
-                                            cancellable, callback, user_data);
+  g_dbus_connection_call_with_unix_fd_list (
+      self->connection, BGT_BUS_NAME, BGT_MANAGER_PATH, BGT_MANAGER_INTERFACE, method, parameters,
+      NULL, G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, fd_list, cancellable, callback, user_data);
 }
 
 GVariant *
 _bgt_client_call_finish (BgtClient *self, GAsyncResult *result, GError **error)
 {
   GError *local_error = NULL;
-  GVariant *reply = g_dbus_connection_call_with_unix_fd_list_finish (self->connection, NULL,
-                                                                     result, &local_error);
+  GVariant *reply = g_dbus_connection_call_with_unix_fd_list_finish (self->connection, NULL, result,
+                                                                     &local_error);
 
   if (reply == NULL)
     g_propagate_error (error, _bgt_error_convert (local_error));
@@ -545,9 +543,9 @@ _bgt_client_load_transfer_async (BgtClient *self, const char *object_path,
   g_task_set_task_data (task, g_strdup (object_path), g_free);
   g_dbus_connection_call (self->connection, BGT_BUS_NAME, object_path,
                           "org.freedesktop.DBus.Properties", "GetAll",
-                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE),
-                          G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS,
-                          cancellable, on_get_all, g_steal_pointer (&task));
+                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"),
+                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, cancellable, on_get_all,
+                          g_steal_pointer (&task));
 }
 
 BgtTransfer *
@@ -592,8 +590,8 @@ on_listed_transfer (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (BgtTransfer) transfer = NULL;
 
   transfer = _bgt_client_load_transfer_finish (BGT_CLIENT (source), result, &error);
-  if (transfer == NULL && data->error == NULL &&
-      !g_error_matches (error, BGT_ERROR, BGT_ERROR_NOT_FOUND))
+  if (transfer == NULL && data->error == NULL
+      && !g_error_matches (error, BGT_ERROR, BGT_ERROR_NOT_FOUND))
     data->error = g_steal_pointer (&error); /* one removed meanwhile is no error */
   if (transfer != NULL)
     {
@@ -742,8 +740,9 @@ bgt_client_get_transfer_async (BgtClient *self, const char *id_or_path, GCancell
   g_return_if_fail (id_or_path != NULL);
   g_task_set_source_tag (task, bgt_client_get_transfer_async);
 
-  path = g_str_has_prefix (id_or_path, "/") ? g_strdup (id_or_path)
-                                             : g_strconcat (BGT_TRANSFER_PATH_PREFIX, id_or_path, NULL);
+  path = g_str_has_prefix (id_or_path, "/")
+             ? g_strdup (id_or_path)
+             : g_strconcat (BGT_TRANSFER_PATH_PREFIX, id_or_path, NULL);
   if (!g_variant_is_object_path (path) || !g_str_has_prefix (path, BGT_TRANSFER_PATH_PREFIX))
     {
       g_task_return_new_error (task, BGT_ERROR, BGT_ERROR_NOT_FOUND, "No transfer “%s”",
@@ -802,8 +801,7 @@ on_configured (GObject *source, GAsyncResult *result, gpointer user_data)
  * Since: 0.1
  */
 void
-bgt_client_configure_group_async (BgtClient *self, const char *group,
-                                  BgtTransferBehavior behavior,
+bgt_client_configure_group_async (BgtClient *self, const char *group, BgtTransferBehavior behavior,
                                   GCancellable *cancellable, GAsyncReadyCallback callback,
                                   gpointer user_data)
 {

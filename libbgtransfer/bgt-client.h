@@ -22,27 +22,21 @@ BGT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (BgtClient, bgt_client, BGT, CLIENT, GObject)
 
 BGT_AVAILABLE_IN_ALL
-void bgt_client_new_async (const char *app_id,
-                           GCancellable *cancellable,
-                           GAsyncReadyCallback callback,
-                           gpointer user_data);
+void bgt_client_new_async (const char *app_id, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data);
 BGT_AVAILABLE_IN_ALL
 BgtClient *bgt_client_new_finish (GAsyncResult *result, GError **error);
 BGT_AVAILABLE_IN_ALL
 BgtClient *bgt_client_new_sync (const char *app_id, GCancellable *cancellable, GError **error);
 BGT_AVAILABLE_IN_ALL
-void bgt_client_new_for_connection_async (GDBusConnection *connection,
-                                          const char *app_id,
-                                          GCancellable *cancellable,
-                                          GAsyncReadyCallback callback,
+void bgt_client_new_for_connection_async (GDBusConnection *connection, const char *app_id,
+                                          GCancellable *cancellable, GAsyncReadyCallback callback,
                                           gpointer user_data);
 BGT_AVAILABLE_IN_ALL
 BgtClient *bgt_client_new_for_connection_finish (GAsyncResult *result, GError **error);
 BGT_AVAILABLE_IN_ALL
-BgtClient *bgt_client_new_for_connection_sync (GDBusConnection *connection,
-                                               const char *app_id,
-                                               GCancellable *cancellable,
-                                               GError **error);
+BgtClient *bgt_client_new_for_connection_sync (GDBusConnection *connection, const char *app_id,
+                                               GCancellable *cancellable, GError **error);
 
 BGT_AVAILABLE_IN_ALL
 GDBusConnection *bgt_client_get_connection (BgtClient *self);
@@ -50,31 +44,21 @@ BGT_AVAILABLE_IN_ALL
 const char *bgt_client_get_app_id (BgtClient *self);
 
 BGT_AVAILABLE_IN_ALL
-void bgt_client_list_transfers_async (BgtClient *self,
-                                      GCancellable *cancellable,
-                                      GAsyncReadyCallback callback,
-                                      gpointer user_data);
+void bgt_client_list_transfers_async (BgtClient *self, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
 BGT_AVAILABLE_IN_ALL
-GListModel *bgt_client_list_transfers_finish (BgtClient *self,
-                                              GAsyncResult *result,
+GListModel *bgt_client_list_transfers_finish (BgtClient *self, GAsyncResult *result,
                                               GError **error);
 BGT_AVAILABLE_IN_ALL
-void bgt_client_get_transfer_async (BgtClient *self,
-                                    const char *id_or_path,
-                                    GCancellable *cancellable,
-                                    GAsyncReadyCallback callback,
+void bgt_client_get_transfer_async (BgtClient *self, const char *id_or_path,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
                                     gpointer user_data);
 BGT_AVAILABLE_IN_ALL
-BgtTransfer *bgt_client_get_transfer_finish (BgtClient *self,
-                                             GAsyncResult *result,
-                                             GError **error);
+BgtTransfer *bgt_client_get_transfer_finish (BgtClient *self, GAsyncResult *result, GError **error);
 BGT_AVAILABLE_IN_ALL
-void bgt_client_configure_group_async (BgtClient *self,
-                                       const char *group,
-                                       BgtTransferBehavior behavior,
-                                       GCancellable *cancellable,
-                                       GAsyncReadyCallback callback,
-                                       gpointer user_data);
+void bgt_client_configure_group_async (BgtClient *self, const char *group,
+                                       BgtTransferBehavior behavior, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data);
 BGT_AVAILABLE_IN_ALL
 gboolean bgt_client_configure_group_finish (BgtClient *self, GAsyncResult *result, GError **error);
 

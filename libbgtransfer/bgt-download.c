@@ -33,11 +33,11 @@ bgt_download_get_property (GObject *object, guint prop_id, GValue *value, GParam
 {
   switch (prop_id)
     {
-    case PROP_DESTINATION:
-      g_value_set_string (value, _bgt_transfer_get_location (BGT_TRANSFER (object)));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_DESTINATION:
+        g_value_set_string (value, _bgt_transfer_get_location (BGT_TRANSFER (object)));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -56,9 +56,9 @@ bgt_download_class_init (BgtDownloadClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_DESTINATION] =
-      g_param_spec_string ("destination", NULL, NULL, NULL,
-                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_DESTINATION]
+      = g_param_spec_string ("destination", NULL, NULL, NULL,
+                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 

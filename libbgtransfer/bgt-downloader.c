@@ -63,35 +63,68 @@ bgt_downloader_get_property (GObject *object, guint prop_id, GValue *value, GPar
 
   switch (prop_id)
     {
-    case PROP_CLIENT: g_value_set_object (value, self->client); break;
-    case PROP_COST_POLICY: g_value_set_enum (value, self->defaults.cost_policy); break;
-    case PROP_PRIORITY: g_value_set_enum (value, self->defaults.priority); break;
-    case PROP_GROUP: g_value_set_string (value, self->defaults.group); break;
-    case PROP_TAG: g_value_set_string (value, self->defaults.tag); break;
-    case PROP_OVERWRITE: g_value_set_boolean (value, self->overwrite); break;
-    case PROP_START: g_value_set_boolean (value, self->defaults.start); break;
-    case PROP_CHECKSUM: g_value_set_string (value, self->checksum); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_CLIENT:
+        g_value_set_object (value, self->client);
+        break;
+      case PROP_COST_POLICY:
+        g_value_set_enum (value, self->defaults.cost_policy);
+        break;
+      case PROP_PRIORITY:
+        g_value_set_enum (value, self->defaults.priority);
+        break;
+      case PROP_GROUP:
+        g_value_set_string (value, self->defaults.group);
+        break;
+      case PROP_TAG:
+        g_value_set_string (value, self->defaults.tag);
+        break;
+      case PROP_OVERWRITE:
+        g_value_set_boolean (value, self->overwrite);
+        break;
+      case PROP_START:
+        g_value_set_boolean (value, self->defaults.start);
+        break;
+      case PROP_CHECKSUM:
+        g_value_set_string (value, self->checksum);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static void
-bgt_downloader_set_property (GObject *object, guint prop_id, const GValue *value,
-                             GParamSpec *pspec)
+bgt_downloader_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   BgtDownloader *self = BGT_DOWNLOADER (object);
 
   switch (prop_id)
     {
-    case PROP_CLIENT: self->client = g_value_dup_object (value); break;
-    case PROP_COST_POLICY: bgt_downloader_set_cost_policy (self, g_value_get_enum (value)); break;
-    case PROP_PRIORITY: bgt_downloader_set_priority (self, g_value_get_enum (value)); break;
-    case PROP_GROUP: bgt_downloader_set_group (self, g_value_get_string (value)); break;
-    case PROP_TAG: bgt_downloader_set_tag (self, g_value_get_string (value)); break;
-    case PROP_OVERWRITE: bgt_downloader_set_overwrite (self, g_value_get_boolean (value)); break;
-    case PROP_START: bgt_downloader_set_start (self, g_value_get_boolean (value)); break;
-    case PROP_CHECKSUM: bgt_downloader_set_checksum (self, g_value_get_string (value)); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_CLIENT:
+        self->client = g_value_dup_object (value);
+        break;
+      case PROP_COST_POLICY:
+        bgt_downloader_set_cost_policy (self, g_value_get_enum (value));
+        break;
+      case PROP_PRIORITY:
+        bgt_downloader_set_priority (self, g_value_get_enum (value));
+        break;
+      case PROP_GROUP:
+        bgt_downloader_set_group (self, g_value_get_string (value));
+        break;
+      case PROP_TAG:
+        bgt_downloader_set_tag (self, g_value_get_string (value));
+        break;
+      case PROP_OVERWRITE:
+        bgt_downloader_set_overwrite (self, g_value_get_boolean (value));
+        break;
+      case PROP_START:
+        bgt_downloader_set_start (self, g_value_get_boolean (value));
+        break;
+      case PROP_CHECKSUM:
+        bgt_downloader_set_checksum (self, g_value_get_string (value));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -113,9 +146,9 @@ bgt_downloader_class_init (BgtDownloaderClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_CLIENT] =
-      g_param_spec_object ("client", NULL, NULL, BGT_TYPE_CLIENT,
-                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  props[PROP_CLIENT]
+      = g_param_spec_object ("client", NULL, NULL, BGT_TYPE_CLIENT,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   /**
    * BgtDownloader:cost-policy:
    *
@@ -132,8 +165,8 @@ bgt_downloader_class_init (BgtDownloaderClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_PRIORITY] =
-      g_param_spec_enum ("priority", NULL, NULL, BGT_TYPE_PRIORITY, BGT_PRIORITY_DEFAULT, RW);
+  props[PROP_PRIORITY]
+      = g_param_spec_enum ("priority", NULL, NULL, BGT_TYPE_PRIORITY, BGT_PRIORITY_DEFAULT, RW);
   /**
    * BgtDownloader:group:
    *

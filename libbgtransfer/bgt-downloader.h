@@ -55,17 +55,16 @@ void bgt_downloader_set_server_credential (BgtDownloader *self, const char *user
                                            const char *password);
 
 BGT_AVAILABLE_IN_ALL
-void bgt_downloader_create_download_async (BgtDownloader *self, const char *uri,
-                                           GFile *destination, GCancellable *cancellable,
-                                           GAsyncReadyCallback callback, gpointer user_data);
+void bgt_downloader_create_download_async (BgtDownloader *self, const char *uri, GFile *destination,
+                                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                                           gpointer user_data);
 BGT_AVAILABLE_IN_ALL
 BgtDownload *bgt_downloader_create_download_finish (BgtDownloader *self, GAsyncResult *result,
                                                     GError **error);
 BGT_AVAILABLE_IN_ALL
 void bgt_downloader_create_download_for_fd_async (BgtDownloader *self, const char *uri, int fd,
                                                   GCancellable *cancellable,
-                                                  GAsyncReadyCallback callback,
-                                                  gpointer user_data);
+                                                  GAsyncReadyCallback callback, gpointer user_data);
 BGT_AVAILABLE_IN_ALL
 BgtDownload *bgt_downloader_create_download_for_fd_finish (BgtDownloader *self,
                                                            GAsyncResult *result, GError **error);

@@ -18,8 +18,8 @@
 gboolean
 bgt_status_is_finished (BgtStatus status)
 {
-  return status == BGT_STATUS_COMPLETED || status == BGT_STATUS_CANCELED ||
-         status == BGT_STATUS_ERROR;
+  return status == BGT_STATUS_COMPLETED || status == BGT_STATUS_CANCELED
+         || status == BGT_STATUS_ERROR;
 }
 
 /**
@@ -33,8 +33,8 @@ bgt_status_is_finished (BgtStatus status)
 gboolean
 bgt_status_is_paused (BgtStatus status)
 {
-  return status >= BGT_STATUS_PAUSED_BY_APPLICATION &&
-         status <= BGT_STATUS_PAUSED_RECOVERABLE_ERROR;
+  return status >= BGT_STATUS_PAUSED_BY_APPLICATION
+         && status <= BGT_STATUS_PAUSED_RECOVERABLE_ERROR;
 }
 
 static const char *

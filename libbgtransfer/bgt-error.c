@@ -59,44 +59,44 @@ _bgt_error_convert (GError *error)
 
       switch (error->code)
         {
-        case G_DBUS_ERROR_SERVICE_UNKNOWN:
-        case G_DBUS_ERROR_NAME_HAS_NO_OWNER:
-        case G_DBUS_ERROR_NO_REPLY:
-        case G_DBUS_ERROR_DISCONNECTED:
-        case G_DBUS_ERROR_NO_SERVER:
-        case G_DBUS_ERROR_TIMEOUT:
-        case G_DBUS_ERROR_TIMED_OUT:
-        case G_DBUS_ERROR_SPAWN_EXEC_FAILED:
-        case G_DBUS_ERROR_SPAWN_FORK_FAILED:
-        case G_DBUS_ERROR_SPAWN_CHILD_EXITED:
-        case G_DBUS_ERROR_SPAWN_CHILD_SIGNALED:
-        case G_DBUS_ERROR_SPAWN_FAILED:
-        case G_DBUS_ERROR_SPAWN_SETUP_FAILED:
-        case G_DBUS_ERROR_SPAWN_CONFIG_INVALID:
-        case G_DBUS_ERROR_SPAWN_SERVICE_INVALID:
-        case G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND:
-        case G_DBUS_ERROR_SPAWN_PERMISSIONS_INVALID:
-        case G_DBUS_ERROR_SPAWN_FILE_INVALID:
-        case G_DBUS_ERROR_SPAWN_NO_MEMORY:
-          code = BGT_ERROR_SERVICE_UNAVAILABLE;
-          break;
-        case G_DBUS_ERROR_NOT_SUPPORTED:
-          code = BGT_ERROR_NOT_SUPPORTED;
-          break;
-        case G_DBUS_ERROR_UNKNOWN_OBJECT:
-        case G_DBUS_ERROR_UNKNOWN_METHOD:
-        case G_DBUS_ERROR_UNKNOWN_INTERFACE:
-          code = BGT_ERROR_NOT_FOUND;
-          break;
-        case G_DBUS_ERROR_ACCESS_DENIED:
-          code = BGT_ERROR_ACCESS_DENIED;
-          break;
-        case G_DBUS_ERROR_INVALID_ARGS:
-          code = BGT_ERROR_INVALID_ARGUMENT;
-          break;
-        default:
-          code = BGT_ERROR_FAILED;
-          break;
+          case G_DBUS_ERROR_SERVICE_UNKNOWN:
+          case G_DBUS_ERROR_NAME_HAS_NO_OWNER:
+          case G_DBUS_ERROR_NO_REPLY:
+          case G_DBUS_ERROR_DISCONNECTED:
+          case G_DBUS_ERROR_NO_SERVER:
+          case G_DBUS_ERROR_TIMEOUT:
+          case G_DBUS_ERROR_TIMED_OUT:
+          case G_DBUS_ERROR_SPAWN_EXEC_FAILED:
+          case G_DBUS_ERROR_SPAWN_FORK_FAILED:
+          case G_DBUS_ERROR_SPAWN_CHILD_EXITED:
+          case G_DBUS_ERROR_SPAWN_CHILD_SIGNALED:
+          case G_DBUS_ERROR_SPAWN_FAILED:
+          case G_DBUS_ERROR_SPAWN_SETUP_FAILED:
+          case G_DBUS_ERROR_SPAWN_CONFIG_INVALID:
+          case G_DBUS_ERROR_SPAWN_SERVICE_INVALID:
+          case G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND:
+          case G_DBUS_ERROR_SPAWN_PERMISSIONS_INVALID:
+          case G_DBUS_ERROR_SPAWN_FILE_INVALID:
+          case G_DBUS_ERROR_SPAWN_NO_MEMORY:
+            code = BGT_ERROR_SERVICE_UNAVAILABLE;
+            break;
+          case G_DBUS_ERROR_NOT_SUPPORTED:
+            code = BGT_ERROR_NOT_SUPPORTED;
+            break;
+          case G_DBUS_ERROR_UNKNOWN_OBJECT:
+          case G_DBUS_ERROR_UNKNOWN_METHOD:
+          case G_DBUS_ERROR_UNKNOWN_INTERFACE:
+            code = BGT_ERROR_NOT_FOUND;
+            break;
+          case G_DBUS_ERROR_ACCESS_DENIED:
+            code = BGT_ERROR_ACCESS_DENIED;
+            break;
+          case G_DBUS_ERROR_INVALID_ARGS:
+            code = BGT_ERROR_INVALID_ARGUMENT;
+            break;
+          default:
+            code = BGT_ERROR_FAILED;
+            break;
         }
       error->domain = BGT_ERROR;
       error->code = code;

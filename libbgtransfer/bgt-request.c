@@ -32,8 +32,7 @@ _bgt_request_defaults_clear (BgtRequestDefaults *defaults)
 }
 
 void
-_bgt_request_defaults_set_header (BgtRequestDefaults *defaults, const char *name,
-                                  const char *value)
+_bgt_request_defaults_set_header (BgtRequestDefaults *defaults, const char *name, const char *value)
 {
   for (guint i = 0; i + 1 < defaults->headers->len; i += 2)
     {
@@ -68,9 +67,9 @@ _bgt_request_defaults_add_options (BgtRequestDefaults *defaults, BgtClient *clie
 {
   _bgt_client_add_app_id (client, options);
   if (defaults->cost_policy != BGT_COST_POLICY_DEFAULT)
-    g_variant_builder_add (options, "{sv}", "cost-policy",
-                           g_variant_new_string (
-                               _bgt_enum_to_string (BGT_TYPE_COST_POLICY, defaults->cost_policy)));
+    g_variant_builder_add (
+        options, "{sv}", "cost-policy",
+        g_variant_new_string (_bgt_enum_to_string (BGT_TYPE_COST_POLICY, defaults->cost_policy)));
   if (defaults->priority != BGT_PRIORITY_DEFAULT)
     g_variant_builder_add (
         options, "{sv}", "priority",
@@ -99,9 +98,9 @@ _bgt_request_defaults_add_options (BgtRequestDefaults *defaults, BgtClient *clie
       g_variant_builder_init (&credential, G_VARIANT_TYPE_VARDICT);
       g_variant_builder_add (&credential, "{sv}", "username",
                              g_variant_new_string (defaults->username));
-      g_variant_builder_add (&credential, "{sv}", "password",
-                             g_variant_new_string (defaults->password != NULL ? defaults->password
-                                                                              : ""));
+      g_variant_builder_add (
+          &credential, "{sv}", "password",
+          g_variant_new_string (defaults->password != NULL ? defaults->password : ""));
       g_variant_builder_add (options, "{sv}", "server-credential",
                              g_variant_builder_end (&credential));
     }
@@ -151,6 +150,6 @@ _bgt_create_transfer (BgtClient *client, const char *method, const char *uri,
 
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, g_object_ref (client), g_object_unref);
-  _bgt_client_call (client, method, g_variant_new ("(sa{sv})", uri, options), fd_list,
-                    cancellable, on_created, g_steal_pointer (&task));
+  _bgt_client_call (client, method, g_variant_new ("(sa{sv})", uri, options), fd_list, cancellable,
+                    on_created, g_steal_pointer (&task));
 }

@@ -134,38 +134,87 @@ bgt_transfer_get_property (GObject *object, guint prop_id, GValue *value, GParam
 
   switch (prop_id)
     {
-    case PROP_CLIENT: g_value_set_object (value, priv->client); break;
-    case PROP_OBJECT_PATH: g_value_set_string (value, priv->object_path); break;
-    case PROP_ID: g_value_set_string (value, priv->id); break;
-    case PROP_KIND: g_value_set_enum (value, priv->kind); break;
-    case PROP_URI: g_value_set_string (value, priv->uri); break;
-    case PROP_ACTUAL_URI: g_value_set_string (value, priv->actual_uri); break;
-    case PROP_METHOD: g_value_set_string (value, priv->method); break;
-    case PROP_STATUS: g_value_set_enum (value, priv->status); break;
-    case PROP_BYTES_RECEIVED: g_value_set_uint64 (value, priv->bytes_received); break;
-    case PROP_TOTAL_BYTES_TO_RECEIVE: g_value_set_uint64 (value, priv->total_bytes_to_receive); break;
-    case PROP_BYTES_SENT: g_value_set_uint64 (value, priv->bytes_sent); break;
-    case PROP_TOTAL_BYTES_TO_SEND: g_value_set_uint64 (value, priv->total_bytes_to_send); break;
-    case PROP_PRIORITY: g_value_set_enum (value, priv->priority); break;
-    case PROP_COST_POLICY: g_value_set_enum (value, priv->cost_policy); break;
-    case PROP_GROUP: g_value_set_string (value, priv->group); break;
-    case PROP_TAG: g_value_set_string (value, priv->tag); break;
-    case PROP_CREATED_TIME: g_value_set_int64 (value, priv->created_time); break;
-    case PROP_COMPLETED_TIME: g_value_set_int64 (value, priv->completed_time); break;
-    case PROP_HTTP_STATUS: g_value_set_uint (value, priv->http_status); break;
-    case PROP_IS_RESUMABLE: g_value_set_boolean (value, priv->is_resumable); break;
-    case PROP_RATE: g_value_set_uint64 (value, priv->rate); break;
-    case PROP_ATTEMPTS: g_value_set_uint (value, priv->attempts); break;
-    case PROP_ERROR_STATUS: g_value_set_enum (value, priv->error_status); break;
-    case PROP_ERROR_MESSAGE: g_value_set_string (value, priv->error_message); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_CLIENT:
+        g_value_set_object (value, priv->client);
+        break;
+      case PROP_OBJECT_PATH:
+        g_value_set_string (value, priv->object_path);
+        break;
+      case PROP_ID:
+        g_value_set_string (value, priv->id);
+        break;
+      case PROP_KIND:
+        g_value_set_enum (value, priv->kind);
+        break;
+      case PROP_URI:
+        g_value_set_string (value, priv->uri);
+        break;
+      case PROP_ACTUAL_URI:
+        g_value_set_string (value, priv->actual_uri);
+        break;
+      case PROP_METHOD:
+        g_value_set_string (value, priv->method);
+        break;
+      case PROP_STATUS:
+        g_value_set_enum (value, priv->status);
+        break;
+      case PROP_BYTES_RECEIVED:
+        g_value_set_uint64 (value, priv->bytes_received);
+        break;
+      case PROP_TOTAL_BYTES_TO_RECEIVE:
+        g_value_set_uint64 (value, priv->total_bytes_to_receive);
+        break;
+      case PROP_BYTES_SENT:
+        g_value_set_uint64 (value, priv->bytes_sent);
+        break;
+      case PROP_TOTAL_BYTES_TO_SEND:
+        g_value_set_uint64 (value, priv->total_bytes_to_send);
+        break;
+      case PROP_PRIORITY:
+        g_value_set_enum (value, priv->priority);
+        break;
+      case PROP_COST_POLICY:
+        g_value_set_enum (value, priv->cost_policy);
+        break;
+      case PROP_GROUP:
+        g_value_set_string (value, priv->group);
+        break;
+      case PROP_TAG:
+        g_value_set_string (value, priv->tag);
+        break;
+      case PROP_CREATED_TIME:
+        g_value_set_int64 (value, priv->created_time);
+        break;
+      case PROP_COMPLETED_TIME:
+        g_value_set_int64 (value, priv->completed_time);
+        break;
+      case PROP_HTTP_STATUS:
+        g_value_set_uint (value, priv->http_status);
+        break;
+      case PROP_IS_RESUMABLE:
+        g_value_set_boolean (value, priv->is_resumable);
+        break;
+      case PROP_RATE:
+        g_value_set_uint64 (value, priv->rate);
+        break;
+      case PROP_ATTEMPTS:
+        g_value_set_uint (value, priv->attempts);
+        break;
+      case PROP_ERROR_STATUS:
+        g_value_set_enum (value, priv->error_status);
+        break;
+      case PROP_ERROR_MESSAGE:
+        g_value_set_string (value, priv->error_message);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static void
 on_properties_changed (GDBusConnection *connection, const char *sender_name,
-                       const char *object_path, const char *interface_name,
-                       const char *signal_name, GVariant *parameters, gpointer user_data)
+                       const char *object_path, const char *interface_name, const char *signal_name,
+                       GVariant *parameters, gpointer user_data)
 {
   BgtTransfer *self = user_data;
   g_autoptr (GVariant) changed = NULL;
@@ -186,14 +235,14 @@ bgt_transfer_set_property (GObject *object, guint prop_id, const GValue *value, 
 
   switch (prop_id)
     {
-    case PROP_CLIENT:
-      priv->client = g_value_dup_object (value);
-      break;
-    case PROP_OBJECT_PATH:
-      priv->object_path = g_value_dup_string (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_CLIENT:
+        priv->client = g_value_dup_object (value);
+        break;
+      case PROP_OBJECT_PATH:
+        priv->object_path = g_value_dup_string (value);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -213,14 +262,14 @@ bgt_transfer_constructed (GObject *object)
       on_properties_changed, self, NULL);
 }
 
-#define STRING_PROP(name, nick_)                                                                    \
-  g_param_spec_string (name, NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS |          \
-                                                   G_PARAM_EXPLICIT_NOTIFY)
-#define UINT64_PROP(name, def)                                                                      \
-  g_param_spec_uint64 (name, NULL, NULL, 0, G_MAXUINT64, def,                                       \
+#define STRING_PROP(name, nick_)                                                                   \
+  g_param_spec_string (name, NULL, NULL, NULL,                                                     \
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
-#define ENUM_PROP(name, type, def)                                                                  \
-  g_param_spec_enum (name, NULL, NULL, type, def,                                                   \
+#define UINT64_PROP(name, def)                                                                     \
+  g_param_spec_uint64 (name, NULL, NULL, 0, G_MAXUINT64, def,                                      \
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
+#define ENUM_PROP(name, type, def)                                                                 \
+  g_param_spec_enum (name, NULL, NULL, type, def,                                                  \
                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
 
 static void
@@ -241,9 +290,9 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_CLIENT] =
-      g_param_spec_object ("client", NULL, NULL, BGT_TYPE_CLIENT,
-                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  props[PROP_CLIENT]
+      = g_param_spec_object ("client", NULL, NULL, BGT_TYPE_CLIENT,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   /**
    * BgtTransfer:object-path:
    *
@@ -251,9 +300,9 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_OBJECT_PATH] =
-      g_param_spec_string ("object-path", NULL, NULL, NULL,
-                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  props[PROP_OBJECT_PATH]
+      = g_param_spec_string ("object-path", NULL, NULL, NULL,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   /**
    * BgtTransfer:id:
    *
@@ -349,8 +398,8 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_COST_POLICY] =
-      ENUM_PROP ("cost-policy", BGT_TYPE_COST_POLICY, BGT_COST_POLICY_DEFAULT);
+  props[PROP_COST_POLICY]
+      = ENUM_PROP ("cost-policy", BGT_TYPE_COST_POLICY, BGT_COST_POLICY_DEFAULT);
   /**
    * BgtTransfer:group:
    *
@@ -374,9 +423,9 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_CREATED_TIME] =
-      g_param_spec_int64 ("created-time", NULL, NULL, 0, G_MAXINT64, 0,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_CREATED_TIME]
+      = g_param_spec_int64 ("created-time", NULL, NULL, 0, G_MAXINT64, 0,
+                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
    * BgtTransfer:completed-time:
    *
@@ -384,9 +433,9 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_COMPLETED_TIME] =
-      g_param_spec_int64 ("completed-time", NULL, NULL, 0, G_MAXINT64, 0,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_COMPLETED_TIME]
+      = g_param_spec_int64 ("completed-time", NULL, NULL, 0, G_MAXINT64, 0,
+                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
    * BgtTransfer:http-status:
    *
@@ -394,9 +443,9 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_HTTP_STATUS] =
-      g_param_spec_uint ("http-status", NULL, NULL, 0, G_MAXUINT, 0,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_HTTP_STATUS]
+      = g_param_spec_uint ("http-status", NULL, NULL, 0, G_MAXUINT, 0,
+                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
    * BgtTransfer:is-resumable:
    *
@@ -404,9 +453,9 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_IS_RESUMABLE] =
-      g_param_spec_boolean ("is-resumable", NULL, NULL, FALSE,
-                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_IS_RESUMABLE]
+      = g_param_spec_boolean ("is-resumable", NULL, NULL, FALSE,
+                              G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
    * BgtTransfer:rate:
    *
@@ -422,9 +471,9 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_ATTEMPTS] =
-      g_param_spec_uint ("attempts", NULL, NULL, 0, G_MAXUINT, 0,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_ATTEMPTS]
+      = g_param_spec_uint ("attempts", NULL, NULL, 0, G_MAXUINT, 0,
+                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
    * BgtTransfer:error-status:
    *
@@ -432,8 +481,8 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_ERROR_STATUS] =
-      ENUM_PROP ("error-status", BGT_TYPE_ERROR_STATUS, BGT_ERROR_STATUS_NONE);
+  props[PROP_ERROR_STATUS]
+      = ENUM_PROP ("error-status", BGT_TYPE_ERROR_STATUS, BGT_ERROR_STATUS_NONE);
   /**
    * BgtTransfer:error-message:
    *
@@ -494,16 +543,16 @@ _bgt_transfer_get_location (BgtTransfer *self)
   return priv->location;
 }
 
-#define UPDATE(field, v, prop)                                                                      \
-  G_STMT_START                                                                                      \
-  {                                                                                                 \
-    __typeof__ (field) _v = (__typeof__ (field)) (v);                                               \
-    if ((field) != _v)                                                                              \
-      {                                                                                             \
-        (field) = _v;                                                                               \
-        g_object_notify_by_pspec (G_OBJECT (self), props[prop]);                                    \
-      }                                                                                             \
-  }                                                                                                 \
+#define UPDATE(field, v, prop)                                                                     \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    __typeof__ (field) _v = (__typeof__ (field)) (v);                                              \
+    if ((field) != _v)                                                                             \
+      {                                                                                            \
+        (field) = _v;                                                                              \
+        g_object_notify_by_pspec (G_OBJECT (self), props[prop]);                                   \
+      }                                                                                            \
+  }                                                                                                \
   G_STMT_END
 
 void
@@ -599,8 +648,8 @@ _bgt_transfer_update (BgtTransfer *self, GVariant *properties)
           if (g_str_equal (name, "IsResumable"))
             UPDATE (priv->is_resumable, g_variant_get_boolean (v), PROP_IS_RESUMABLE);
         }
-      else if (g_str_equal (name, "ResponseHeaders") &&
-               g_variant_type_equal (type, G_VARIANT_TYPE ("a(ss)")))
+      else if (g_str_equal (name, "ResponseHeaders")
+               && g_variant_type_equal (type, G_VARIANT_TYPE ("a(ss)")))
         {
           g_clear_pointer (&priv->response_headers, g_variant_unref);
           priv->response_headers = g_variant_ref (v);
@@ -631,23 +680,23 @@ _bgt_transfer_refresh_all (BgtTransfer *self)
 {
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
 
-  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME,
-                          priv->object_path, "org.freedesktop.DBus.Properties", "GetAll",
-                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE),
-                          G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS,
-                          NULL, on_refreshed_all, g_object_ref (self));
+  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME, priv->object_path,
+                          "org.freedesktop.DBus.Properties", "GetAll",
+                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"),
+                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, NULL, on_refreshed_all,
+                          g_object_ref (self));
 }
 
 /* ---- Getters ------------------------------------------------------------ */
 
-#define GETTER(type, name, field, fallback)                                                         \
-  type bgt_transfer_get_##name (BgtTransfer *self)                                                  \
-  {                                                                                                 \
-    BgtTransferPrivate *priv;                                                                       \
-                                                                                                    \
-    g_return_val_if_fail (BGT_IS_TRANSFER (self), fallback);                                        \
-    priv = bgt_transfer_get_instance_private (self);                                                \
-    return priv->field;                                                                             \
+#define GETTER(type, name, field, fallback)                                                        \
+  type bgt_transfer_get_##name (BgtTransfer *self)                                                 \
+  {                                                                                                \
+    BgtTransferPrivate *priv;                                                                      \
+                                                                                                   \
+    g_return_val_if_fail (BGT_IS_TRANSFER (self), fallback);                                       \
+    priv = bgt_transfer_get_instance_private (self);                                               \
+    return priv->field;                                                                            \
   }
 
 /**
@@ -938,10 +987,10 @@ call_method (BgtTransfer *self, const char *method, GVariant *parameters, gpoint
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, source_tag);
-  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME,
-                          priv->object_path, BGT_TRANSFER_INTERFACE, method, parameters, NULL,
-                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, cancellable,
-                          on_method_done, g_steal_pointer (&task));
+  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME, priv->object_path,
+                          BGT_TRANSFER_INTERFACE, method, parameters, NULL, G_DBUS_CALL_FLAGS_NONE,
+                          BGT_CALL_TIMEOUT_MS, cancellable, on_method_done,
+                          g_steal_pointer (&task));
 }
 
 static gboolean
@@ -952,16 +1001,16 @@ method_finish (BgtTransfer *self, GAsyncResult *result, gpointer source_tag, GEr
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-#define METHOD(name, Name)                                                                          \
-  void bgt_transfer_##name##_async (BgtTransfer *self, GCancellable *cancellable,                   \
-                                    GAsyncReadyCallback callback, gpointer user_data)               \
-  {                                                                                                 \
-    g_return_if_fail (BGT_IS_TRANSFER (self));                                                      \
-    call_method (self, Name, NULL, bgt_transfer_##name##_async, cancellable, callback, user_data);  \
-  }                                                                                                 \
-  gboolean bgt_transfer_##name##_finish (BgtTransfer *self, GAsyncResult *result, GError **error)   \
-  {                                                                                                 \
-    return method_finish (self, result, bgt_transfer_##name##_async, error);                        \
+#define METHOD(name, Name)                                                                         \
+  void bgt_transfer_##name##_async (BgtTransfer *self, GCancellable *cancellable,                  \
+                                    GAsyncReadyCallback callback, gpointer user_data)              \
+  {                                                                                                \
+    g_return_if_fail (BGT_IS_TRANSFER (self));                                                     \
+    call_method (self, Name, NULL, bgt_transfer_##name##_async, cancellable, callback, user_data); \
+  }                                                                                                \
+  gboolean bgt_transfer_##name##_finish (BgtTransfer *self, GAsyncResult *result, GError **error)  \
+  {                                                                                                \
+    return method_finish (self, result, bgt_transfer_##name##_async, error);                       \
   }
 
 /**
@@ -1089,9 +1138,8 @@ METHOD (remove, "Remove")
  * Since: 0.1
  */
 void
-bgt_transfer_set_priority_async (BgtTransfer *self, BgtPriority priority,
-                                 GCancellable *cancellable, GAsyncReadyCallback callback,
-                                 gpointer user_data)
+bgt_transfer_set_priority_async (BgtTransfer *self, BgtPriority priority, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (BGT_IS_TRANSFER (self));
   call_method (self, "SetPriority",
@@ -1193,11 +1241,11 @@ bgt_transfer_refresh_async (BgtTransfer *self, GCancellable *cancellable,
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, bgt_transfer_refresh_async);
-  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME,
-                          priv->object_path, "org.freedesktop.DBus.Properties", "GetAll",
-                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE),
-                          G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS,
-                          cancellable, on_refreshed, g_steal_pointer (&task));
+  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME, priv->object_path,
+                          "org.freedesktop.DBus.Properties", "GetAll",
+                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"),
+                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, cancellable, on_refreshed,
+                          g_steal_pointer (&task));
 }
 
 /**
@@ -1225,18 +1273,18 @@ return_outcome (BgtTransfer *self, GTask *task)
 
   switch (priv->status)
     {
-    case BGT_STATUS_COMPLETED:
-      g_task_return_boolean (task, TRUE);
-      break;
-    case BGT_STATUS_CANCELED:
-      g_task_return_new_error (task, BGT_ERROR, BGT_ERROR_TRANSFER_CANCELED,
-                               "The transfer was canceled");
-      break;
-    default:
-      g_task_return_new_error (task, BGT_ERROR, BGT_ERROR_TRANSFER_FAILED, "%s: %s",
-                               bgt_error_status_to_string (priv->error_status),
-                               priv->error_message != NULL ? priv->error_message : "failed");
-      break;
+      case BGT_STATUS_COMPLETED:
+        g_task_return_boolean (task, TRUE);
+        break;
+      case BGT_STATUS_CANCELED:
+        g_task_return_new_error (task, BGT_ERROR, BGT_ERROR_TRANSFER_CANCELED,
+                                 "The transfer was canceled");
+        break;
+      default:
+        g_task_return_new_error (task, BGT_ERROR, BGT_ERROR_TRANSFER_FAILED, "%s: %s",
+                                 bgt_error_status_to_string (priv->error_status),
+                                 priv->error_message != NULL ? priv->error_message : "failed");
+        break;
     }
 }
 
@@ -1295,8 +1343,8 @@ on_wait_cancelled (GCancellable *cancellable, gpointer user_data)
  * Since: 0.1
  */
 void
-bgt_transfer_wait_async (BgtTransfer *self, GCancellable *cancellable,
-                         GAsyncReadyCallback callback, gpointer user_data)
+bgt_transfer_wait_async (BgtTransfer *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data)
 {
   BgtTransferPrivate *priv;
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);

@@ -111,8 +111,7 @@ void bgt_transfer_set_priority_async (BgtTransfer *self, BgtPriority priority,
                                       GCancellable *cancellable, GAsyncReadyCallback callback,
                                       gpointer user_data);
 BGT_AVAILABLE_IN_ALL
-gboolean bgt_transfer_set_priority_finish (BgtTransfer *self, GAsyncResult *result,
-                                           GError **error);
+gboolean bgt_transfer_set_priority_finish (BgtTransfer *self, GAsyncResult *result, GError **error);
 BGT_AVAILABLE_IN_ALL
 void bgt_transfer_set_cost_policy_async (BgtTransfer *self, BgtCostPolicy cost_policy,
                                          GCancellable *cancellable, GAsyncReadyCallback callback,

@@ -156,7 +156,8 @@ part_to_variant (BgtContentPart *self)
 
       g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
       for (guint i = 0; i + 1 < self->headers->len; i += 2)
-        g_variant_builder_add (&headers, "(ss)", (const char *) g_ptr_array_index (self->headers, i),
+        g_variant_builder_add (&headers, "(ss)",
+                               (const char *) g_ptr_array_index (self->headers, i),
                                (const char *) g_ptr_array_index (self->headers, i + 1));
       g_variant_builder_add (&b, "{sv}", "headers", g_variant_builder_end (&headers));
     }
@@ -418,8 +419,8 @@ bgt_uploader_create_upload_for_fd_async (BgtUploader *self, const char *uri, int
 void
 bgt_uploader_create_multipart_upload_async (BgtUploader *self, const char *uri,
                                             BgtContentPart **parts, guint n_parts,
-                                            GCancellable *cancellable,
-                                            GAsyncReadyCallback callback, gpointer user_data)
+                                            GCancellable *cancellable, GAsyncReadyCallback callback,
+                                            gpointer user_data)
 {
   GVariantBuilder options, list;
 

@@ -63,8 +63,7 @@ BGT_AVAILABLE_IN_ALL
 void bgt_uploader_create_multipart_upload_async (BgtUploader *self, const char *uri,
                                                  BgtContentPart **parts, guint n_parts,
                                                  GCancellable *cancellable,
-                                                 GAsyncReadyCallback callback,
-                                                 gpointer user_data);
+                                                 GAsyncReadyCallback callback, gpointer user_data);
 BGT_AVAILABLE_IN_ALL
 BgtUpload *bgt_uploader_create_upload_finish (BgtUploader *self, GAsyncResult *result,
                                               GError **error);
