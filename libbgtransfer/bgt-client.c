@@ -140,6 +140,9 @@ bgt_client_class_init (BgtClientClass *klass)
 
   object_class->dispose = bgt_client_dispose;
   object_class->finalize = bgt_client_finalize;
+
+  /* Remote errors map to BGT_ERROR from the first call on */
+  (void) BGT_ERROR;
   object_class->get_property = bgt_client_get_property;
   object_class->set_property = bgt_client_set_property;
 

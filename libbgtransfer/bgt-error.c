@@ -50,6 +50,26 @@ _bgt_error_convert (GError *error)
 {
   (void) BGT_ERROR; /* registers the domain */
 
+  /* An error that arrived before the domain was registered carries only
+   * the remote name: map it by hand */
+  if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_DBUS_ERROR)
+    {
+      g_autofree char *name = g_dbus_error_get_remote_error (error);
+
+      for (gsize i = 0; name != NULL && i < G_N_ELEMENTS (bgt_error_entries); i++)
+        if (g_str_equal (name, bgt_error_entries[i].dbus_error_name))
+          {
+            error->domain = BGT_ERROR;
+            error->code = bgt_error_entries[i].error_code;
+            break;
+          }
+      if (name != NULL && error->domain == G_IO_ERROR
+          && g_str_equal (name, "org.freedesktop.DBus.Error.NotSupported"))
+        {
+          error->domain = G_DBUS_ERROR;
+          error->code = G_DBUS_ERROR_NOT_SUPPORTED;
+        }
+    }
   if (g_dbus_error_is_remote_error (error))
     g_dbus_error_strip_remote_error (error);
 

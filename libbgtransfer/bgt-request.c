@@ -124,6 +124,7 @@ on_created (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BgtClient *client = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   g_autoptr (GVariant) reply = NULL;
   GError *error = NULL;
   const char *path;
@@ -135,8 +136,7 @@ on_created (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_variant_get (reply, "(&o)", &path);
-  _bgt_client_load_transfer_async (client, path, g_task_get_cancellable (task), on_loaded,
-                                   g_steal_pointer (&task));
+  _bgt_client_load_transfer_async (client, path, cancellable, on_loaded, g_steal_pointer (&task));
 }
 
 /* Creates the transfer, then returns it loaded with its properties */
