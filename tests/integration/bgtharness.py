@@ -1,0 +1,356 @@
+# bgtharness.py: the real service on a private session bus, and real servers
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Used by the integration suites and by the benchmark. Every ServiceBus runs
+# its own dbus-daemon whose service directory activates the build tree's
+# bgtransferd-test with a private state, config and runtime directory, so
+# the suites never touch the user's session or each other.
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import gi
+
+gi.require_version("Bgt", "1")
+gi.require_version("Gio", "2.0")
+from gi.repository import Bgt, Gio, GLib  # noqa: E402
+
+BUILDDIR = os.environ.get("BGT_BUILDDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "_build")
+)
+SRCDIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUS_NAME = "org.freedesktop.BackgroundTransfer"
+MANAGER_PATH = "/org/freedesktop/BackgroundTransfer"
+MANAGER_IFACE = "org.freedesktop.BackgroundTransfer.Manager"
+TRANSFER_IFACE = "org.freedesktop.BackgroundTransfer.Transfer"
+SCHEMA_GROUP = "org/freedesktop/BackgroundTransfer"
+
+BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:dir={dir}</listen>
+  <servicedir>{servicedir}</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                return h.hexdigest()
+            h.update(chunk)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=30, message="condition"):
+    """Runs the default main context until predicate() is true."""
+    ctx = GLib.MainContext.default()
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {message}")
+        # Wake at least every 50 ms so that predicates on the outside world
+        # (files, processes) are re-checked too
+        source = GLib.timeout_source_new(50)
+        source.set_callback(lambda *a: False)
+        source.attach(ctx)
+        ctx.iteration(True)
+        source.destroy()
+    return True
+
+
+def call(obj, method, *args):
+    """Calls obj.<method>_async(*args, None, cb) and returns <method>_finish()."""
+    box = []
+    getattr(obj, method + "_async")(*args, None, lambda o, r: box.append(r))
+    wait_for(lambda: box, 60, method)
+    return getattr(obj, method + "_finish")(box[0])
+
+
+class ServiceBus:
+    """A private session bus that D-Bus-activates the build tree's service."""
+
+    def __init__(self, settings=None, env=None, idle_timeout=60, tmpdir=None):
+        self.dir = tmpdir or tempfile.mkdtemp(prefix="bgt-test-")
+        self.state_home = os.path.join(self.dir, "state")
+        self.config_home = os.path.join(self.dir, "config")
+        self.runtime_dir = os.path.join(self.dir, "runtime")
+        self.servicedir = os.path.join(self.dir, "services")
+        for d in (self.state_home, self.config_home, self.runtime_dir, self.servicedir):
+            os.makedirs(d, exist_ok=True)
+        os.chmod(self.runtime_dir, 0o700)
+        self.log_path = os.path.join(self.dir, "service.log")
+        self.settings = dict(settings or {})
+        self.write_settings()
+
+        wrapper = os.path.join(self.dir, "bgtransferd")
+        with open(wrapper, "w") as f:
+            # The service's stderr goes to a log the suites can show on failure
+            f.write(
+                "#!/bin/sh\nexec {} --verbose {} >>{} 2>&1\n".format(
+                    os.path.join(BUILDDIR, "src", "bgtransferd-test"),
+                    os.environ.get("BGT_SERVICE_ARGS", ""),
+                    self.log_path,
+                )
+            )
+        os.chmod(wrapper, 0o755)
+        with open(os.path.join(self.servicedir, BUS_NAME + ".service"), "w") as f:
+            f.write(f"[D-BUS Service]\nName={BUS_NAME}\nExec={wrapper}\n")
+        conf = os.path.join(self.dir, "bus.conf")
+        with open(conf, "w") as f:
+            f.write(BUS_CONF.format(dir=self.dir, servicedir=self.servicedir))
+
+        self.env = dict(os.environ)
+        self.env.update(
+            {
+                "XDG_STATE_HOME": self.state_home,
+                "XDG_CONFIG_HOME": self.config_home,
+                "XDG_RUNTIME_DIR": self.runtime_dir,
+                "GSETTINGS_SCHEMA_DIR": os.path.join(BUILDDIR, "data"),
+                "GSETTINGS_BACKEND": "keyfile",
+                "BGTRANSFERD_IDLE_TIMEOUT": str(idle_timeout),
+                "G_DEBUG": "fatal-criticals",
+                "GIO_USE_VFS": "local",
+                "NO_AT_BRIDGE": "1",
+            }
+        )
+        self.env.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        self.env.update(env or {})
+        self.daemon = subprocess.Popen(
+            ["dbus-daemon", "--nofork", "--print-address=1", "--config-file=" + conf],
+            stdout=subprocess.PIPE,
+            env=self.env,
+        )
+        self.address = self.daemon.stdout.readline().decode().strip()
+        if not self.address:
+            raise RuntimeError("dbus-daemon did not start")
+        self.env["DBUS_SESSION_BUS_ADDRESS"] = self.address
+        self._connections = []
+        self.conn = self.connect()
+
+    def write_settings(self):
+        path = os.path.join(self.config_home, "glib-2.0", "settings")
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "keyfile"), "w") as f:
+            f.write(f"[{SCHEMA_GROUP}]\n")
+            for key, value in self.settings.items():
+                f.write(f"{key}={value}\n")
+
+    def connect(self):
+        conn = Gio.DBusConnection.new_for_address_sync(
+            self.address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None,
+            None,
+        )
+        self._connections.append(conn)
+        return conn
+
+    def client(self, app_id="", conn=None):
+        return Bgt.Client.new_for_connection_sync(conn or self.connect(), app_id, None)
+
+    def service_pid(self):
+        try:
+            reply = self.conn.call_sync(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "GetConnectionUnixProcessID",
+                GLib.Variant("(s)", (BUS_NAME,)),
+                None,
+                Gio.DBusCallFlags.NONE,
+                -1,
+                None,
+            )
+        except GLib.Error:
+            return None
+        return reply.unpack()[0]
+
+    def service_running(self):
+        reply = self.conn.call_sync(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "NameHasOwner",
+            GLib.Variant("(s)", (BUS_NAME,)),
+            None,
+            Gio.DBusCallFlags.NONE,
+            -1,
+            None,
+        )
+        return reply.unpack()[0]
+
+    def kill_service(self, sig=signal.SIGKILL, timeout=15):
+        """Signals the service and waits until its process is gone."""
+        pid = self.service_pid()
+        if pid is None:
+            return
+        os.kill(pid, sig)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), timeout,
+                 "the service to exit")
+        wait_for(lambda: not self.service_running(), timeout, "the name to be released")
+
+    def call_manager(self, method, args, conn=None, fd_list=None):
+        """A raw call, for what the library does not let one say (bad input)."""
+        conn = conn or self.conn
+        reply, _ = conn.call_with_unix_fd_list_sync(
+            BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, args, None,
+            Gio.DBusCallFlags.NONE, 30000, fd_list, None,
+        )
+        return reply.unpack()
+
+    def service_log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def close(self):
+        pid = self.service_pid()
+        for conn in self._connections:
+            try:
+                conn.close_sync(None)
+            except GLib.Error:
+                pass
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + 10
+                while os.path.exists(f"/proc/{pid}") and not _is_zombie(pid):
+                    if time.monotonic() > deadline:
+                        os.kill(pid, signal.SIGKILL)
+                        break
+                    time.sleep(0.05)
+            except ProcessLookupError:
+                pass
+        self.daemon.terminate()
+        self.daemon.wait(10)
+        self.daemon.stdout.close()
+
+
+def _is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1].startswith("Z")
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+NGINX_CONF = """daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  default_type application/octet-stream;
+  sendfile on;
+  log_format ranges '$request_method $uri $status range="$http_range" '
+                    'if_range="$http_if_range" accept_encoding="$http_accept_encoding" '
+                    'sent=$body_bytes_sent';
+  access_log {dir}/access.log ranges;
+  client_body_temp_path {dir}/tmp/body;
+  proxy_temp_path {dir}/tmp/proxy;
+  fastcgi_temp_path {dir}/tmp/fastcgi;
+  uwsgi_temp_path {dir}/tmp/uwsgi;
+  scgi_temp_path {dir}/tmp/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    location /slow/ {{
+      alias {root}/;
+      limit_rate {slow_rate};
+    }}
+  }}
+}}
+"""
+
+
+class Nginx:
+    """A real nginx on a loopback port, unprivileged, serving root."""
+
+    def __init__(self, root, slow_rate="1m", tmpdir=None):
+        self.dir = tmpdir or tempfile.mkdtemp(prefix="bgt-nginx-")
+        self.root = root
+        self.port = free_port()
+        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
+        # Workers drop to an unprivileged user when started as root
+        for d in (self.dir, root):
+            os.chmod(d, 0o755)
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, root=root, port=self.port,
+                                      slow_rate=slow_rate))
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start: " + self.error_log())
+                time.sleep(0.02)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def access_log(self):
+        with open(os.path.join(self.dir, "access.log")) as f:
+            return f.read().splitlines()
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.dir, "error.log")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def close(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def make_file(path, size):
+    """A file of random bytes; returns its sha256."""
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        written = 0
+        while written < size:
+            chunk = os.urandom(min(1 << 20, size - written))
+            f.write(chunk)
+            h.update(chunk)
+            written += len(chunk)
+    os.chmod(path, 0o644)
+    return h.hexdigest()

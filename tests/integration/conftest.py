@@ -1,0 +1,93 @@
+# conftest.py: fixtures of the integration suites
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import bgtharness  # noqa: E402
+from bgtharness import Gio, Bgt  # noqa: E402, F401
+
+BIG_SIZE = 50 * 1024 * 1024
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture(scope="session")
+def www():
+    """The files nginx serves, with their sha256."""
+    root = tempfile.mkdtemp(prefix="bgt-www-")
+    files = {
+        "big.bin": bgtharness.make_file(os.path.join(root, "big.bin"), BIG_SIZE),
+        "small.txt": bgtharness.make_file(os.path.join(root, "small.txt"), 4096),
+        "medium.bin": bgtharness.make_file(os.path.join(root, "medium.bin"), 4 * 1024 * 1024),
+    }
+    yield root, files
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def nginx(www):
+    server = bgtharness.Nginx(www[0])
+    server.files = www[1]
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def faults():
+    from faultserver import FaultServer
+    server = FaultServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def service_settings():
+    """GSettings of the service under test; a test overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def bus(request, service_settings, tmp_path):
+    svc = bgtharness.ServiceBus(settings=service_settings,
+                                tmpdir=str(tmp_path / "session"))
+    yield svc
+    svc.close()
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        sys.stderr.write("---- service log ----\n" + svc.service_log()[-20000:] + "\n")
+
+
+@pytest.fixture
+def client(bus):
+    return bus.client("org.example.Tests")
+
+
+@pytest.fixture
+def dest_dir(tmp_path):
+    d = tmp_path / "downloads"
+    d.mkdir()
+    return d
+
+
+def create_download(client, uri, dest, **props):
+    downloader = Bgt.Downloader.new(client)
+    for key, value in props.items():
+        downloader.set_property(key.replace("_", "-"), value)
+    return bgtharness.call(downloader, "create_download", uri, Gio.File.new_for_path(str(dest)))
+
+
+@pytest.fixture
+def download(client):
+    return lambda uri, dest, **props: create_download(client, uri, dest, **props)

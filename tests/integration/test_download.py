@@ -1,0 +1,324 @@
+# test_download.py: HTTP downloads end to end, through the library via GI
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import signal
+import time
+
+import pytest
+from bgtharness import Bgt, GLib, Gio, call, sha256_file, wait_for
+
+S = Bgt.Status
+
+
+def raises_bgt(code):
+    class Matcher:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, typ, value, tb):
+            assert typ is not None, f"expected BGT_ERROR {code.value_nick}, got no error"
+            assert isinstance(value, GLib.Error), value
+            assert value.matches(Bgt.error_quark(), code), (
+                f"expected {code.value_nick}, got {value.domain}:{value.code}: {value.message}"
+            )
+            self.error = value
+            return True
+
+    return Matcher()
+
+
+def wait_status(transfer, *statuses, timeout=60):
+    wait_for(lambda: transfer.props.status in statuses, timeout,
+             "status in " + ", ".join(s.value_nick for s in statuses))
+
+
+def wait_bytes(transfer, at_least, timeout=60):
+    wait_for(lambda: transfer.props.bytes_received >= at_least, timeout,
+             f"{at_least} bytes received")
+
+
+def test_download_50mib_matches(nginx, download, dest_dir):
+    dest = dest_dir / "big.bin"
+    t = download(nginx.url("big.bin"), dest)
+    assert t.get_kind() == Bgt.TransferKind.DOWNLOAD
+    assert call(t, "wait") is True
+    assert t.props.status == S.COMPLETED
+    assert t.props.bytes_received == 50 * 1024 * 1024
+    assert t.props.total_bytes_to_receive == 50 * 1024 * 1024
+    assert t.props.http_status == 200
+    assert t.props.error_status == Bgt.ErrorStatus.NONE
+    assert t.props.actual_uri == nginx.url("big.bin")
+    assert sha256_file(dest) == nginx.files["big.bin"]
+    assert os.listdir(dest_dir) == ["big.bin"], "the .bgtpart must be gone"
+    headers = t.dup_response_headers()
+    assert headers.get("content-length") == str(50 * 1024 * 1024)
+    # Byte offsets must mean bytes on disk
+    line = [l for l in nginx.access_log() if "/big.bin " in l][-1]
+    assert 'accept_encoding="identity"' in line
+
+
+def test_partial_is_written_beside_destination(nginx, download, dest_dir):
+    dest = dest_dir / "slow.bin"
+    t = download(nginx.url("slow/big.bin"), dest)
+    wait_bytes(t, 1)
+    assert (dest_dir / "slow.bin.bgtpart").exists()
+    assert not dest.exists(), "nothing may appear at the destination before the end"
+    call(t, "cancel")
+
+
+def test_pause_then_resume_asks_for_a_range(nginx, download, dest_dir):
+    dest = dest_dir / "resumed.bin"
+    t = download(nginx.url("slow/medium.bin"), dest)
+    wait_bytes(t, 512 * 1024)
+    call(t, "pause")
+    assert t.props.status == S.PAUSED_BY_APPLICATION
+    # Pausing a paused transfer is a no-op
+    call(t, "pause")
+    assert t.props.status == S.PAUSED_BY_APPLICATION
+    paused_at = t.props.bytes_received
+    assert 0 < paused_at < 4 * 1024 * 1024
+    assert (dest_dir / "resumed.bin.bgtpart").stat().st_size >= paused_at
+    call(t, "resume")
+    assert call(t, "wait") is True
+    assert sha256_file(dest) == nginx.files["medium.bin"]
+    ranged = [l for l in nginx.access_log() if "/slow/medium.bin " in l and 'range="bytes=' in l]
+    assert ranged, "resume must send a Range request"
+    last = ranged[-1]
+    assert " 206 " in last
+    offset = int(last.split('range="bytes=')[1].split("-")[0])
+    assert 0 < offset <= paused_at
+    assert 'if_range=""' not in last, "resume must send If-Range"
+
+
+def test_cancel_removes_partial(nginx, download, dest_dir):
+    dest = dest_dir / "canceled.bin"
+    t = download(nginx.url("slow/big.bin"), dest)
+    wait_bytes(t, 1)
+    call(t, "cancel")
+    assert t.props.status == S.CANCELED
+    wait_for(lambda: not (dest_dir / "canceled.bin.bgtpart").exists(), 10, "partial removed")
+    assert os.listdir(dest_dir) == []
+    with raises_bgt(Bgt.Error.TRANSFER_CANCELED):
+        call(t, "wait")
+
+
+def test_not_found(nginx, download, dest_dir):
+    t = download(nginx.url("nope"), dest_dir / "nope")
+    with raises_bgt(Bgt.Error.TRANSFER_FAILED):
+        call(t, "wait")
+    assert t.props.status == S.ERROR
+    assert t.props.error_status == Bgt.ErrorStatus.NOT_FOUND
+    assert t.props.http_status == 404
+    assert t.props.error_message
+    assert os.listdir(dest_dir) == []
+
+
+@pytest.mark.parametrize(
+    "uri,code",
+    [
+        ("not a uri", Bgt.Error.INVALID_ARGUMENT),
+        ("http://", Bgt.Error.INVALID_ARGUMENT),
+        ("//127.0.0.1/x", Bgt.Error.INVALID_ARGUMENT),
+        ("gopher://127.0.0.1/x", Bgt.Error.UNSUPPORTED_SCHEME),
+        ("file:///etc/passwd", Bgt.Error.UNSUPPORTED_SCHEME),
+        ("data:,hello", Bgt.Error.UNSUPPORTED_SCHEME),
+    ],
+)
+def test_bad_uri_is_refused(download, dest_dir, uri, code):
+    with raises_bgt(code) as m:
+        download(uri, dest_dir / "x")
+    assert m.error.message
+    assert os.listdir(dest_dir) == []
+
+
+@pytest.mark.parametrize("dest", ["relative/x", "x", "", "/"])
+def test_bad_destination_is_refused(bus, client, nginx, dest):
+    # The library makes paths absolute; say it raw on the bus
+    with pytest.raises(GLib.Error) as e:
+        bus.call_manager("CreateDownload", GLib.Variant(
+            "(sa{sv})", (nginx.url("small.txt"), {"destination": GLib.Variant("s", dest)})))
+    assert "InvalidArgument" in e.value.message or \
+        e.value.matches(Bgt.error_quark(), Bgt.Error.INVALID_ARGUMENT)
+
+
+def test_missing_directory_is_refused(nginx, download, tmp_path):
+    with raises_bgt(Bgt.Error.INVALID_ARGUMENT) as m:
+        download(nginx.url("small.txt"), tmp_path / "missing" / "x")
+    assert "missing" in m.error.message
+    assert not (tmp_path / "missing").exists()
+
+
+def test_existing_destination_is_not_overwritten(nginx, download, dest_dir):
+    dest = dest_dir / "there.txt"
+    dest.write_text("precious")
+    try:
+        t = download(nginx.url("small.txt"), dest)
+        with pytest.raises(GLib.Error):
+            call(t, "wait")
+    except GLib.Error:
+        pass
+    assert dest.read_text() == "precious"
+    t = download(nginx.url("small.txt"), dest, overwrite=True)
+    assert call(t, "wait")
+    assert sha256_file(dest) == nginx.files["small.txt"]
+
+
+def test_destination_fd(nginx, client, dest_dir):
+    path = dest_dir / "byfd.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        t = call(Bgt.Downloader.new(client), "create_download_for_fd", nginx.url("medium.bin"), fd)
+    finally:
+        os.close(fd)
+    assert call(t, "wait") is True
+    assert sha256_file(path) == nginx.files["medium.bin"]
+
+
+def test_not_started_until_start(nginx, download, dest_dir):
+    t = download(nginx.url("small.txt"), dest_dir / "later.txt", start=False)
+    assert t.props.status == S.IDLE
+    call(t, "refresh")
+    assert t.props.status == S.IDLE and t.props.bytes_received == 0
+    call(t, "start")
+    assert call(t, "wait") is True
+    assert sha256_file(dest_dir / "later.txt") == nginx.files["small.txt"]
+
+
+def test_invalid_states(nginx, download, dest_dir):
+    running = download(nginx.url("slow/big.bin"), dest_dir / "running.bin")
+    wait_bytes(running, 1)
+    with raises_bgt(Bgt.Error.INVALID_STATE):
+        call(running, "remove")
+    done = download(nginx.url("small.txt"), dest_dir / "done.txt")
+    assert call(done, "wait")
+    for method in ("start", "pause", "resume", "cancel"):
+        with raises_bgt(Bgt.Error.INVALID_STATE):
+            call(done, method)
+    call(running, "cancel")
+    with raises_bgt(Bgt.Error.INVALID_STATE):
+        call(running, "cancel")
+    # Remove forgets a finished transfer, and leaves its file alone
+    call(done, "remove")
+    assert (dest_dir / "done.txt").exists()
+    client = done.get_client()
+    ids = [t.get_id() for t in call(client, "list_transfers")]
+    assert done.get_id() not in ids
+    with raises_bgt(Bgt.Error.NOT_FOUND):
+        call(client, "get_transfer", done.get_id())
+
+
+def test_transfers_are_keyed_by_app_id(bus, nginx, dest_dir):
+    a = bus.client("org.example.A")
+    b = bus.client("org.example.B")
+    ta = call(Bgt.Downloader.new(a), "create_download", nginx.url("small.txt"),
+              Gio.File.new_for_path(str(dest_dir / "a.txt")))
+    tb = call(Bgt.Downloader.new(b), "create_download", nginx.url("small.txt"),
+              Gio.File.new_for_path(str(dest_dir / "b.txt")))
+    assert [t.get_id() for t in call(a, "list_transfers")] == [ta.get_id()]
+    assert [t.get_id() for t in call(b, "list_transfers")] == [tb.get_id()]
+    # Re-attaching from a new connection of the same app finds it
+    a2 = bus.client("org.example.A")
+    found = call(a2, "get_transfer", ta.get_id())
+    assert found.get_uri() == nginx.url("small.txt")
+    assert call(found, "wait")
+
+
+def test_property_changes_are_coalesced(bus, faults, client, dest_dir):
+    """At most 10 PropertiesChanged per second per transfer, status at once."""
+    # 8 KiB every 2 ms: hundreds of reads a second, each a progress step
+    t = call(Bgt.Downloader.new(client), "create_download",
+             faults.url("trickle?size=64000000&chunk=8192&interval=2"),
+             Gio.File.new_for_path(str(dest_dir / "rate.bin")))
+    conn = client.get_connection()
+    stamps = []
+
+    def on_signal(connection, sender, path, iface, name, params):
+        changed = params.unpack()[1]
+        stamps.append((time.monotonic(), set(changed)))
+
+    sub = conn.signal_subscribe(None, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                t.get_object_path(), None, Gio.DBusSignalFlags.NONE, on_signal)
+    try:
+        wait_bytes(t, 1)
+        start = time.monotonic()
+        wait_for(lambda: time.monotonic() - start > 4, 10, "4 s of transfer")
+        call(t, "pause")
+        wait_for(lambda: any("Status" in c for _, c in stamps[-3:]), 5, "the pause signal")
+    finally:
+        conn.signal_unsubscribe(sub)
+    counters = [ts for ts, c in stamps if "BytesReceived" in c and "Status" not in c]
+    assert len(counters) >= 30, f"progress must be signalled ({len(counters)} signals)"
+    # No one-second window holds more than 10 counter updates
+    for i, ts in enumerate(counters):
+        window = [x for x in counters[i:] if x - ts < 1.0]
+        assert len(window) <= 10, f"{len(window)} signals within 1 s"
+    # The status change arrived even though a counter update had just gone
+    assert any("Status" in c for _, c in stamps)
+    call(t, "cancel")
+
+
+def test_notify_follows_progress(nginx, download, dest_dir):
+    t = download(nginx.url("slow/big.bin"), dest_dir / "notify.bin")
+    seen = []
+    t.connect("notify::bytes-received", lambda o, p: seen.append(o.props.bytes_received))
+    statuses = []
+    t.connect("notify::status", lambda o, p: statuses.append(o.props.status))
+    wait_for(lambda: len(seen) >= 3, 20, "three progress notifications")
+    assert seen == sorted(seen)
+    call(t, "pause")
+    assert S.PAUSED_BY_APPLICATION in statuses
+    call(t, "cancel")
+
+
+def test_service_exits_when_idle(tmp_path, nginx):
+    import bgtharness
+    svc = bgtharness.ServiceBus(idle_timeout=1, tmpdir=str(tmp_path / "idle"))
+    try:
+        client = svc.client("org.example.Idle", conn=svc.connect())
+        t = call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
+                 Gio.File.new_for_path(str(tmp_path / "idle.txt")))
+        assert call(t, "wait")
+        pid = svc.service_pid()
+        assert pid
+        # While the app is connected the service stays; once it leaves, and
+        # nothing runs, the service exits by itself
+        client.get_connection().close_sync(None)
+        wait_for(lambda: not svc.service_running(), 20, "the idle service to exit")
+        assert not os.path.exists(f"/proc/{pid}") or bgtharness._is_zombie(pid)
+        # A new call activates it again, and the finished transfer is kept
+        again = svc.client("org.example.Idle")
+        assert t.get_id() in [x.get_id() for x in call(again, "list_transfers")]
+    finally:
+        svc.close()
+
+
+def test_running_transfer_keeps_service_alive(tmp_path, nginx):
+    import bgtharness
+    svc = bgtharness.ServiceBus(idle_timeout=1, tmpdir=str(tmp_path / "busy"))
+    try:
+        client = svc.client("org.example.Busy", conn=svc.connect())
+        t = call(Bgt.Downloader.new(client), "create_download", nginx.url("slow/medium.bin"),
+                 Gio.File.new_for_path(str(tmp_path / "busy.bin")))
+        wait_bytes(t, 1)
+        pid = svc.service_pid()
+        client.get_connection().close_sync(None)
+        # The app is gone; the transfer goes on until done (4 MiB at 1 MiB/s)
+        path = tmp_path / "busy.bin"
+        wait_for(lambda: path.exists(), 30, "the download to finish without its app")
+        assert svc.service_pid() in (pid, None)
+        assert sha256_file(path) == nginx.files["medium.bin"]
+    finally:
+        svc.close()
+
+
+def test_sigterm_is_clean(bus, client, nginx, dest_dir):
+    t = call(Bgt.Downloader.new(client), "create_download", nginx.url("slow/big.bin"),
+             Gio.File.new_for_path(str(dest_dir / "term.bin")))
+    wait_bytes(t, 1)
+    bus.kill_service(signal.SIGTERM, timeout=10)
+    log = bus.service_log()
+    assert "CRITICAL" not in log and "Segmentation" not in log
+    # The partial stays for a later resume; nothing is renamed into place
+    assert not (dest_dir / "term.bin").exists()
