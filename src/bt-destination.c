@@ -195,16 +195,20 @@ bt_destination_get_overwrite (BtDestination *self)
 
 /*
  * bt_destination_recover:
- * @checkpoint: bytes known to be flushed to the partial file
+ * @checkpoint: bytes known to be in the partial file
+ * @same_boot: whether the machine has not restarted since they were
  *
- * Re-validates the partial file after a restart: data beyond the
- * checkpoint was never confirmed and is cut off; a missing or shorter file
+ * Re-validates the partial file after a restart of the service. Within
+ * the same boot, everything the previous instance wrote is in the file,
+ * flushed or not (the page cache outlives a process, even one killed), so
+ * the file's length counts. After a reboot only the flushed @checkpoint
+ * is known good: what lies beyond it is cut off. A missing or shorter file
  * means starting over.
  *
  * Returns: the number of bytes to resume from
  */
 guint64
-bt_destination_recover (BtDestination *self, guint64 checkpoint)
+bt_destination_recover (BtDestination *self, guint64 checkpoint, gboolean same_boot)
 {
   g_autoptr (GError) error = NULL;
   struct stat st;
@@ -218,10 +222,30 @@ bt_destination_recover (BtDestination *self, guint64 checkpoint)
     }
   if (fstat (self->fd, &st) < 0 || (guint64) st.st_size < checkpoint)
     checkpoint = 0;
+  else if (same_boot)
+    checkpoint = (guint64) st.st_size;
   if (ftruncate (self->fd, (off_t) checkpoint) < 0)
     checkpoint = 0;
   bt_destination_close (self);
   return checkpoint;
+}
+
+/* The kernel's id of this boot: what the page cache promises holds only
+ * within it */
+const char *
+bt_boot_id (void)
+{
+  static gsize boot_id = 0;
+
+  if (g_once_init_enter (&boot_id))
+    {
+      char *contents = NULL;
+
+      if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &contents, NULL, NULL))
+        contents = g_strdup ("unknown");
+      g_once_init_leave (&boot_id, (gsize) g_strstrip (contents));
+    }
+  return (const char *) boot_id;
 }
 
 /* Flushes the data written so far to the disk */

@@ -48,6 +48,7 @@ typedef struct
   guint64 checkpoint_bytes; /* settings, read once per attempt */
   gint64 checkpoint_us;
   gint64 last_checkpoint_us;
+  gint64 last_sync_us;
 
   guint watchdog_id;
   guint throttle_id; /* waiting before the next read, under a rate limit */
@@ -261,19 +262,25 @@ commit (BtDownloadJob *job)
   job_finish (job, BT_ERROR_STATUS_NONE, NULL, FALSE, 0);
 }
 
-/* Every checkpoint-interval-bytes or -ms, whichever comes first: flush the
- * data, then record it (SPEC §3 "Persistence") */
+/* Every checkpoint-interval-bytes or -ms, whichever comes first, record
+ * how far the data goes (SPEC §3 "Persistence"); flush it to the disk
+ * first at most once per checkpoint-interval-ms, so that a fast download
+ * does not wait for the disk (see bt_transfer_checkpoint_in_background()) */
 static void
 maybe_checkpoint (BtDownloadJob *job)
 {
   BtTransfer *transfer = job->transfer;
   gint64 now = g_get_monotonic_time ();
+  gboolean flush;
 
   if (transfer->bytes_received - transfer->checkpoint_bytes < job->checkpoint_bytes
       && now - job->last_checkpoint_us < job->checkpoint_us)
     return;
   job->last_checkpoint_us = now;
-  bt_transfer_checkpoint_in_background (transfer);
+  flush = now - job->last_sync_us >= job->checkpoint_us;
+  if (flush)
+    job->last_sync_us = now;
+  bt_transfer_checkpoint_in_background (transfer, flush);
 }
 
 static gboolean
@@ -921,7 +928,7 @@ bt_download_job_start (BtTransfer *transfer, SoupSession *session, GSettings *se
   job->method = transfer->method;
   job->checkpoint_bytes = MAX (g_settings_get_uint64 (settings, "checkpoint-interval-bytes"), 1);
   job->checkpoint_us = (gint64) g_settings_get_uint (settings, "checkpoint-interval-ms") * 1000;
-  job->last_checkpoint_us = g_get_monotonic_time ();
+  job->last_checkpoint_us = job->last_sync_us = g_get_monotonic_time ();
 
   transfer->attempts++;
   bt_transfer_changed (transfer, "Attempts");

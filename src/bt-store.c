@@ -47,6 +47,7 @@ struct _BtStore
   GHashTable *pending_objects; /* key → GVariant, or NULL to delete */
   GPtrArray *waiters;
   guint flush_source;
+  gboolean lazy; /* nothing pending needs to survive a power cut */
 };
 
 G_DEFINE_TYPE (BtStore, bt_store, G_TYPE_OBJECT)
@@ -336,8 +337,8 @@ schedule_flush (BtStore *self)
     self->flush_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_flush, self, NULL);
 }
 
-void
-bt_store_put (BtStore *self, const char *id, const char *app_id, guint64 seq, GVariant *data)
+static void
+put (BtStore *self, const char *id, const char *app_id, guint64 seq, GVariant *data)
 {
   PendingRow *row = g_new0 (PendingRow, 1);
 
@@ -349,9 +350,35 @@ bt_store_put (BtStore *self, const char *id, const char *app_id, guint64 seq, GV
 }
 
 void
+bt_store_put (BtStore *self, const char *id, const char *app_id, guint64 seq, GVariant *data)
+{
+  self->lazy = FALSE;
+  put (self, id, app_id, seq, data);
+}
+
+/*
+ * bt_store_put_progress:
+ *
+ * Like bt_store_put(), for a record that only moves a transfer's progress
+ * forward: its commit is not flushed to the disk unless something else in
+ * the same commit must be. A crash of the service loses nothing (SQLite's
+ * WAL is in the page cache); a power cut may lose it, which leaves an
+ * older, still true, record.
+ */
+void
+bt_store_put_progress (BtStore *self, const char *id, const char *app_id, guint64 seq,
+                       GVariant *data)
+{
+  if (g_hash_table_size (self->pending) == 0 && self->waiters->len == 0)
+    self->lazy = TRUE;
+  put (self, id, app_id, seq, data);
+}
+
+void
 bt_store_delete (BtStore *self, const char *id)
 {
   g_hash_table_replace (self->pending, g_strdup (id), g_new0 (PendingRow, 1));
+  self->lazy = FALSE;
   schedule_flush (self);
 }
 
@@ -366,6 +393,7 @@ bt_store_when_durable (BtStore *self, GDBusMethodInvocation *invocation, GVarian
   waiter->reply = reply != NULL ? g_variant_ref_sink (reply) : NULL;
   waiter->fd_list = fd_list != NULL ? g_object_ref (fd_list) : NULL;
   g_ptr_array_add (self->waiters, waiter);
+  self->lazy = FALSE;
   schedule_flush (self);
 }
 
@@ -416,6 +444,7 @@ void
 bt_store_put_object (BtStore *self, const char *key, GVariant *data)
 {
   g_hash_table_replace (self->pending_objects, g_strdup (key), g_variant_ref_sink (data));
+  self->lazy = FALSE;
   schedule_flush (self);
 }
 
@@ -514,10 +543,13 @@ bt_store_flush (BtStore *self, GError **error)
 
   if (g_hash_table_size (self->pending) > 0 || g_hash_table_size (self->pending_objects) > 0)
     {
-      ok = exec_sql (self->db, "BEGIN IMMEDIATE", &local_error)
+      ok = exec_sql (self->db, self->lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                     &local_error)
+           && exec_sql (self->db, "BEGIN IMMEDIATE", &local_error)
            && write_pending (self, &local_error) && exec_sql (self->db, "COMMIT", &local_error);
       if (ok)
         {
+          self->lazy = FALSE;
           g_hash_table_remove_all (self->pending);
           g_hash_table_remove_all (self->pending_objects);
         }

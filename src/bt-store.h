@@ -19,6 +19,8 @@ typedef void (*BtStoreObjectFunc) (const char *key, GVariant *data, gpointer use
 BtStore *bt_store_open (const char *path, GError **error);
 void bt_store_load (BtStore *self, BtStoreLoadFunc func, gpointer user_data);
 void bt_store_put (BtStore *self, const char *id, const char *app_id, guint64 seq, GVariant *data);
+void bt_store_put_progress (BtStore *self, const char *id, const char *app_id, guint64 seq,
+                            GVariant *data);
 void bt_store_delete (BtStore *self, const char *id);
 void bt_store_put_object (BtStore *self, const char *key, GVariant *data);
 void bt_store_delete_object (BtStore *self, const char *key);

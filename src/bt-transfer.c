@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "bt-dbus.h"
@@ -757,6 +758,8 @@ bt_transfer_serialize (BtTransfer *self)
                          g_variant_new_uint64 (self->status == BT_STATUS_COMPLETED
                                                    ? self->bytes_received
                                                    : self->checkpoint_bytes));
+  g_variant_builder_add (&b, "{sv}", "synced-bytes", g_variant_new_uint64 (self->synced_bytes));
+  add_string (&b, "boot-id", bt_boot_id ());
   g_variant_builder_add (&b, "{sv}", "total", g_variant_new_uint64 (self->total_bytes));
   g_variant_builder_add (&b, "{sv}", "http-status", g_variant_new_uint32 (self->http_status));
   g_variant_builder_add (&b, "{sv}", "response-headers",
@@ -883,7 +886,7 @@ recover_upload (BtTransfer *self, GVariant *record, const char *path, gboolean o
       self->status = BT_STATUS_IDLE;
       self->queued = TRUE;
     }
-  bt_destination_recover (self->destination, 0);
+  bt_destination_recover (self->destination, 0, FALSE);
   return self;
 }
 
@@ -909,6 +912,9 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   g_autofree char *str = NULL;
   gboolean overwrite = FALSE;
   guint64 bytes = 0;
+  guint64 synced;
+  g_autofree char *boot_id = NULL;
+  gboolean same_boot;
 
   self->id = g_strdup (id);
   self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
@@ -957,6 +963,13 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   g_variant_lookup (record, "queued", "b", &self->queued);
   self->actual_uri = lookup_string (record, "actual-uri");
   g_variant_lookup (record, "bytes", "t", &bytes);
+  /* After a reboot, only the flushed part of the data counts */
+  synced = bytes;
+  g_variant_lookup (record, "synced-bytes", "t", &synced);
+  boot_id = lookup_string (record, "boot-id");
+  same_boot = g_strcmp0 (boot_id, bt_boot_id ()) == 0;
+  if (!same_boot)
+    bytes = MIN (bytes, synced);
   g_variant_lookup (record, "total", "t", &self->total_bytes);
   g_variant_lookup (record, "http-status", "u", &self->http_status);
   response_headers = g_variant_lookup_value (record, "response-headers", G_VARIANT_TYPE ("a(ss)"));
@@ -1031,17 +1044,17 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
         /* Only disk-full keeps its data for Resume() */
         if (self->error_status == BT_ERROR_STATUS_DISK_FULL)
           self->bytes_received = self->checkpoint_bytes
-              = bt_destination_recover (self->destination, bytes);
+              = bt_destination_recover (self->destination, bytes, same_boot);
         break;
       case BT_STATUS_PAUSED_BY_APPLICATION:
         self->bytes_received = self->checkpoint_bytes
-            = bt_destination_recover (self->destination, bytes);
+            = bt_destination_recover (self->destination, bytes, same_boot);
         break;
       case BT_STATUS_IDLE:
         if (!self->queued)
           {
             self->bytes_received = self->checkpoint_bytes
-                = bt_destination_recover (self->destination, bytes);
+                = bt_destination_recover (self->destination, bytes, same_boot);
             break;
           }
         G_GNUC_FALLTHROUGH;
@@ -1050,9 +1063,10 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
         self->status = BT_STATUS_IDLE;
         self->queued = TRUE;
         self->bytes_received = self->checkpoint_bytes
-            = bt_destination_recover (self->destination, bytes);
+            = bt_destination_recover (self->destination, bytes, same_boot);
         break;
     }
+  self->synced_bytes = MIN (synced, self->checkpoint_bytes);
   if (self->bytes_received == 0 && !bt_status_is_finished (self->status))
     {
       /* Nothing to resume from: the old validators mean nothing */
@@ -1082,7 +1096,7 @@ bt_transfer_checkpoint (BtTransfer *self)
       g_warning ("Transfer %s: %s", self->id, error->message);
       return;
     }
-  self->checkpoint_bytes = self->bytes_received;
+  self->checkpoint_bytes = self->synced_bytes = self->bytes_received;
   self->checkpoint_generation++; /* a background flush would only lag */
   bt_transfer_save (self);
 }
@@ -1093,6 +1107,7 @@ void
 bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes)
 {
   self->checkpoint_generation++;
+  self->synced_bytes = MIN (self->synced_bytes, bytes);
   if (bytes < self->checkpoint_bytes)
     {
       self->checkpoint_bytes = bytes;
@@ -1105,6 +1120,7 @@ typedef struct
   int fd;
   guint64 bytes;
   guint generation;
+  gboolean flush;
 } SyncData;
 
 static void
@@ -1119,6 +1135,15 @@ sync_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
 {
   SyncData *data = task_data;
 
+  /* Between flushes, start the write-back of what came so far without
+   * waiting for it: the disk works while the network does, and neither a
+   * flush nor the final one before the rename has a backlog to wait for */
+  if (!data->flush)
+    {
+      sync_file_range (data->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
   if (fdatasync (data->fd) < 0)
     {
       int errsv = errno;
@@ -1146,13 +1171,26 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
   if (data->generation != self->checkpoint_generation || data->bytes <= self->checkpoint_bytes)
     return;
   self->checkpoint_bytes = data->bytes;
-  bt_transfer_save (self);
+  if (data->flush)
+    {
+      self->synced_bytes = data->bytes;
+      bt_transfer_save (self);
+    }
+  else if (self->store != NULL)
+    bt_store_put_progress (self->store, self->id, self->app_id, self->seq,
+                           bt_transfer_serialize (self));
 }
 
 /* Like bt_transfer_checkpoint(), but the flush runs in a worker thread so
- * that the download does not wait for the disk */
+ * that the download does not wait for the disk.
+ *
+ * Without @flush it only records how far the data goes: what a process
+ * wrote survives the process, so that is enough to resume after a crash
+ * of the service within the same boot; the flushed count is what counts
+ * after a crash of the machine (see bt_destination_recover()). Flushing
+ * at every checkpoint would make a fast download wait for the disk. */
 void
-bt_transfer_checkpoint_in_background (BtTransfer *self)
+bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
 {
   g_autoptr (GTask) task = NULL;
   SyncData *data;
@@ -1168,6 +1206,7 @@ bt_transfer_checkpoint_in_background (BtTransfer *self)
   data->fd = fd;
   data->bytes = self->bytes_received;
   data->generation = self->checkpoint_generation;
+  data->flush = flush;
   self->checkpoint_in_flight = TRUE;
 
   task = g_task_new (self, NULL, on_synced, NULL);

@@ -79,7 +79,8 @@ struct _BtTransfer
   gboolean queued; /* waits for a free slot */
   char *actual_uri;
   guint64 bytes_received;
-  guint64 checkpoint_bytes;    /* flushed to disk and recorded in the store */
+  guint64 checkpoint_bytes;    /* written and recorded in the store */
+  guint64 synced_bytes;        /* of which flushed to the disk */
   guint checkpoint_generation; /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
@@ -129,7 +130,7 @@ BtTransfer *bt_transfer_new_from_record (const char *id, const char *app_id, gui
 GVariant *bt_transfer_serialize (BtTransfer *self);
 void bt_transfer_save (BtTransfer *self);
 void bt_transfer_checkpoint (BtTransfer *self);
-void bt_transfer_checkpoint_in_background (BtTransfer *self);
+void bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush);
 void bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes);
 gboolean bt_transfer_keeps_service_busy (BtTransfer *self);
 

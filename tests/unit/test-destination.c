@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -229,6 +230,39 @@ test_fd_checks (Fixture *f, gconstpointer data)
   g_assert_cmpstr (read_file (path), ==, "abc");
 }
 
+/* After a crash of the service, what it wrote counts within the same boot;
+ * after a reboot only the flushed checkpoint does */
+static void
+test_recover (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "file", NULL);
+  g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
+  BtDestination *dest;
+  struct stat st;
+
+  g_assert_true (g_file_set_contents (part, "0123456789", 10, NULL));
+
+  dest = bt_destination_new_recovered (path, FALSE);
+  g_assert_cmpuint (bt_destination_recover (dest, 4, TRUE), ==, 10);
+  bt_destination_free (dest);
+  g_assert_cmpint (g_stat (part, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 10);
+
+  dest = bt_destination_new_recovered (path, FALSE);
+  g_assert_cmpuint (bt_destination_recover (dest, 4, FALSE), ==, 4);
+  bt_destination_free (dest);
+  g_assert_cmpint (g_stat (part, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 4);
+
+  /* Shorter than recorded: something else cut it; start over */
+  dest = bt_destination_new_recovered (path, FALSE);
+  g_assert_cmpuint (bt_destination_recover (dest, 8, TRUE), ==, 0);
+  bt_destination_free (dest);
+
+  g_assert_nonnull (bt_boot_id ());
+  g_assert_cmpstr (bt_boot_id (), !=, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -243,6 +277,7 @@ main (int argc, char **argv)
   ADD ("/destination/symlink-swapped-in", test_symlink_swapped_in);
   ADD ("/destination/discard", test_discard);
   ADD ("/destination/fd-checks", test_fd_checks);
+  ADD ("/destination/recover", test_recover);
 #undef ADD
 
   return g_test_run ();
