@@ -179,6 +179,64 @@ bgt_client_init (BgtClient *self)
 }
 
 static void
+on_rebound (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BgtClient *self = g_task_get_source_object (task);
+  g_autoptr (GVariant) reply = NULL;
+  GError *error = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, _bgt_error_convert (error));
+      return;
+    }
+  g_hash_table_iter_init (&iter, self->transfers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    _bgt_transfer_refresh_all (value);
+  g_task_return_boolean (task, TRUE);
+}
+
+static GVariant *app_id_options (BgtClient *self);
+
+/* Binds the app id on the service's current instance (D-Bus-activating
+ * one if there is none), then re-reads every transfer's state */
+void
+_bgt_client_rebind_async (BgtClient *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, _bgt_client_rebind_async);
+  g_dbus_connection_call (self->connection, BGT_BUS_NAME, BGT_MANAGER_PATH, BGT_MANAGER_INTERFACE,
+                          "GetTransfers", app_id_options (self), G_VARIANT_TYPE ("(ao)"),
+                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, NULL, on_rebound, task);
+}
+
+gboolean
+_bgt_client_rebind_finish (BgtClient *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_rebound_quietly (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!_bgt_client_rebind_finish (BGT_CLIENT (source), result, &error))
+    g_debug ("Cannot reach the service again: %s", error->message);
+}
+
+static void
+rebind (BgtClient *self)
+{
+  _bgt_client_rebind_async (self, on_rebound_quietly, NULL);
+}
+
+static void
 on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
                        const char *object_path, const char *interface_name, const char *signal_name,
                        GVariant *parameters, gpointer user_data)
@@ -190,11 +248,22 @@ on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
 
   g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
   if (*new_owner == '\0')
-    return;
-  /* The service restarted: the transfers read their state again */
-  g_hash_table_iter_init (&iter, self->transfers);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    _bgt_transfer_refresh_all (value);
+    {
+      /* The service went away under us (it never exits while we are
+       * connected unless it crashed or was stopped): if someone waits
+       * for a transfer, start it again, so that the transfer goes on */
+      g_hash_table_iter_init (&iter, self->transfers);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (_bgt_transfer_has_waiters (value))
+          {
+            rebind (self);
+            break;
+          }
+      return;
+    }
+  /* A new instance: the app id binds to the connection afresh, then the
+   * transfers read their state again */
+  rebind (self);
 }
 
 static GVariant *

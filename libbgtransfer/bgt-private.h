@@ -34,6 +34,9 @@ BgtTransfer *_bgt_client_load_transfer_finish (BgtClient *self, GAsyncResult *re
 
 void _bgt_transfer_update (BgtTransfer *self, GVariant *properties);
 void _bgt_transfer_refresh_all (BgtTransfer *self);
+gboolean _bgt_transfer_has_waiters (BgtTransfer *self);
+void _bgt_client_rebind_async (BgtClient *self, GAsyncReadyCallback callback, gpointer user_data);
+gboolean _bgt_client_rebind_finish (BgtClient *self, GAsyncResult *result, GError **error);
 const char *_bgt_transfer_get_location (BgtTransfer *self);
 
 G_END_DECLS

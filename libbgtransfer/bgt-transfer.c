@@ -607,7 +607,8 @@ _bgt_transfer_update (BgtTransfer *self, GVariant *properties)
                     PROP_ERROR_STATUS);
           else if (g_str_equal (name, "ErrorMessage"))
             update_string (self, &priv->error_message, v, PROP_ERROR_MESSAGE);
-          else if (g_str_equal (name, "Destination") || g_str_equal (name, "Source"))
+          else if (g_str_equal (name,
+                                priv->kind == BGT_TRANSFER_KIND_UPLOAD ? "Source" : "Destination"))
             update_location (self, s);
         }
       else if (g_variant_type_equal (type, G_VARIANT_TYPE_UINT64))
@@ -673,6 +674,15 @@ on_refreshed_all (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   g_variant_get (reply, "(@a{sv})", &properties);
   _bgt_transfer_update (self, properties);
+}
+
+/* Whether someone waits for the end of this transfer */
+gboolean
+_bgt_transfer_has_waiters (BgtTransfer *self)
+{
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
+
+  return priv->waiters->len > 0;
 }
 
 void
@@ -1299,6 +1309,27 @@ complete_waiters (BgtTransfer *self)
     return_outcome (self, g_ptr_array_index (waiters, i));
 }
 
+static void on_wait_refreshed (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+on_wait_rebound (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BgtTransfer *self = g_task_get_source_object (task);
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
+  GError *error = NULL;
+
+  if (!_bgt_client_rebind_finish (BGT_CLIENT (source), result, &error))
+    {
+      if (g_ptr_array_remove (priv->waiters, task))
+        g_task_return_error (task, error);
+      else
+        g_error_free (error);
+      return;
+    }
+  bgt_transfer_refresh_async (self, NULL, on_wait_refreshed, g_steal_pointer (&task));
+}
+
 static void
 on_wait_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -1307,7 +1338,17 @@ on_wait_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
   GError *error = NULL;
 
-  if (!bgt_transfer_refresh_finish (self, result, &error))
+  if (!bgt_transfer_refresh_finish (self, result, &error)
+      && g_error_matches (error, BGT_ERROR, BGT_ERROR_SERVICE_UNAVAILABLE)
+      && g_task_get_task_data (task) == NULL)
+    {
+      /* The service went away just then: start it again, once */
+      g_clear_error (&error);
+      g_task_set_task_data (task, GINT_TO_POINTER (TRUE), NULL);
+      _bgt_client_rebind_async (priv->client, on_wait_rebound, g_steal_pointer (&task));
+      return;
+    }
+  if (error != NULL)
     {
       if (g_ptr_array_remove (priv->waiters, task))
         g_task_return_error (task, error);

@@ -211,7 +211,8 @@ class ServiceBus:
         os.kill(pid, sig)
         wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), timeout,
                  "the service to exit")
-        wait_for(lambda: not self.service_running(), timeout, "the name to be released")
+        # Released, or owned already by a new instance that a client started
+        wait_for(lambda: self.service_pid() != pid, timeout, "the name to be released")
 
     def call_manager(self, method, args, conn=None, fd_list=None):
         """A raw call, for what the library does not let one say (bad input)."""

@@ -1,0 +1,696 @@
+/* bgtransfer-output.c: how the command-line client shows transfers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+
+#include "bgtransfer-output.h"
+
+/* ---- Throttle ----------------------------------------------------------- */
+
+void
+cli_throttle_init (CliThrottle *self, guint interval_ms, CliThrottleFunc func, gpointer user_data)
+{
+  self->interval_us = (gint64) interval_ms * 1000;
+  self->last_us = 0;
+  self->timeout_id = 0;
+  self->func = func;
+  self->user_data = user_data;
+}
+
+static gboolean
+on_throttle_timeout (gpointer data)
+{
+  CliThrottle *self = data;
+
+  self->timeout_id = 0;
+  cli_throttle_fire (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Calls the function now if the interval has passed, else once at its end */
+void
+cli_throttle_poke (CliThrottle *self)
+{
+  gint64 wait_us;
+
+  if (self->timeout_id != 0)
+    return; /* the deferred call will show the latest state */
+  wait_us = self->last_us + self->interval_us - g_get_monotonic_time ();
+  if (self->last_us == 0 || wait_us <= 0)
+    cli_throttle_fire (self);
+  else
+    self->timeout_id = g_timeout_add ((guint) ((wait_us + 999) / 1000), on_throttle_timeout, self);
+}
+
+/* Calls the function now, whatever the interval */
+void
+cli_throttle_fire (CliThrottle *self)
+{
+  g_clear_handle_id (&self->timeout_id, g_source_remove);
+  self->last_us = g_get_monotonic_time ();
+  self->func (self->user_data);
+}
+
+void
+cli_throttle_clear (CliThrottle *self)
+{
+  g_clear_handle_id (&self->timeout_id, g_source_remove);
+}
+
+/* ---- Formatting --------------------------------------------------------- */
+
+static const char *
+enum_nick (GType type, int value)
+{
+  /* The class stays referenced: its nicks live as long as the program */
+  GEnumClass *klass = g_type_class_ref (type);
+  GEnumValue *enum_value = g_enum_get_value (klass, value);
+
+  return enum_value != NULL ? enum_value->value_nick : "";
+}
+
+static const char *
+or_empty (const char *str)
+{
+  return str != NULL ? str : "";
+}
+
+static const char *
+or_dash (const char *str)
+{
+  if (str != NULL && *str != '\0')
+    return str;
+  /* TRANSLATORS: shown for a value that is not set */
+  return g_get_charset (NULL) ? _ ("–") : "-";
+}
+
+/* g_format_size() with a plain space where the locale has no no-break one */
+static char *
+format_size (guint64 size)
+{
+  char *text = g_format_size (size);
+  char *nbsp;
+
+  if (g_get_charset (NULL))
+    return text;
+  while ((nbsp = strstr (text, "\u00a0")) != NULL)
+    {
+      nbsp[0] = ' ';
+      memmove (nbsp + 1, nbsp + 2, strlen (nbsp + 2) + 1);
+    }
+  return text;
+}
+
+/* Bytes moved and bytes to move (G_MAXUINT64 when unknown): received for a
+ * download, sent for an upload */
+void
+cli_transfer_get_progress (BgtTransfer *transfer, guint64 *bytes, guint64 *total)
+{
+  if (bgt_transfer_get_kind (transfer) == BGT_TRANSFER_KIND_UPLOAD)
+    {
+      *bytes = bgt_transfer_get_bytes_sent (transfer);
+      *total = bgt_transfer_get_total_bytes_to_send (transfer);
+    }
+  else
+    {
+      *bytes = bgt_transfer_get_bytes_received (transfer);
+      *total = bgt_transfer_get_total_bytes_to_receive (transfer);
+    }
+}
+
+const char *
+cli_transfer_get_location (BgtTransfer *transfer)
+{
+  if (BGT_IS_UPLOAD (transfer))
+    return bgt_upload_get_source (BGT_UPLOAD (transfer));
+  return bgt_download_get_destination (BGT_DOWNLOAD (transfer));
+}
+
+/* "12.3 MB/50.0 MB", "12.3 MB" when the size is unknown, "–" before any */
+char *
+cli_format_progress (BgtTransfer *transfer)
+{
+  guint64 bytes, total;
+  g_autofree char *done = NULL;
+  g_autofree char *size = NULL;
+
+  cli_transfer_get_progress (transfer, &bytes, &total);
+  done = format_size (bytes);
+  if (total != G_MAXUINT64)
+    {
+      size = format_size (total);
+      /* TRANSLATORS: bytes done/bytes in all, such as "12.3 MB/50.0 MB" */
+      return g_strdup_printf (_ ("%s/%s"), done, size);
+    }
+  if (bytes > 0)
+    return g_steal_pointer (&done);
+  return g_strdup (or_dash (NULL));
+}
+
+static int
+percentage (guint64 bytes, guint64 total)
+{
+  if (total == G_MAXUINT64)
+    return -1;
+  if (total == 0)
+    return 100;
+  return (int) MIN (100.0, (double) bytes * 100.0 / (double) total);
+}
+
+static char *
+format_rate (guint64 rate)
+{
+  g_autofree char *size = format_size (rate);
+
+  /* TRANSLATORS: a transfer rate, such as "2.0 MB/s" */
+  return g_strdup_printf (_ ("%s/s"), size);
+}
+
+/* "12.3 MB/50.0 MB (24%)", then the rate while running or the status */
+static void
+append_progress (GString *out, BgtTransfer *transfer, gboolean with_status)
+{
+  BgtStatus status = bgt_transfer_get_status (transfer);
+  g_autofree char *progress = cli_format_progress (transfer);
+  guint64 bytes, total;
+  int percent;
+
+  cli_transfer_get_progress (transfer, &bytes, &total);
+  percent = percentage (bytes, total);
+  if (percent >= 0)
+    g_string_append_printf (out, "%3d%% ", percent);
+  g_string_append (out, progress);
+  if (status == BGT_STATUS_RUNNING && bgt_transfer_get_rate (transfer) > 0)
+    {
+      g_autofree char *rate = format_rate (bgt_transfer_get_rate (transfer));
+
+      g_string_append_printf (out, "  %s", rate);
+    }
+  else if (with_status && status != BGT_STATUS_RUNNING)
+    g_string_append_printf (out, "  %s", bgt_status_to_string (status));
+}
+
+/* One line for the monitor: "running  24% 12.3 MB/50.0 MB  2.0 MB/s" */
+char *
+cli_format_state (BgtTransfer *transfer)
+{
+  GString *out = g_string_new (bgt_status_to_string (bgt_transfer_get_status (transfer)));
+  BgtErrorStatus error_status = bgt_transfer_get_error_status (transfer);
+
+  g_string_append_c (out, ' ');
+  append_progress (out, transfer, FALSE);
+  if (error_status != BGT_ERROR_STATUS_NONE)
+    g_string_append_printf (out, "  %s: %s", bgt_error_status_to_string (error_status),
+                            or_dash (bgt_transfer_get_error_message (transfer)));
+  return g_string_free (out, FALSE);
+}
+
+/* ISO 8601 in local time, or NULL for 0 */
+char *
+cli_format_time (gint64 usec)
+{
+  g_autoptr (GDateTime) time = NULL;
+
+  if (usec <= 0)
+    return NULL;
+  time = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);
+  return time != NULL ? g_date_time_format_iso8601 (time) : NULL;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+void
+cli_json_append_string (GString *out, const char *str)
+{
+  g_autofree char *valid = g_utf8_make_valid (or_empty (str), -1);
+
+  g_string_append_c (out, '"');
+  for (const char *p = valid; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      switch (c)
+        {
+          case '"':
+            g_string_append (out, "\\\"");
+            break;
+          case '\\':
+            g_string_append (out, "\\\\");
+            break;
+          case '\n':
+            g_string_append (out, "\\n");
+            break;
+          case '\r':
+            g_string_append (out, "\\r");
+            break;
+          case '\t':
+            g_string_append (out, "\\t");
+            break;
+          default:
+            if (c < 0x20 || c == 0x7f)
+              g_string_append_printf (out, "\\u%04x", c);
+            else
+              g_string_append_c (out, (char) c);
+            break;
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+json_key (GString *out, const char *key)
+{
+  if (out->len > 0 && out->str[out->len - 1] != '{')
+    g_string_append_c (out, ',');
+  cli_json_append_string (out, key);
+  g_string_append_c (out, ':');
+}
+
+static void
+json_string (GString *out, const char *key, const char *value)
+{
+  json_key (out, key);
+  cli_json_append_string (out, value);
+}
+
+static void
+json_string_or_null (GString *out, const char *key, const char *value)
+{
+  json_key (out, key);
+  if (value != NULL)
+    cli_json_append_string (out, value);
+  else
+    g_string_append (out, "null");
+}
+
+static void
+json_uint (GString *out, const char *key, guint64 value)
+{
+  json_key (out, key);
+  g_string_append_printf (out, "%" G_GUINT64_FORMAT, value);
+}
+
+static void
+json_time (GString *out, const char *key, gint64 usec)
+{
+  g_autofree char *time = cli_format_time (usec);
+
+  json_string_or_null (out, key, time);
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The names of a hash table of strings, sorted */
+static GPtrArray *
+sorted_keys (GHashTable *table)
+{
+  GPtrArray *keys = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (keys, key);
+  g_ptr_array_sort (keys, compare_strings);
+  return keys;
+}
+
+/* The transfer as one JSON object; @event, when given, comes first */
+char *
+cli_transfer_to_json (BgtTransfer *transfer, const char *event, gboolean with_headers)
+{
+  GString *out = g_string_new ("{");
+  gboolean upload = bgt_transfer_get_kind (transfer) == BGT_TRANSFER_KIND_UPLOAD;
+  guint64 bytes, total;
+
+  cli_transfer_get_progress (transfer, &bytes, &total);
+  if (event != NULL)
+    json_string (out, "event", event);
+  json_string (out, "id", bgt_transfer_get_id (transfer));
+  json_string (out, "kind", enum_nick (BGT_TYPE_TRANSFER_KIND, bgt_transfer_get_kind (transfer)));
+  json_string (out, "status", bgt_status_to_string (bgt_transfer_get_status (transfer)));
+  json_string (out, "uri", bgt_transfer_get_uri (transfer));
+  json_string (out, "actual-uri", bgt_transfer_get_actual_uri (transfer));
+  json_string (out, upload ? "source" : "destination", cli_transfer_get_location (transfer));
+  json_string (out, "method", bgt_transfer_get_method (transfer));
+  json_uint (out, "bytes", bytes);
+  json_key (out, "total");
+  if (total == G_MAXUINT64)
+    g_string_append (out, "null");
+  else
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT, total);
+  json_uint (out, "rate", bgt_transfer_get_rate (transfer));
+  json_uint (out, "http-status", bgt_transfer_get_http_status (transfer));
+  json_string (out, "error-status",
+               bgt_error_status_to_string (bgt_transfer_get_error_status (transfer)));
+  json_string (out, "error-message", bgt_transfer_get_error_message (transfer));
+  json_string (out, "priority",
+               enum_nick (BGT_TYPE_PRIORITY, bgt_transfer_get_priority (transfer)));
+  json_string (out, "cost-policy",
+               enum_nick (BGT_TYPE_COST_POLICY, bgt_transfer_get_cost_policy (transfer)));
+  json_string (out, "group", bgt_transfer_get_group (transfer));
+  json_string (out, "tag", bgt_transfer_get_tag (transfer));
+  json_uint (out, "attempts", bgt_transfer_get_attempts (transfer));
+  json_key (out, "resumable");
+  g_string_append (out, bgt_transfer_get_is_resumable (transfer) ? "true" : "false");
+  json_time (out, "created", bgt_transfer_get_created_time (transfer));
+  json_time (out, "completed", bgt_transfer_get_completed_time (transfer));
+  if (with_headers)
+    {
+      g_autoptr (GHashTable) headers = bgt_transfer_dup_response_headers (transfer);
+      g_autoptr (GPtrArray) names = sorted_keys (headers);
+
+      json_key (out, "response-headers");
+      g_string_append_c (out, '{');
+      for (guint i = 0; i < names->len; i++)
+        {
+          const char *name = g_ptr_array_index (names, i);
+
+          json_string (out, name, g_hash_table_lookup (headers, name));
+        }
+      g_string_append_c (out, '}');
+    }
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
+/* ---- Whole outputs ------------------------------------------------------ */
+
+/* Appends @str padded with spaces to @width columns */
+static void
+append_padded (GString *out, const char *str, glong width)
+{
+  g_string_append (out, str);
+  for (glong n = g_utf8_strlen (str, -1); n < width; n++)
+    g_string_append_c (out, ' ');
+}
+
+void
+cli_print_transfer_list (GListModel *transfers)
+{
+  guint n = g_list_model_get_n_items (transfers);
+  g_autoptr (GPtrArray) progress = g_ptr_array_new_with_free_func (g_free);
+  /* TRANSLATORS: column headings of "bgtransfer list" */
+  const char *headings[] = { N_ ("ID"), N_ ("STATUS"), N_ ("PROGRESS"), N_ ("URI") };
+  glong widths[3];
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (guint c = 0; c < G_N_ELEMENTS (widths); c++)
+    widths[c] = g_utf8_strlen (_ (headings[c]), -1);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (BgtTransfer) transfer = g_list_model_get_item (transfers, i);
+      char *text = cli_format_progress (transfer);
+
+      widths[0] = MAX (widths[0], g_utf8_strlen (or_empty (bgt_transfer_get_id (transfer)), -1));
+      widths[1] = MAX (widths[1],
+                       (glong) strlen (bgt_status_to_string (bgt_transfer_get_status (transfer))));
+      widths[2] = MAX (widths[2], g_utf8_strlen (text, -1));
+      g_ptr_array_add (progress, text);
+    }
+
+  for (guint c = 0; c < G_N_ELEMENTS (widths); c++)
+    {
+      append_padded (out, _ (headings[c]), widths[c]);
+      g_string_append (out, "  ");
+    }
+  g_string_append_printf (out, "%s\n", _ (headings[3]));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (BgtTransfer) transfer = g_list_model_get_item (transfers, i);
+
+      append_padded (out, or_empty (bgt_transfer_get_id (transfer)), widths[0]);
+      g_string_append (out, "  ");
+      append_padded (out, bgt_status_to_string (bgt_transfer_get_status (transfer)), widths[1]);
+      g_string_append (out, "  ");
+      append_padded (out, g_ptr_array_index (progress, i), widths[2]);
+      g_string_append_printf (out, "  %s\n", or_empty (bgt_transfer_get_uri (transfer)));
+    }
+  g_print ("%s", out->str);
+}
+
+static void
+print_field (const char *name, const char *value)
+{
+  g_print ("%s: %s\n", name, or_dash (value));
+}
+
+static void
+print_size_field (const char *name, guint64 size)
+{
+  g_autofree char *human = NULL;
+
+  if (size == G_MAXUINT64)
+    {
+      /* TRANSLATORS: a size that is not known yet */
+      print_field (name, _ ("unknown"));
+      return;
+    }
+  human = format_size (size);
+  g_print ("%s: %" G_GUINT64_FORMAT " (%s)\n", name, size, human);
+}
+
+void
+cli_print_transfer_details (BgtTransfer *transfer)
+{
+  gboolean upload = bgt_transfer_get_kind (transfer) == BGT_TRANSFER_KIND_UPLOAD;
+  BgtErrorStatus error_status = bgt_transfer_get_error_status (transfer);
+  guint64 bytes, total;
+  g_autofree char *rate = format_rate (bgt_transfer_get_rate (transfer));
+  g_autofree char *http_status = NULL;
+  g_autofree char *attempts = g_strdup_printf ("%u", bgt_transfer_get_attempts (transfer));
+  g_autofree char *created = cli_format_time (bgt_transfer_get_created_time (transfer));
+  g_autofree char *completed = cli_format_time (bgt_transfer_get_completed_time (transfer));
+  g_autoptr (GHashTable) headers = bgt_transfer_dup_response_headers (transfer);
+  g_autoptr (GPtrArray) names = sorted_keys (headers);
+
+  cli_transfer_get_progress (transfer, &bytes, &total);
+  if (bgt_transfer_get_http_status (transfer) != 0)
+    http_status = g_strdup_printf ("%u", bgt_transfer_get_http_status (transfer));
+
+  print_field (_ ("ID"), bgt_transfer_get_id (transfer));
+  print_field (_ ("Kind"), enum_nick (BGT_TYPE_TRANSFER_KIND, bgt_transfer_get_kind (transfer)));
+  print_field (_ ("URI"), bgt_transfer_get_uri (transfer));
+  print_field (_ ("Actual URI"), bgt_transfer_get_actual_uri (transfer));
+  print_field (upload ? _ ("Source") : _ ("Destination"), cli_transfer_get_location (transfer));
+  print_field (_ ("Method"), bgt_transfer_get_method (transfer));
+  print_field (_ ("Status"), bgt_status_to_string (bgt_transfer_get_status (transfer)));
+  print_size_field (_ ("Bytes"), bytes);
+  print_size_field (_ ("Total"), total);
+  print_field (_ ("Rate"), rate);
+  print_field (_ ("HTTP status"), http_status);
+  /* TRANSLATORS: the error status of a transfer that has none */
+  print_field (_ ("Error status"), error_status == BGT_ERROR_STATUS_NONE
+                                       ? _ ("none")
+                                       : bgt_error_status_to_string (error_status));
+  print_field (_ ("Error message"), bgt_transfer_get_error_message (transfer));
+  print_field (_ ("Priority"), enum_nick (BGT_TYPE_PRIORITY, bgt_transfer_get_priority (transfer)));
+  print_field (_ ("Cost policy"),
+               enum_nick (BGT_TYPE_COST_POLICY, bgt_transfer_get_cost_policy (transfer)));
+  print_field (_ ("Group"), bgt_transfer_get_group (transfer));
+  print_field (_ ("Tag"), bgt_transfer_get_tag (transfer));
+  print_field (_ ("Created"), created);
+  print_field (_ ("Completed"), completed);
+  print_field (_ ("Attempts"), attempts);
+  print_field (_ ("Resumable"), bgt_transfer_get_is_resumable (transfer) ? _ ("yes") : _ ("no"));
+  if (names->len == 0)
+    print_field (_ ("Response headers"), NULL);
+  else
+    g_print ("%s:\n", _ ("Response headers"));
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+
+      g_print ("  %s: %s\n", name, (const char *) g_hash_table_lookup (headers, name));
+    }
+}
+
+/* ---- Progress report ---------------------------------------------------- */
+
+struct _CliProgress
+{
+  BgtTransfer *transfer;
+  CliProgressMode mode;
+  CliThrottle throttle;
+  gboolean status_shown;
+  BgtStatus shown_status; /* lines: the last status printed */
+  guint64 shown_bytes;    /* lines: the byte count last printed */
+  glong drawn_width;      /* bar: the columns drawn on the current line */
+  gboolean ended;
+};
+
+static glong
+terminal_columns (void)
+{
+  struct winsize size;
+
+  if (ioctl (STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+    return size.ws_col;
+  return 80;
+}
+
+static void
+draw_bar (CliProgress *self)
+{
+  g_autoptr (GString) right = g_string_new (NULL);
+  g_autoptr (GString) line = g_string_new ("\r");
+  guint64 bytes, total;
+  glong columns = terminal_columns ();
+  glong width, bar;
+
+  cli_transfer_get_progress (self->transfer, &bytes, &total);
+  append_progress (right, self->transfer, TRUE);
+  width = g_utf8_strlen (right->str, -1);
+
+  /* "[=====>      ] " when the size is known and there is room */
+  bar = MIN (columns - 1 - width - 3, 40);
+  if (total != G_MAXUINT64 && bar >= 10)
+    {
+      glong filled = total == 0
+                         ? bar
+                         : (glong) ((double) bar * (double) MIN (bytes, total) / (double) total);
+
+      g_string_append_c (line, '[');
+      for (glong i = 0; i < bar; i++)
+        g_string_append_c (line, i < filled ? '=' : (i == filled ? '>' : ' '));
+      g_string_append (line, "] ");
+      width += bar + 3;
+    }
+  g_string_append (line, right->str);
+  /* Blank what a longer previous line left */
+  for (glong i = width; i < self->drawn_width; i++)
+    g_string_append_c (line, ' ');
+  self->drawn_width = width;
+  g_printerr ("%s", line->str);
+  fflush (stderr);
+}
+
+static void
+print_progress_line (CliProgress *self)
+{
+  BgtStatus status = bgt_transfer_get_status (self->transfer);
+  g_autoptr (GString) line = g_string_new (NULL);
+  guint64 bytes, total;
+
+  cli_transfer_get_progress (self->transfer, &bytes, &total);
+  /* A failed transfer may have dropped its data: its count means nothing */
+  if (bytes == self->shown_bytes || status == BGT_STATUS_ERROR || status == BGT_STATUS_CANCELED)
+    return;
+  self->shown_bytes = bytes;
+  append_progress (line, self->transfer, FALSE);
+  g_printerr ("%s\n", line->str);
+}
+
+static void
+print_status_line (CliProgress *self)
+{
+  BgtStatus status = bgt_transfer_get_status (self->transfer);
+
+  if (self->status_shown && status == self->shown_status)
+    return;
+  self->status_shown = TRUE;
+  self->shown_status = status;
+  g_printerr ("%s\n", bgt_status_to_string (status));
+}
+
+static void
+on_throttled (gpointer user_data)
+{
+  CliProgress *self = user_data;
+
+  if (self->mode == CLI_PROGRESS_BAR)
+    draw_bar (self);
+  else
+    print_progress_line (self);
+}
+
+static void
+on_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  CliProgress *self = user_data;
+
+  if (!g_str_equal (pspec->name, "status"))
+    {
+      cli_throttle_poke (&self->throttle);
+      return;
+    }
+  /* A status change shows at once */
+  if (self->mode == CLI_PROGRESS_BAR)
+    cli_throttle_fire (&self->throttle);
+  else
+    {
+      print_progress_line (self);
+      print_status_line (self);
+    }
+}
+
+CliProgress *
+cli_progress_new (BgtTransfer *transfer, CliProgressMode mode)
+{
+  static const char *const signals[]
+      = { "notify::status",     "notify::bytes-received",      "notify::total-bytes-to-receive",
+          "notify::bytes-sent", "notify::total-bytes-to-send", "notify::rate" };
+  CliProgress *self = g_new0 (CliProgress, 1);
+
+  self->transfer = g_object_ref (transfer);
+  self->mode = mode;
+  cli_throttle_init (&self->throttle, mode == CLI_PROGRESS_BAR ? 100 : 1000, on_throttled, self);
+  if (mode == CLI_PROGRESS_NONE)
+    return self;
+
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    g_signal_connect (transfer, signals[i], G_CALLBACK (on_notify), self);
+  if (mode == CLI_PROGRESS_BAR)
+    cli_throttle_fire (&self->throttle);
+  else
+    {
+      print_progress_line (self);
+      print_status_line (self);
+    }
+  return self;
+}
+
+/* Shows the last state and ends the report */
+void
+cli_progress_end (CliProgress *self)
+{
+  if (self->ended)
+    return;
+  self->ended = TRUE;
+  g_signal_handlers_disconnect_by_data (self->transfer, self);
+  cli_throttle_clear (&self->throttle);
+  switch (self->mode)
+    {
+      case CLI_PROGRESS_BAR:
+        draw_bar (self);
+        g_printerr ("\n");
+        break;
+      case CLI_PROGRESS_LINES:
+        print_progress_line (self);
+        print_status_line (self);
+        break;
+      case CLI_PROGRESS_NONE:
+      default:
+        break;
+    }
+}
+
+void
+cli_progress_free (CliProgress *self)
+{
+  g_signal_handlers_disconnect_by_data (self->transfer, self);
+  cli_throttle_clear (&self->throttle);
+  g_object_unref (self->transfer);
+  g_free (self);
+}
