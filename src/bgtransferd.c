@@ -22,6 +22,7 @@ typedef struct
   BtManager *manager;
   guint idle_timeout_s;
   int exit_status;
+  gboolean owned_name;
 } Service;
 
 static void
@@ -56,6 +57,9 @@ on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_da
 static void
 on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
 {
+  Service *service = user_data;
+
+  service->owned_name = TRUE;
   g_debug ("Owning %s", name);
 }
 
@@ -64,6 +68,14 @@ on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
 {
   Service *service = user_data;
 
+  if (connection == NULL && service->owned_name)
+    {
+      /* The session ended (logout): what runs was checkpointed as it went,
+       * and the store has it; the next session resumes it */
+      g_message ("The session bus went away; exiting");
+      service_quit (service, EXIT_SUCCESS);
+      return;
+    }
   if (connection == NULL)
     g_warning ("Cannot connect to the session bus");
   else
