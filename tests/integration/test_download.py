@@ -286,7 +286,8 @@ def test_service_exits_when_idle(tmp_path, nginx):
         # nothing runs, the service exits by itself
         client.get_connection().close_sync(None)
         wait_for(lambda: not svc.service_running(), 20, "the idle service to exit")
-        assert not os.path.exists(f"/proc/{pid}") or bgtharness._is_zombie(pid)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or bgtharness._is_zombie(pid), 10,
+                 "the process to end")
         # A new call activates it again, and the finished transfer is kept
         again = svc.client("org.example.Idle")
         assert t.get_id() in [x.get_id() for x in call(again, "list_transfers")]
