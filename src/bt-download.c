@@ -630,10 +630,11 @@ store_validators (BtTransfer *transfer, SoupMessageHeaders *headers, guint statu
   g_free (transfer->last_modified);
   transfer->last_modified = g_strdup (last_modified);
 
-  /* Resuming is safe only with a strong validator for If-Range */
-  resumable
-      = (status == 206 || (accept_ranges != NULL && soup_header_contains (accept_ranges, "bytes")))
-        && (transfer->etag != NULL || transfer->last_modified != NULL);
+  /* Resuming is safe only with a strong validator for If-Range. Many
+   * servers that honour ranges do not say Accept-Ranges; asking costs
+   * nothing (a 200 answer restarts), unless the server said "none" */
+  resumable = (accept_ranges == NULL || !soup_header_contains (accept_ranges, "none"))
+              && (transfer->etag != NULL || transfer->last_modified != NULL);
   if (resumable != transfer->is_resumable)
     {
       transfer->is_resumable = resumable;
@@ -660,6 +661,28 @@ store_digest (BtTransfer *transfer, SoupMessageHeaders *headers, guint status)
       bt_digest_free (transfer->server_digest);
       transfer->server_digest = digest;
     }
+}
+
+/* A Content-Length, if any, is a decimal number; repeated (joined with
+ * commas by libsoup), every copy must be the same (RFC 9110 §8.6) */
+static gboolean
+content_length_is_valid (const char *value)
+{
+  g_auto (GStrv) values = NULL;
+
+  if (value == NULL)
+    return TRUE;
+  values = g_strsplit (value, ",", -1);
+  for (guint i = 0; values[i] != NULL; i++)
+    {
+      const char *v = g_strstrip (values[i]);
+
+      if (*v == '\0' || strspn (v, "0123456789") != strlen (v) || strlen (v) > 19)
+        return FALSE;
+      if (i > 0 && strcmp (v, values[0]) != 0)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -703,6 +726,14 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!SOUP_STATUS_IS_SUCCESSFUL (status) && status != 416)
     {
       fail_http_status (job, status);
+      return;
+    }
+
+  if (!content_length_is_valid (soup_message_headers_get_list (headers, "Content-Length")))
+    {
+      /* RFC 9112 §6.3: the framing cannot be trusted */
+      job_finish (job, BT_ERROR_STATUS_PROTOCOL_ERROR, "The server sent an invalid Content-Length",
+                  FALSE, 0);
       return;
     }
 

@@ -1634,7 +1634,8 @@ bt_transfer_attempt_done (BtTransfer *self, BtErrorStatus error_status, const ch
   delay = retry_after_s > 0 ? CLAMP (retry_after_s, 1, 3600) : backoff_seconds (self->retries);
   bt_transfer_set_error (self, error_status, message);
   bt_transfer_set_status (self, BT_STATUS_PAUSED_RECOVERABLE_ERROR);
-  self->retry_source = g_timeout_add_seconds (delay, on_retry_timeout, self);
+  /* Not g_timeout_add_seconds(): its coalescing may fire early */
+  self->retry_source = g_timeout_add (delay * 1000, on_retry_timeout, self);
 }
 
 void

@@ -53,9 +53,10 @@ def faults():
 
 
 @pytest.fixture
-def service_settings():
-    """GSettings of the service under test; a test overrides this fixture."""
-    return {}
+def service_settings(request):
+    """GSettings of the service under test: a module overrides this fixture,
+    a test parametrizes it (indirect=True) with a dict."""
+    return dict(getattr(request, "param", {}))
 
 
 @pytest.fixture
