@@ -778,7 +778,9 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
                 return;
               }
             job->restarted = TRUE;
-            g_debug ("Transfer %s: restarting from zero", transfer->id);
+            g_message ("Transfer %s: the server's partial answer cannot be used; restarting "
+                       "from zero",
+                       transfer->id);
             g_clear_pointer (&transfer->etag, g_free);
             g_clear_pointer (&transfer->last_modified, g_free);
             set_bytes_received (transfer, 0);
@@ -791,8 +793,8 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
             return;
           }
         /* A full body (200): write it from zero over what was there */
-        g_debug ("Transfer %s: the server sent the whole resource, restarting from zero",
-                 transfer->id);
+        g_message ("Transfer %s: the server sent the whole resource; restarted from zero",
+                   transfer->id);
         if (!bt_destination_truncate (transfer->destination, 0, &local_error))
           {
             finish_with_write_error (job, local_error);

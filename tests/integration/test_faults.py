@@ -191,6 +191,35 @@ def test_n5_one_byte_per_second_drip_is_aborted(client, server, dest_dir):
     assert time.monotonic() - start < 15
 
 
+@pytest.mark.parametrize("service_settings", [{"connect-timeout": "2", "retry-limit": "0"}],
+                         indirect=True)
+def test_connect_timeout(client, dest_dir):
+    """A host that never completes the handshake: a listener that never
+    accepts, its backlog filled, drops further SYNs."""
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fillers.append(c)
+        time.sleep(0.2)
+        dest = dest_dir / "f"
+        start = time.monotonic()
+        t = create(client, f"http://127.0.0.1:{port}/f", dest)
+        assert_failed(t, dest, E.TIMEOUT)
+        assert 1.5 < time.monotonic() - start < 15
+    finally:
+        for c in fillers:
+            c.close()
+        listener.close()
+
+
 @pytest.mark.parametrize("service_settings", [{"retry-limit": "1"}], indirect=True)
 def test_n1_connection_refused(client, dest_dir):
     port = free_port()  # bound and closed: nobody listens
