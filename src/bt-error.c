@@ -14,11 +14,12 @@ static const GDBusErrorEntry bt_error_entries[] = {
   { BT_ERROR_INVALID_STATE, "org.freedesktop.BackgroundTransfer.Error.InvalidState" },
   { BT_ERROR_QUOTA_EXCEEDED, "org.freedesktop.BackgroundTransfer.Error.QuotaExceeded" },
   { BT_ERROR_UNSUPPORTED_SCHEME, "org.freedesktop.BackgroundTransfer.Error.UnsupportedScheme" },
-  /* Members a later version delivers answer the standard NotSupported. */
-  { BT_ERROR_NOT_SUPPORTED, "org.freedesktop.DBus.Error.NotSupported" },
 };
 
-G_STATIC_ASSERT (G_N_ELEMENTS (bt_error_entries) == BT_ERROR_NOT_SUPPORTED + 1);
+/* BT_ERROR_NOT_SUPPORTED leaves as the standard
+ * org.freedesktop.DBus.Error.NotSupported, which belongs to G_DBUS_ERROR:
+ * registering it again would fail */
+G_STATIC_ASSERT (G_N_ELEMENTS (bt_error_entries) == BT_ERROR_NOT_SUPPORTED);
 
 GQuark
 bt_error_quark (void)
@@ -35,6 +36,12 @@ bt_error_quark (void)
 void
 bt_invocation_return_error (GDBusMethodInvocation *invocation, const GError *error)
 {
+  if (g_error_matches (error, BT_ERROR, BT_ERROR_NOT_SUPPORTED))
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, G_DBUS_ERROR,
+                                                     G_DBUS_ERROR_NOT_SUPPORTED, error->message);
+      return;
+    }
   if (error->domain == BT_ERROR)
     {
       g_dbus_method_invocation_return_gerror (invocation, error);

@@ -929,9 +929,13 @@ on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
   else if (g_str_equal (method_name, "GetTransfers"))
     handle_get_transfers (self, invocation, parameters);
   else
-    g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_NOT_SUPPORTED,
-                                           "%s is not supported by this version of the service",
-                                           method_name);
+    {
+      g_autoptr (GError) unsupported
+          = g_error_new (BT_ERROR, BT_ERROR_NOT_SUPPORTED,
+                         "%s is not supported by this version of the service", method_name);
+
+      bt_invocation_return_error (invocation, unsupported);
+    }
 }
 
 /* Every call waits for the caller to be identified (once per connection) */

@@ -323,3 +323,15 @@ def test_sigterm_is_clean(bus, client, nginx, dest_dir):
     assert "CRITICAL" not in log and "Segmentation" not in log
     # The partial stays for a later resume; nothing is renamed into place
     assert not (dest_dir / "term.bin").exists()
+
+
+def test_undelivered_option_says_not_supported(bus, client, nginx, dest_dir):
+    """Segmented downloads are not built yet: the option is refused, never
+    silently ignored."""
+    with pytest.raises(GLib.Error) as e:
+        bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (nginx.url("small.txt"), {
+            "destination": GLib.Variant("s", str(dest_dir / "x")),
+            "connections": GLib.Variant("u", 4),
+        })))
+    assert "org.freedesktop.DBus.Error.NotSupported" in e.value.message
+    assert os.listdir(dest_dir) == []

@@ -771,8 +771,10 @@ def test_n7_plaintext_on_the_tls_port(tls_bus, server, dest_dir):
     dest = dest_dir / "f"
     t = create(client, server.url("f").replace("http:", "https:"), dest)
     assert outcome(t) == S.ERROR
+    # Depending on what the plaintext server makes of the ClientHello: it
+    # answers garbage, hangs up, or waits for the rest of a "request line"
     assert t.props.error_status in (E.PROTOCOL_ERROR, E.CERTIFICATE_INVALID,
-                                    E.CONNECTION_RESET)
+                                    E.CONNECTION_RESET, E.TIMEOUT)
     assert not dest.exists()
 
 
