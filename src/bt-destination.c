@@ -215,6 +215,16 @@ bt_destination_recover (BtDestination *self, guint64 checkpoint, gboolean same_b
 
   if (self->path == NULL)
     return 0;
+  if (checkpoint == 0 && !same_boot)
+    return 0; /* nothing known to keep; starting writes from zero anyway */
+  {
+    g_autofree char *part_path = g_build_filename (self->dir, self->part_name, NULL);
+    struct stat lst;
+
+    /* Never started, or gone: nothing to recover, and nothing to create */
+    if (lstat (part_path, &lst) < 0)
+      return 0;
+  }
   if (bt_destination_open (self, &error) < 0)
     {
       g_debug ("Cannot reopen the partial file of %s: %s", self->path, error->message);

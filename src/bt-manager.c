@@ -712,7 +712,8 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
       return;
     }
   /* Records the re-validated checkpoint and the new status */
-  bt_transfer_save (transfer);
+  if (transfer->recovered_changes)
+    bt_transfer_save (transfer);
   if (transfer->secrets_pending)
     bt_secrets_lookup_async (transfer->id, NULL, on_secrets_looked_up, g_object_ref (transfer));
 }

@@ -834,11 +834,11 @@ pairs_from_variant (GVariant *value)
 }
 
 static char *
-lookup_string (GVariant *record, const char *key)
+lookup_string (GVariantDict *record, const char *key)
 {
   const char *value = NULL;
 
-  if (!g_variant_lookup (record, key, "&s", &value))
+  if (!g_variant_dict_lookup (record, key, "&s", &value))
     return NULL;
   return g_strdup (value);
 }
@@ -846,15 +846,16 @@ lookup_string (GVariant *record, const char *key)
 /* An unfinished plain upload starts again from zero; a tus upload asks the
  * server where it stands. The reply is fetched again either way. */
 static BtTransfer *
-recover_upload (BtTransfer *self, GVariant *record, const char *path, gboolean overwrite)
+recover_upload (BtTransfer *self, GVariantDict *record, const char *path, gboolean overwrite)
 {
-  g_autoptr (GVariant) source = g_variant_lookup_value (record, "source", G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GVariant) source
+      = g_variant_dict_lookup_value (record, "source", G_VARIANT_TYPE_VARDICT);
   g_autoptr (GError) error = NULL;
 
-  g_variant_lookup (record, "tus", "b", &self->tus);
+  g_variant_dict_lookup (record, "tus", "b", &self->tus);
   self->tus_url = lookup_string (record, "tus-url");
-  g_variant_lookup (record, "response-in-state", "b", &self->response_in_state);
-  g_variant_lookup (record, "total-to-send", "t", &self->total_to_send);
+  g_variant_dict_lookup (record, "response-in-state", "b", &self->response_in_state);
+  g_variant_dict_lookup (record, "total-to-send", "t", &self->total_to_send);
   self->destination = path != NULL ? bt_destination_new_recovered (path, overwrite)
                                    : bt_destination_new_detached ();
   if (source != NULL)
@@ -864,7 +865,7 @@ recover_upload (BtTransfer *self, GVariant *record, const char *path, gboolean o
 
   if (bt_status_is_finished (self->status))
     {
-      g_variant_lookup (record, "bytes", "t", &self->bytes_received);
+      g_variant_dict_lookup (record, "bytes", "t", &self->bytes_received);
       self->bytes_sent = self->status == BT_STATUS_COMPLETED ? self->total_to_send : 0;
       return self;
     }
@@ -898,9 +899,11 @@ recover_upload (BtTransfer *self, GVariant *record, const char *path, gboolean o
  * re-validated checkpoint. Returns %NULL for a record that makes no sense.
  */
 BtTransfer *
-bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GVariant *record)
+bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GVariant *data)
 {
   g_autoptr (BtTransfer) self = g_object_new (BT_TYPE_TRANSFER, NULL);
+  /* One pass over the record: every lookup after it is a hash lookup */
+  g_autoptr (GVariantDict) record = g_variant_dict_new (data);
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) response_headers = NULL;
   g_autofree char *path = NULL;
@@ -915,6 +918,8 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   guint64 synced;
   g_autofree char *boot_id = NULL;
   gboolean same_boot;
+  BtStatus recorded_status;
+  gboolean recorded_queued;
 
   self->id = g_strdup (id);
   self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
@@ -940,7 +945,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
       g_free (self->method);
       self->method = g_steal_pointer (&str);
     }
-  headers = g_variant_lookup_value (record, "headers", G_VARIANT_TYPE ("a(ss)"));
+  headers = g_variant_dict_lookup_value (record, "headers", G_VARIANT_TYPE ("a(ss)"));
   g_ptr_array_unref (self->headers);
   self->headers = pairs_from_variant (headers);
   if ((str = lookup_string (record, "priority")) != NULL)
@@ -951,28 +956,29 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   g_clear_pointer (&str, g_free);
   self->group = lookup_string (record, "group");
   self->tag = lookup_string (record, "tag");
-  g_variant_lookup (record, "fail-if-changed", "b", &self->fail_if_changed);
+  g_variant_dict_lookup (record, "fail-if-changed", "b", &self->fail_if_changed);
   checksum = lookup_string (record, "checksum");
   if (checksum != NULL)
     self->checksum = bt_digest_parse_option (checksum, NULL);
-  g_variant_lookup (record, "mirrors", "^as", &self->mirrors);
-  g_variant_lookup (record, "created-time", "x", &self->created_time);
+  g_variant_dict_lookup (record, "mirrors", "^as", &self->mirrors);
+  g_variant_dict_lookup (record, "created-time", "x", &self->created_time);
   path = lookup_string (record, "destination");
-  g_variant_lookup (record, "overwrite", "b", &overwrite);
+  g_variant_dict_lookup (record, "overwrite", "b", &overwrite);
 
-  g_variant_lookup (record, "queued", "b", &self->queued);
+  g_variant_dict_lookup (record, "queued", "b", &self->queued);
   self->actual_uri = lookup_string (record, "actual-uri");
-  g_variant_lookup (record, "bytes", "t", &bytes);
+  g_variant_dict_lookup (record, "bytes", "t", &bytes);
   /* After a reboot, only the flushed part of the data counts */
   synced = bytes;
-  g_variant_lookup (record, "synced-bytes", "t", &synced);
+  g_variant_dict_lookup (record, "synced-bytes", "t", &synced);
   boot_id = lookup_string (record, "boot-id");
   same_boot = g_strcmp0 (boot_id, bt_boot_id ()) == 0;
   if (!same_boot)
     bytes = MIN (bytes, synced);
-  g_variant_lookup (record, "total", "t", &self->total_bytes);
-  g_variant_lookup (record, "http-status", "u", &self->http_status);
-  response_headers = g_variant_lookup_value (record, "response-headers", G_VARIANT_TYPE ("a(ss)"));
+  g_variant_dict_lookup (record, "total", "t", &self->total_bytes);
+  g_variant_dict_lookup (record, "http-status", "u", &self->http_status);
+  response_headers
+      = g_variant_dict_lookup_value (record, "response-headers", G_VARIANT_TYPE ("a(ss)"));
   g_ptr_array_unref (self->response_headers);
   self->response_headers = pairs_from_variant (response_headers);
   self->etag = lookup_string (record, "etag");
@@ -988,27 +994,27 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
           self->server_digest->origin = g_steal_pointer (&digest_origin);
         }
     }
-  g_variant_lookup (record, "uri-index", "u", &self->uri_index);
+  g_variant_dict_lookup (record, "uri-index", "u", &self->uri_index);
   if (self->mirrors == NULL || self->uri_index > g_strv_length (self->mirrors))
     self->uri_index = 0;
-  g_variant_lookup (record, "is-resumable", "b", &self->is_resumable);
-  g_variant_lookup (record, "attempts", "u", &self->attempts);
-  g_variant_lookup (record, "retries", "u", &self->retries);
+  g_variant_dict_lookup (record, "is-resumable", "b", &self->is_resumable);
+  g_variant_dict_lookup (record, "attempts", "u", &self->attempts);
+  g_variant_dict_lookup (record, "retries", "u", &self->retries);
   error_status = lookup_string (record, "error-status");
   self->error_status
       = error_status != NULL ? error_status_from_string (error_status) : BT_ERROR_STATUS_NONE;
   self->error_message = lookup_string (record, "error-message");
-  g_variant_lookup (record, "completed-time", "x", &self->completed_time);
-  g_variant_lookup (record, "has-secrets", "b", &self->has_secrets);
+  g_variant_dict_lookup (record, "completed-time", "x", &self->completed_time);
+  g_variant_dict_lookup (record, "has-secrets", "b", &self->has_secrets);
   self->completion_group = lookup_string (record, "completion-group");
   {
     guint64 max_rate = 0;
 
-    if (g_variant_lookup (record, "max-rate", "t", &max_rate) && max_rate > 0)
+    if (g_variant_dict_lookup (record, "max-rate", "t", &max_rate) && max_rate > 0)
       self->rate_limiter = bt_rate_limiter_new (max_rate);
   }
-  self->notify = g_variant_lookup_value (record, "notify", G_VARIANT_TYPE_VARDICT);
-  g_variant_lookup (record, "notified", "b", &self->notified);
+  self->notify = g_variant_dict_lookup_value (record, "notify", G_VARIANT_TYPE_VARDICT);
+  g_variant_dict_lookup (record, "notified", "b", &self->notified);
   /* Read back from the Secret Service before it may run */
   self->secrets_pending = self->has_secrets && !bt_status_is_finished (self->status);
 
@@ -1023,6 +1029,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
       self->destination = bt_destination_new_detached ();
       if (!bt_status_is_finished (self->status))
         {
+          self->recovered_changes = TRUE;
           self->status = BT_STATUS_ERROR;
           self->queued = FALSE;
           self->error_status = BT_ERROR_STATUS_DESTINATION_UNWRITABLE;
@@ -1033,6 +1040,8 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
       return g_steal_pointer (&self);
     }
 
+  recorded_status = self->status;
+  recorded_queued = self->queued;
   switch (self->status)
     {
       case BT_STATUS_COMPLETED:
@@ -1067,6 +1076,8 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
         break;
     }
   self->synced_bytes = MIN (synced, self->checkpoint_bytes);
+  self->recovered_changes = self->status != recorded_status || self->queued != recorded_queued
+                            || self->bytes_received != bytes;
   if (self->bytes_received == 0 && !bt_status_is_finished (self->status))
     {
       /* Nothing to resume from: the old validators mean nothing */

@@ -81,6 +81,7 @@ struct _BtTransfer
   guint64 bytes_received;
   guint64 checkpoint_bytes;    /* written and recorded in the store */
   guint64 synced_bytes;        /* of which flushed to the disk */
+  gboolean recovered_changes;  /* restoring it changed it: save it again */
   guint checkpoint_generation; /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */

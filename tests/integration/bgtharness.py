@@ -108,8 +108,10 @@ class ServiceBus:
         wrapper = os.path.join(self.dir, "bgtransferd")
         with open(wrapper, "w") as f:
             # The service's stderr goes to a log the suites can show on failure
+            # BGT_SERVICE_PREFIX runs it under a tool: valgrind, perf record…
             f.write(
-                "#!/bin/sh\nexec {} --verbose {} >>{} 2>&1\n".format(
+                "#!/bin/sh\nexec {} {} --verbose {} >>{} 2>&1\n".format(
+                    os.environ.get("BGT_SERVICE_PREFIX", ""),
                     os.path.join(BUILDDIR, "src", "bgtransferd-test"),
                     os.environ.get("BGT_SERVICE_ARGS", ""),
                     self.log_path,
