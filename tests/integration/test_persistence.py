@@ -232,3 +232,41 @@ def test_kill_during_a_store_commit(bus, client, nginx, dest_dir):
     ids = {t.get_id() for t in call(client2, "list_transfers")}
     assert set(answered) <= ids, "an answered creation was lost"
     assert ".damaged-" not in " ".join(os.listdir(os.path.join(bus.state_home, "bgtransfer")))
+
+
+def test_kill9_while_verifying_then_416_completes(tmp_path):
+    """Killed after every byte arrived, while the checksum was being
+    verified: the restarted service asks for the rest, the server answers
+    416 (nothing left), and the service verifies and finishes (FAULTS P1,
+    S2 "416 on resume")."""
+    import hashlib
+    import pathlib
+    root = pathlib.Path(tempfile.mkdtemp(prefix="bgt-www-"))  # nginx's workers must reach it
+    size = 512 * MIB
+    with open(root / "zeros.bin", "wb") as f:
+        f.truncate(size)  # sparse: nginx serves it fast, hashing it takes a while
+    os.chmod(root / "zeros.bin", 0o644)
+    digest = hashlib.sha256()
+    block = bytes(MIB)
+    for _ in range(size // MIB):
+        digest.update(block)
+    server = bgtharness.Nginx(str(root))
+    bus = ServiceBus(tmpdir=str(tmp_path / "s"))
+    try:
+        client = bus.client("org.example.Verify")
+        d = Bgt.Downloader.new(client)
+        d.set_checksum("sha256:" + digest.hexdigest())
+        dest = tmp_path / "zeros.bin"
+        t = call(d, "create_download", server.url("zeros.bin"), Gio.File.new_for_path(str(dest)))
+        wait_for(lambda: t.props.bytes_received == size, 60, "every byte")
+        assert t.props.status == S.RUNNING, "still verifying"
+        bus.kill_service(signal.SIGKILL)
+        reactivate(bus, client)
+        assert call(t, "wait")
+        assert dest.stat().st_size == size
+        wait_for(lambda: any(" 416 " in l for l in server.access_log()), 10, "the 416")
+        assert f'range="bytes={size}-"' in [l for l in server.access_log() if " 416 " in l][0]
+    finally:
+        bus.close()
+        server.close()
+        shutil.rmtree(root, ignore_errors=True)
