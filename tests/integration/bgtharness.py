@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -261,6 +262,90 @@ def _is_zombie(pid):
             return f.read().split(") ")[1].startswith("Z")
     except (FileNotFoundError, IndexError):
         return True
+
+
+class SystemBus:
+    """A private stand-in for the system bus, where python-dbusmock plays
+    the system services we do not own (NetworkManager, UPower, …)."""
+
+    def __init__(self, tmpdir=None):
+        self.dir = tmpdir or tempfile.mkdtemp(prefix="bgt-sysbus-")
+        os.makedirs(self.dir, exist_ok=True)
+        conf = os.path.join(self.dir, "system.conf")
+        with open(conf, "w") as f:
+            f.write(BUS_CONF.replace("<type>session</type>", "<type>system</type>")
+                    .format(dir=self.dir, servicedir=self.dir))
+        self.daemon = subprocess.Popen(
+            ["dbus-daemon", "--nofork", "--print-address=1", "--config-file=" + conf],
+            stdout=subprocess.PIPE)
+        self.address = self.daemon.stdout.readline().decode().strip()
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            self.address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.mocks = []
+
+    def spawn_template(self, template, bus_name, parameters=None):
+        """Runs a python-dbusmock template; returns when it owns its name."""
+        argv = [sys.executable, "-m", "dbusmock", "--system", "--template", template]
+        if parameters:
+            import json
+            argv += ["--parameters", json.dumps(parameters)]
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+        self.mocks.append(proc)
+        wait_for(lambda: self.has_owner(bus_name), 20, f"{template} on the bus")
+        return proc
+
+    def has_owner(self, name):
+        reply = self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                    "org.freedesktop.DBus", "NameHasOwner",
+                                    GLib.Variant("(s)", (name,)), None,
+                                    Gio.DBusCallFlags.NONE, -1, None)
+        return reply.unpack()[0]
+
+    def call(self, name, path, iface, method, args=None):
+        return self.conn.call_sync(name, path, iface, method, args, None,
+                                   Gio.DBusCallFlags.NONE, 10000, None)
+
+    def close(self):
+        for proc in self.mocks:
+            proc.terminate()
+            proc.wait(10)
+        self.conn.close_sync(None)
+        self.daemon.terminate()
+        self.daemon.wait(10)
+        self.daemon.stdout.close()
+
+
+class MockNetworkManager:
+    """NetworkManager as python-dbusmock's template plays it."""
+
+    NAME = "org.freedesktop.NetworkManager"
+    PATH = "/org/freedesktop/NetworkManager"
+    CONNECTIVITY_NONE, CONNECTIVITY_FULL = 1, 4
+    STATE_DISCONNECTED, STATE_CONNECTED_GLOBAL = 20, 70
+
+    def __init__(self, system_bus):
+        self.bus = system_bus
+        system_bus.spawn_template("networkmanager", self.NAME)
+
+    def _mock(self, method, signature, *args):
+        self.bus.call(self.NAME, self.PATH, "org.freedesktop.DBus.Mock", method,
+                      GLib.Variant(signature, args))
+
+    def set_online(self, online):
+        if online:
+            self._mock("SetGlobalConnectionState", "(u)", self.STATE_CONNECTED_GLOBAL)
+            self._mock("SetConnectivity", "(u)", self.CONNECTIVITY_FULL)
+        else:
+            self._mock("SetConnectivity", "(u)", self.CONNECTIVITY_NONE)
+            self._mock("SetGlobalConnectionState", "(u)", self.STATE_DISCONNECTED)
+
+    def set_metered(self, metered):
+        # NMMetered: 1 yes, 2 no
+        self._mock("SetProperty", "(sssv)", self.PATH, self.NAME, "Metered",
+                   GLib.Variant("u", 1 if metered else 2))
 
 
 NGINX_CONF = """daemon off;

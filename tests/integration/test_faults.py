@@ -722,7 +722,12 @@ def tls(tmp_path_factory):
     ca.issue_cert("example.org").configure_cert(wrong_name)
     untrusted = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     trustme.CA().issue_cert("127.0.0.1").configure_cert(untrusted)
-    return {"ca": str(ca_file), "good": good, "wrong-name": wrong_name, "untrusted": untrusted}
+    import datetime
+    expired = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1", not_after=datetime.datetime.now(datetime.timezone.utc)
+                  - datetime.timedelta(hours=1)).configure_cert(expired)
+    return {"ca": str(ca_file), "good": good, "wrong-name": wrong_name, "untrusted": untrusted,
+            "expired": expired}
 
 
 @pytest.fixture
@@ -734,7 +739,7 @@ def tls_bus(tls, service_settings, tmp_path):
     svc.close()
 
 
-@pytest.mark.parametrize("kind", ["wrong-name", "untrusted"])
+@pytest.mark.parametrize("kind", ["wrong-name", "untrusted", "expired"])
 def test_n7_bad_certificates_are_refused(tls, tls_bus, dest_dir, kind):
     server = FaultServer(ssl_context=tls[kind])
     try:
@@ -813,3 +818,46 @@ def test_c4_disk_full_keeps_the_partial_for_resume(client, server, small_fs):
     assert_completed(t, dest, body=big)
     # It resumed from the bytes it had accounted for (never beyond the file)
     assert 0 < server.requests_to("/f")[-1].range_start() <= kept
+
+
+# ---- Offline: no retries are spent -------------------------------------------
+
+
+@pytest.fixture
+def network(tmp_path, service_settings):
+    """The service with NetworkManager (python-dbusmock) on a private system
+    bus: GNetworkMonitor follows it, so the test decides when we are online."""
+    from bgtharness import MockNetworkManager, SystemBus
+    system = SystemBus(tmpdir=str(tmp_path / "system"))
+    nm = MockNetworkManager(system)
+    svc = ServiceBus(settings=service_settings, tmpdir=str(tmp_path / "session"),
+                     env={"DBUS_SYSTEM_BUS_ADDRESS": system.address})
+    yield svc, nm
+    svc.close()
+    system.close()
+
+
+def test_offline_waits_without_spending_retries(network, nginx, dest_dir):
+    svc, nm = network
+    client = svc.client("org.example.Offline")
+    dest = dest_dir / "offline.bin"
+    t = create(client, nginx.url("slow/medium.bin"), dest)
+    wait_for(lambda: t.props.bytes_received > 0, 20, "progress")
+    nm.set_online(False)
+    wait_for(lambda: t.props.status == S.PAUSED_NO_NETWORK, 20, "paused-no-network")
+    attempts = t.props.attempts
+    # Offline for a while: longer than the first backoffs (1 s, 4 s)
+    end = time.monotonic() + 6
+    wait_for(lambda: time.monotonic() > end, 10, "six seconds offline")
+    call(t, "refresh")
+    assert t.props.status == S.PAUSED_NO_NETWORK
+    assert t.props.attempts == attempts, "no attempt while offline"
+    # Created while offline: it waits too, without an attempt
+    later = create(client, nginx.url("small.txt"), dest_dir / "later.txt")
+    assert later.props.status == S.PAUSED_NO_NETWORK
+    assert later.props.attempts == 0
+    nm.set_online(True)
+    assert_completed(t, dest, body=open(os.path.join(nginx.root, "medium.bin"), "rb").read())
+    assert call(later, "wait")
+    assert t.props.attempts == attempts + 1
+    assert any("/slow/medium.bin " in l and 'range="bytes=' in l for l in nginx.access_log())
