@@ -270,3 +270,81 @@ def test_kill9_while_verifying_then_416_completes(tmp_path):
         bus.close()
         server.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_plain_upload_restarts_from_zero_after_a_crash(bus, client, tmp_path):
+    """A PUT interrupted by a crash of the service is sent again, whole."""
+    from faultserver import FaultServer
+    server = FaultServer()
+    try:
+        bodies = []
+        killed = []
+
+        def handler(conn, req, n):
+            bodies.append(req)
+            if n == 1:
+                # Hold the answer: the service is killed while it waits
+                killed.append(True)
+                time.sleep(5)
+                conn.close()
+            else:
+                conn.respond(201, b"stored")
+        server.route("/up", handler)
+        src = tmp_path / "up.bin"
+        src.write_bytes(os.urandom(300_000))
+        uploader = Bgt.Uploader.new(client)
+        uploader.set_method("PUT")
+        t = call(uploader, "create_upload", server.url("up"), Gio.File.new_for_path(str(src)))
+        wait_for(lambda: killed, 20, "the first upload to arrive")
+        bus.kill_service(signal.SIGKILL)
+        reactivate(bus, client)
+        assert call(t, "wait")
+        assert t.props.http_status == 201
+        puts = server.requests_to("/up")
+        assert len(puts) == 2
+        assert all(r.method == "PUT" and r.header("content-length") == "300000" for r in puts)
+        assert puts[1].header("content-range") is None, "sent whole, from zero"
+    finally:
+        server.close()
+
+
+def test_disk_full_while_committing(tmp_path, nginx):
+    """The state directory fills up: a creation fails with a clear error,
+    nothing committed before is lost, and the service keeps working."""
+    session = tmp_path / "s"
+    state = session / "state"
+    state.mkdir(parents=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "bgt-state", str(state)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    bus = None
+    try:
+        bus = ServiceBus(settings={"max-transfers-per-app": "100000"}, tmpdir=str(session))
+        client = bus.client("org.example.Full")
+        answered = []
+        error = None
+        for i in range(5000):
+            try:
+                t = call(Bgt.Downloader.new(client), "create_download",
+                         nginx.url(f"small.txt?{'x' * 200}{i}"),
+                         Gio.File.new_for_path(str(tmp_path / f"f{i}")), )
+            except GLib.Error as e:
+                error = e
+                break
+            answered.append(t.get_id())
+        print(f"\nstate directory full after {len(answered)} transfers: {error and error.message}")
+        assert error is not None, "the 256 KiB state directory never filled up"
+        assert answered, "nothing could be created at all"
+        assert "space" in error.message.lower() or "full" in error.message.lower(), error.message
+        # Still answering, and what was committed is there, also after a restart
+        listed = {t.get_id() for t in call(client, "list_transfers")}
+        assert set(answered) <= listed
+        bus.kill_service(signal.SIGKILL)
+        client = bus.client("org.example.Full")
+        listed = {t.get_id() for t in call(client, "list_transfers")}
+        assert set(answered) <= listed
+    finally:
+        if bus is not None:
+            bus.close()
+        subprocess.run(["umount", "-l", str(state)])
