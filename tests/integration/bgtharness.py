@@ -93,7 +93,7 @@ def call(obj, method, *args):
 class ServiceBus:
     """A private session bus that D-Bus-activates the build tree's service."""
 
-    def __init__(self, settings=None, env=None, idle_timeout=60, tmpdir=None):
+    def __init__(self, settings=None, env=None, idle_timeout=60, tmpdir=None, prefix=None):
         self.dir = tmpdir or tempfile.mkdtemp(prefix="bgt-test-")
         self.state_home = os.path.join(self.dir, "state")
         self.config_home = os.path.join(self.dir, "config")
@@ -112,7 +112,7 @@ class ServiceBus:
             # BGT_SERVICE_PREFIX runs it under a tool: valgrind, perf record…
             f.write(
                 "#!/bin/sh\nexec {} {} --verbose {} >>{} 2>&1\n".format(
-                    os.environ.get("BGT_SERVICE_PREFIX", ""),
+                    prefix or os.environ.get("BGT_SERVICE_PREFIX", ""),
                     os.path.join(BUILDDIR, "src", "bgtransferd-test"),
                     os.environ.get("BGT_SERVICE_ARGS", ""),
                     self.log_path,

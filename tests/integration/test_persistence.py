@@ -348,3 +348,74 @@ def test_disk_full_while_committing(tmp_path, nginx):
         if bus is not None:
             bus.close()
         subprocess.run(["umount", "-l", str(state)])
+
+
+@pytest.mark.skipif(shutil.which("fiu-run") is None, reason="needs fiu-utils")
+def test_flush_failure_is_never_success(tmp_path, nginx):
+    """P5: fsync/fdatasync start failing with EIO mid-download (libfiu): the
+    download ends in error; it is never retried into a claimed success and
+    nothing appears at the destination."""
+    fifo_base = str(tmp_path / "fiu")
+    bus = ServiceBus(tmpdir=str(tmp_path / "s"),
+                     prefix=f"fiu-run -x -f {fifo_base}")
+    try:
+        client = bus.client("org.example.Eio")
+        dest = tmp_path / "eio.bin"
+        t = call(Bgt.Downloader.new(client), "create_download", nginx.url("slow/medium.bin"),
+                 Gio.File.new_for_path(str(dest)))
+        wait_for(lambda: t.props.bytes_received > 0, 20, "progress")
+        pid = bus.service_pid()
+        subprocess.run(["fiu-ctrl", "-f", fifo_base,
+                        "-c", "enable name=posix/io/sync/*,failinfo=5", str(pid)], check=True)
+        box = []
+        t.wait_async(None, lambda o, r: box.append(r))
+        wait_for(lambda: box, 60, "the end")
+        with pytest.raises(GLib.Error):
+            t.wait_finish(box[0])
+        assert t.props.status == S.ERROR
+        assert t.props.error_message
+        print(f"\nflush failure: {t.props.error_status.value_nick}: {t.props.error_message}")
+        assert not dest.exists()
+    finally:
+        bus.close()
+
+
+@pytest.mark.parametrize("jump", ["+2d", "-2d"])
+def test_wall_clock_jumps_do_not_move_retries(tmp_path, jump):
+    """P6: the service's clock jumps (libfaketime); the retry still comes
+    when the monotonic clock says so."""
+    lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+    if not os.path.exists(lib):
+        pytest.skip("needs faketime")
+    from faultserver import FaultServer
+    clock = tmp_path / "clock"
+    clock.write_text("+0\n")
+    server = FaultServer()
+    bus = ServiceBus(tmpdir=str(tmp_path / "s"), prefix=(
+        f"env LD_PRELOAD={lib} FAKETIME_TIMESTAMP_FILE={clock} FAKETIME_NO_CACHE=1 "
+        "DONT_FAKE_MONOTONIC=1"))
+    try:
+        times = []
+
+        def handler(conn, req, n):
+            times.append(time.monotonic())
+            if n == 1:
+                conn.respond(503, b"later", [("Retry-After", "3")])
+            else:
+                conn.respond(200, b"done")
+        server.route("/f", handler)
+        client = bus.client("org.example.Clock")
+        t = call(Bgt.Downloader.new(client), "create_download", server.url("f"),
+                 Gio.File.new_for_path(str(tmp_path / "f")))
+        wait_for(lambda: t.props.status == S.PAUSED_RECOVERABLE_ERROR, 20, "the backoff")
+        clock.write_text(jump + "\n")
+        # The service's wall clock did jump
+        probe = call(Bgt.Downloader.new(client), "create_download", server.url("probe"),
+                     Gio.File.new_for_path(str(tmp_path / "probe")), )
+        skew_days = (probe.props.created_time / 1e6 - time.time()) / 86400
+        assert abs(skew_days - int(jump[:-1])) < 0.1, skew_days
+        assert call(t, "wait")
+        assert 2.5 < times[1] - times[0] < 6, f"retried after {times[1] - times[0]:.1f} s"
+    finally:
+        bus.close()
+        server.close()
