@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gio/gunixfdlist.h>
+
 #include "bt-callers.h"
 #include "bt-error.h"
 
@@ -308,6 +310,49 @@ identify_process (guint32 pid, GError **error)
   return identity;
 }
 
+/* The pid a pidfd refers to, from /proc/self/fdinfo; 0 if it has exited
+ * or cannot be read */
+static guint32
+pid_of_pidfd (int pidfd)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/fdinfo/%d", pidfd);
+  g_autofree char *contents = NULL;
+  const char *line;
+  gint64 pid;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  line = strstr (contents, "\nPid:");
+  if (line == NULL)
+    return 0;
+  pid = g_ascii_strtoll (line + strlen ("\nPid:"), NULL, 10);
+  return pid > 0 && pid <= G_MAXUINT32 ? (guint32) pid : 0;
+}
+
+/* With a pidfd from the bus (dbus-daemon ≥ 1.15 sends ProcessFD), the pid
+ * cannot be recycled under us: it is checked before and after reading the
+ * process's sandbox metadata */
+static Identity *
+identify_pidfd (int pidfd, guint32 pid, GError **error)
+{
+  Identity *identity;
+
+  if (pid_of_pidfd (pidfd) != pid)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           "Cannot identify the caller: its process is gone");
+      return NULL;
+    }
+  identity = identify_process (pid, error);
+  if (identity != NULL && pid_of_pidfd (pidfd) != pid)
+    {
+      g_clear_pointer (&identity, identity_free);
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                           "Cannot identify the caller: its process is gone");
+    }
+  return identity;
+}
+
 static void
 complete_pending (BtCallers *self, const char *sender, const GError *error)
 {
@@ -335,11 +380,14 @@ on_credentials (GObject *source, GAsyncResult *result, gpointer user_data)
   const char *sender = g_task_get_task_data (first);
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) credentials = NULL;
+  g_autoptr (GUnixFDList) fds = NULL;
   g_autoptr (GError) error = NULL;
   Identity *identity = NULL;
   guint32 pid;
+  gint32 fd_index;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), &fds, result,
+                                                           &error);
   if (reply == NULL)
     {
       g_clear_error (&error);
@@ -352,6 +400,16 @@ on_credentials (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!g_variant_lookup (credentials, "ProcessID", "u", &pid))
         g_set_error_literal (&error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
                              "Cannot identify the caller: no process id");
+      else if (fds != NULL && g_variant_lookup (credentials, "ProcessFD", "h", &fd_index))
+        {
+          int pidfd = g_unix_fd_list_get (fds, fd_index, &error);
+
+          if (pidfd >= 0)
+            {
+              identity = identify_pidfd (pidfd, pid, &error);
+              close (pidfd);
+            }
+        }
       else
         identity = identify_process (pid, &error);
     }
@@ -413,10 +471,10 @@ bt_callers_resolve_async (BtCallers *self, const char *sender, GCancellable *can
   g_ptr_array_add (waiting, g_object_ref (task));
   g_hash_table_insert (self->pending, g_strdup (sender), waiting);
   g_task_set_task_data (task, g_strdup (sender), g_free);
-  g_dbus_connection_call (
+  g_dbus_connection_call_with_unix_fd_list (
       self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
       "GetConnectionCredentials", g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(a{sv})"),
-      G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_credentials, g_steal_pointer (&task));
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, on_credentials, g_steal_pointer (&task));
 }
 
 gboolean

@@ -32,6 +32,7 @@ struct _BtManager
 
   GDBusConnection *connection;
   guint registration_id;
+  guint transfers_registration_id; /* the subtree of every transfer object */
   BtCallers *callers;
   GSettings *settings;
   BtStore *store;
@@ -1015,6 +1016,11 @@ bt_manager_shutdown (BtManager *self)
       g_dbus_connection_unregister_object (self->connection, self->registration_id);
       self->registration_id = 0;
     }
+  if (self->transfers_registration_id != 0)
+    {
+      g_dbus_connection_unregister_subtree (self->connection, self->transfers_registration_id);
+      self->transfers_registration_id = 0;
+    }
 }
 
 static void
@@ -1075,6 +1081,75 @@ bt_manager_init (BtManager *self)
   self->completion_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
+/* ---- The transfer objects --------------------------------------------- */
+
+/* Only the caller's own transfers are listed (introspection would
+ * otherwise hand every app the ids of the others); an unidentified caller
+ * sees none. A call on any node is dispatched: the transfer itself checks
+ * the caller, and answers AccessDenied to anyone else. */
+static char **
+transfers_enumerate (GDBusConnection *connection, const char *sender, const char *object_path,
+                     gpointer user_data)
+{
+  BtManager *self = user_data;
+  const char *app_id = bt_callers_lookup (self->callers, sender);
+  g_autoptr (GPtrArray) nodes = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->transfers);
+  while (app_id != NULL && g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      BtTransfer *transfer = value;
+
+      if (g_str_equal (transfer->app_id, app_id))
+        g_ptr_array_add (nodes, g_strdup (transfer->id));
+    }
+  g_ptr_array_add (nodes, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&nodes), FALSE);
+}
+
+/* GDBus dispatches a call only to the interfaces listed here: a transfer
+ * node has its interface whoever asks, so that a stranger gets
+ * AccessDenied from the transfer rather than UnknownMethod */
+static GDBusInterfaceInfo **
+transfers_introspect (GDBusConnection *connection, const char *sender, const char *object_path,
+                      const char *node, gpointer user_data)
+{
+  BtManager *self = user_data;
+  BtTransfer *transfer = node != NULL ? g_hash_table_lookup (self->transfers, node) : NULL;
+  GDBusInterfaceInfo **infos;
+
+  if (transfer == NULL)
+    return NULL;
+  infos = g_new0 (GDBusInterfaceInfo *, 2);
+  infos[0] = g_dbus_interface_info_ref (
+      (GDBusInterfaceInfo *) &org_freedesktop_background_transfer_transfer_interface);
+  return infos;
+}
+
+static const GDBusInterfaceVTable *
+transfers_dispatch (GDBusConnection *connection, const char *sender, const char *object_path,
+                    const char *interface_name, const char *node, gpointer *out_user_data,
+                    gpointer user_data)
+{
+  BtManager *self = user_data;
+  BtTransfer *transfer = node != NULL ? g_hash_table_lookup (self->transfers, node) : NULL;
+
+  if (transfer == NULL || !transfer->exported
+      || g_strcmp0 (interface_name, BT_TRANSFER_INTERFACE) != 0)
+    return NULL;
+  *out_user_data = transfer;
+  return bt_transfer_vtable ();
+}
+
+static const GDBusSubtreeVTable transfers_subtree_vtable = {
+  transfers_enumerate,
+  transfers_introspect,
+  transfers_dispatch,
+  { 0 },
+};
+
 BtManager *
 bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **error)
 {
@@ -1113,6 +1188,12 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
       check_completion_group (self, group);
   }
   schedule (self);
+
+  self->transfers_registration_id = g_dbus_connection_register_subtree (
+      connection, BT_TRANSFERS_PATH, &transfers_subtree_vtable,
+      G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES, self, NULL, error);
+  if (self->transfers_registration_id == 0)
+    return NULL;
 
   self->registration_id = g_dbus_connection_register_object (
       connection, BT_MANAGER_PATH,

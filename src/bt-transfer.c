@@ -1366,7 +1366,7 @@ flush_changes (BtTransfer *self)
   signal_params
       = g_variant_ref_sink (g_variant_new ("(sa{sv}as)", BT_TRANSFER_INTERFACE, &changed, NULL));
 
-  if (self->registration_id == 0)
+  if (!self->exported)
     return;
   peers = bt_callers_get_peers (self->callers, self->app_id);
   for (guint i = 0; peers != NULL && i < peers->len; i++)
@@ -2018,7 +2018,7 @@ on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!bt_callers_resolve_finish (BT_CALLERS (source), result, &error))
     bt_invocation_return_error (call->invocation, error);
-  else if (call->transfer->registration_id == 0)
+  else if (!call->transfer->exported)
     g_dbus_method_invocation_return_error (call->invocation, G_DBUS_ERROR,
                                            G_DBUS_ERROR_UNKNOWN_OBJECT, "The transfer is gone");
   else
@@ -2050,18 +2050,20 @@ static const GDBusInterfaceVTable transfer_vtable = {
   { 0 },
 };
 
+/*
+ * bt_transfer_export:
+ *
+ * Puts the transfer on the bus. The manager serves every transfer object
+ * through one subtree (see bt_transfer_vtable()), so that the service
+ * lists to each caller only its own transfers.
+ */
 gboolean
 bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *callers,
                     GError **error)
 {
-  g_return_val_if_fail (self->registration_id == 0, FALSE);
+  g_return_val_if_fail (!self->exported, FALSE);
 
-  self->registration_id = g_dbus_connection_register_object (
-      connection, self->object_path,
-      (GDBusInterfaceInfo *) &org_freedesktop_background_transfer_transfer_interface,
-      &transfer_vtable, self, NULL, error);
-  if (self->registration_id == 0)
-    return FALSE;
+  self->exported = TRUE;
   self->connection = g_object_ref (connection);
   self->callers = g_object_ref (callers);
   return TRUE;
@@ -2070,13 +2072,19 @@ bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *ca
 void
 bt_transfer_unexport (BtTransfer *self)
 {
-  if (self->registration_id != 0)
+  if (self->exported)
     {
       flush_changes (self);
-      g_dbus_connection_unregister_object (self->connection, self->registration_id);
-      self->registration_id = 0;
+      self->exported = FALSE;
     }
   g_clear_handle_id (&self->flush_source, g_source_remove);
   g_clear_object (&self->connection);
   g_clear_object (&self->callers);
+}
+
+/* The vtable of a transfer object; its user data is the BtTransfer */
+const GDBusInterfaceVTable *
+bt_transfer_vtable (void)
+{
+  return &transfer_vtable;
 }

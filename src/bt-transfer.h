@@ -20,7 +20,8 @@
 
 G_BEGIN_DECLS
 
-#define BT_TRANSFER_PATH_PREFIX "/org/freedesktop/BackgroundTransfer/transfer/"
+#define BT_TRANSFERS_PATH "/org/freedesktop/BackgroundTransfer/transfer"
+#define BT_TRANSFER_PATH_PREFIX BT_TRANSFERS_PATH "/"
 #define BT_TRANSFER_INTERFACE "org.freedesktop.BackgroundTransfer.Transfer"
 
 /* One attempt at moving a transfer's bytes (bt-download.c, bt-upload.c) */
@@ -113,7 +114,7 @@ struct _BtTransfer
   /* On the bus */
   GDBusConnection *connection;
   BtCallers *callers;
-  guint registration_id;
+  gboolean exported;
   GHashTable *dirty;
   guint flush_source;
   gint64 last_flush_us;
@@ -138,6 +139,7 @@ gboolean bt_transfer_keeps_service_busy (BtTransfer *self);
 gboolean bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *callers,
                              GError **error);
 void bt_transfer_unexport (BtTransfer *self);
+const GDBusInterfaceVTable *bt_transfer_vtable (void);
 
 void bt_transfer_changed (BtTransfer *self, const char *property);
 const char *bt_transfer_get_current_uri (BtTransfer *self);

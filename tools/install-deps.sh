@@ -10,7 +10,7 @@ PACKAGES="
   python3 python3-gi python3-dbusmock python3-pytest gjs
   dbus dbus-daemon nginx-light curl aria2 gnome-keyring libsecret-tools
   python3-pyftpdlib python3-trustme openssl clang-format valgrind
-  valac bash-completion strace fiu-utils faketime
+  valac bash-completion strace fiu-utils faketime bubblewrap
 "
 
 missing=""

@@ -93,7 +93,8 @@ def call(obj, method, *args):
 class ServiceBus:
     """A private session bus that D-Bus-activates the build tree's service."""
 
-    def __init__(self, settings=None, env=None, idle_timeout=60, tmpdir=None, prefix=None):
+    def __init__(self, settings=None, env=None, idle_timeout=60, tmpdir=None, prefix=None,
+                 keyring=False):
         self.dir = tmpdir or tempfile.mkdtemp(prefix="bgt-test-")
         self.state_home = os.path.join(self.dir, "state")
         self.config_home = os.path.join(self.dir, "config")
@@ -152,6 +153,29 @@ class ServiceBus:
         self.env["DBUS_SESSION_BUS_ADDRESS"] = self.address
         self._connections = []
         self.conn = self.connect()
+        self.keyring = None
+        if keyring:
+            self.start_keyring()
+
+    def start_keyring(self):
+        """A real Secret Service on this bus: gnome-keyring-daemon with a
+        login keyring of the test's own, unlocked."""
+        home = os.path.join(self.dir, "home")
+        os.makedirs(home, exist_ok=True)
+        env = dict(self.env, HOME=home, XDG_DATA_HOME=os.path.join(home, ".local", "share"))
+        self.keyring = subprocess.Popen(
+            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.keyring.stdin.write(b"bgtransfer-test-keyring")
+        self.keyring.stdin.close()
+        wait_for(lambda: self.has_owner("org.freedesktop.secrets"), 20, "the Secret Service")
+
+    def has_owner(self, name):
+        reply = self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                    "org.freedesktop.DBus", "NameHasOwner",
+                                    GLib.Variant("(s)", (name,)), None,
+                                    Gio.DBusCallFlags.NONE, -1, None)
+        return reply.unpack()[0]
 
     def write_settings(self):
         path = os.path.join(self.config_home, "glib-2.0", "settings")
@@ -251,6 +275,9 @@ class ServiceBus:
                     time.sleep(0.05)
             except ProcessLookupError:
                 pass
+        if self.keyring is not None:
+            self.keyring.terminate()
+            self.keyring.wait(10)
         self.daemon.terminate()
         self.daemon.wait(10)
         self.daemon.stdout.close()

@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+# sandboxed_client.py: what an app inside a Flatpak-like sandbox may try
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Run under bwrap by test_security.py. Speaks raw D-Bus (no library) so that
+# every call is exactly what a hostile app could send. Prints one JSON value:
+# the result, or {"error": "<D-Bus error name>"}.
+
+import json
+import os
+import sys
+import time
+
+from gi.repository import Gio, GLib
+
+NAME = "org.freedesktop.BackgroundTransfer"
+MANAGER = "/org/freedesktop/BackgroundTransfer"
+MANAGER_IFACE = NAME + ".Manager"
+TRANSFER_IFACE = NAME + ".Transfer"
+
+
+def call(conn, path, iface, method, args=None, fds=None):
+    reply, _ = conn.call_with_unix_fd_list_sync(NAME, path, iface, method, args, None,
+                                                 Gio.DBusCallFlags.NONE, 20000, fds, None)
+    return reply.unpack() if reply is not None else None
+
+
+def main(argv):
+    conn = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    action, args = argv[1], argv[2:]
+    try:
+        if action == "create-fd":
+            uri, path = args
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            fds = Gio.UnixFDList.new()
+            index = fds.append(fd)
+            os.close(fd)
+            out = call(conn, MANAGER, MANAGER_IFACE, "CreateDownload",
+                       GLib.Variant("(sa{sv})", (uri, {"destination-fd": GLib.Variant("h", index)})),
+                       fds)[0]
+        elif action == "create-path":
+            uri, path = args
+            out = call(conn, MANAGER, MANAGER_IFACE, "CreateDownload",
+                       GLib.Variant("(sa{sv})", (uri, {"destination": GLib.Variant("s", path)})))[0]
+        elif action == "list":
+            out = call(conn, MANAGER, MANAGER_IFACE, "GetTransfers",
+                       GLib.Variant("(a{sv})", ({},)))[0]
+        elif action == "call":
+            path, method = args
+            out = call(conn, path, TRANSFER_IFACE, method)
+        elif action == "get":
+            path, prop = args
+            out = str(call(conn, path, "org.freedesktop.DBus.Properties", "Get",
+                           GLib.Variant("(ss)", (TRANSFER_IFACE, prop)))[0])
+        elif action == "getall":
+            (path,) = args
+            out = str(call(conn, path, "org.freedesktop.DBus.Properties", "GetAll",
+                           GLib.Variant("(s)", (TRANSFER_IFACE,)))[0])
+        elif action == "introspect":
+            (path,) = args
+            # Identified first (an unidentified caller is shown no node at all)
+            call(conn, MANAGER, MANAGER_IFACE, "GetTransfers", GLib.Variant("(a{sv})", ({},)))
+            out = call(conn, path, "org.freedesktop.DBus.Introspectable", "Introspect")[0]
+        elif action == "wait-completed":
+            (path,) = args
+            deadline = time.monotonic() + 60
+            while True:
+                status = call(conn, path, "org.freedesktop.DBus.Properties", "Get",
+                              GLib.Variant("(ss)", (TRANSFER_IFACE, "Status")))[0]
+                if status in ("completed", "error", "canceled") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)  # a probe outside the library: it polls
+            out = status
+        else:
+            raise SystemExit(f"unknown action {action}")
+    except GLib.Error as e:
+        out = {"error": Gio.DBusError.get_remote_error(e) or e.message}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

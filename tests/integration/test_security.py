@@ -1,0 +1,470 @@
+# test_security.py: isolation of apps, sandboxed callers, secrets, files, headers
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# FAULTS C1–C3, C5–C8, X1–X6. Sandboxed apps run for real under bwrap with a
+# .flatpak-info of their own, which the service reads through
+# /proc/PID/root as xdg-desktop-portal does.
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+from bgtharness import BUILDDIR, SRCDIR, Bgt, GLib, Gio, ServiceBus, call, sha256_file, wait_for
+from faultserver import FaultServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SENTINEL_PASSWORD = "SENTINEL-PASSWORD-8d1f0c"
+SENTINEL_TOKEN = "SENTINEL-TOKEN-5be2a7"
+SENTINEL_COOKIE = "SENTINEL-COOKIE-41c9e3"
+
+
+class _Raises:
+    def __init__(self, code):
+        self.code = code
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, value, tb):
+        assert typ is not None, f"expected {self.code.value_nick}"
+        assert isinstance(value, GLib.Error) and value.matches(Bgt.error_quark(), self.code), \
+            f"expected {self.code.value_nick}, got {value}"
+        self.error = value
+        return True
+
+
+# ---- Sandboxed apps ------------------------------------------------------------
+
+
+class Sandbox:
+    """An app in a bwrap sandbox, identified by its .flatpak-info."""
+
+    def __init__(self, bus, app_id, workdir, network=True):
+        self.bus = bus
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.info = os.path.join(workdir, "flatpak-info")
+        shared = "network;ipc;" if network else "ipc;"
+        with open(self.info, "w") as f:
+            f.write(f"[Application]\nname={app_id}\nruntime=runtime/org.example.Platform/x86_64/1\n"
+                    f"\n[Context]\nshared={shared}\n")
+
+    def run(self, *args):
+        argv = ["bwrap", "--unshare-pid", "--die-with-parent",
+                "--tmpfs", "/",
+                "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+                "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+                "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+                "--proc", "/proc", "--dev", "/dev",
+                "--ro-bind", SRCDIR, SRCDIR,
+                "--ro-bind", BUILDDIR, BUILDDIR,
+                "--bind", self.bus.dir, self.bus.dir,
+                "--bind", self.workdir, self.workdir,
+                "--ro-bind", self.info, "/.flatpak-info",
+                "--", "/usr/bin/python3", os.path.join(HERE, "sandboxed_client.py"), *args]
+        r = subprocess.run(argv, env=self.bus.env, capture_output=True, text=True, timeout=90)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def bwrap_works(tmp_path_factory):
+    if shutil.which("bwrap") is None:
+        pytest.skip("needs bubblewrap")
+    r = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-pid", "true"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"bwrap cannot run here: {r.stderr.strip()}")
+
+
+def is_error(result, name):
+    return isinstance(result, dict) and result.get("error", "").endswith(name)
+
+
+def test_sandboxed_apps_are_isolated(bwrap_works, bus, nginx, tmp_path):
+    a = Sandbox(bus, "org.example.SandA", str(tmp_path / "a"))
+    b = Sandbox(bus, "org.example.SandB", str(tmp_path / "b"))
+    host = bus.client("org.example.Host")
+
+    # A downloads into a file it opened itself; that is the only way it may
+    # name a file
+    path_a = a.run("create-fd", nginx.url("slow/medium.bin"), str(tmp_path / "a" / "out.bin"))
+    assert isinstance(path_a, str) and path_a.startswith("/org/freedesktop/BackgroundTransfer/")
+    refused = a.run("create-path", nginx.url("small.txt"), str(tmp_path / "a" / "by-path"))
+    assert is_error(refused, "AccessDenied") or is_error(refused, "InvalidArgument"), refused
+    assert not (tmp_path / "a" / "by-path").exists()
+    # Declaring another app id does not make it someone else
+    assert a.run("list") == [path_a]
+
+    # B and the host app see nothing of A, and can do nothing to it
+    assert b.run("list") == []
+    assert [t.get_object_path() for t in call(host, "list_transfers")] == []
+    for method in ("Pause", "Resume", "Cancel", "Remove", "Start", "OpenResult"):
+        assert is_error(b.run("call", path_a, method), "AccessDenied"), method
+    for prop in ("Uri", "BytesReceived", "Destination", "Status"):
+        assert is_error(b.run("get", path_a, prop), "AccessDenied"), prop
+    assert is_error(b.run("getall", path_a), "AccessDenied")
+    assert path_a.rsplit("/", 1)[1] not in b.run("introspect",
+                                                  "/org/freedesktop/BackgroundTransfer/transfer")
+    with _Raises(Bgt.Error.ACCESS_DENIED):
+        call(host, "get_transfer", path_a)
+
+    # A itself can, and its download completes into its own file
+    assert "Uri" in a.run("getall", path_a)
+    assert path_a.rsplit("/", 1)[1] in a.run("introspect",
+                                              "/org/freedesktop/BackgroundTransfer/transfer")
+    assert a.run("wait-completed", path_a) == "completed"
+    assert sha256_file(tmp_path / "a" / "out.bin") == nginx.files["medium.bin"]
+
+
+def test_sandboxed_app_without_network_is_refused(bwrap_works, bus, nginx, tmp_path):
+    offline = Sandbox(bus, "org.example.NoNetwork", str(tmp_path / "n"), network=False)
+    result = offline.run("create-fd", nginx.url("small.txt"), str(tmp_path / "n" / "x"))
+    assert is_error(result, "AccessDenied"), result
+    assert is_error(offline.run("list"), "AccessDenied")
+
+
+def test_signals_reach_only_the_owner(bus, nginx, dest_dir):
+    owner = bus.client("org.example.Owner")
+    spy = bus.connect()  # any other app on the bus, listening to everything it may
+    spied = []
+    spy.signal_subscribe("org.freedesktop.BackgroundTransfer", None, None, None, None,
+                         Gio.DBusSignalFlags.NONE, lambda *a: spied.append(a[4]))
+    spy.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                  "AddMatch", GLib.Variant("(s)", ("type='signal'",)), None,
+                  Gio.DBusCallFlags.NONE, -1, None)
+    t = call(Bgt.Downloader.new(owner), "create_download", nginx.url("slow/medium.bin"),
+             Gio.File.new_for_path(str(dest_dir / "m.bin")))
+    seen = []
+    t.connect("notify::bytes-received", lambda o, p: seen.append(o.props.bytes_received))
+    wait_for(lambda: len(seen) >= 3, 20, "the owner to hear progress")
+    call(t, "cancel")
+    assert spied == [], f"another connection heard {spied}"
+
+
+# ---- Secrets -----------------------------------------------------------------------
+
+
+def digest_handler(realm="bgt", user="alice", password=SENTINEL_PASSWORD, body=b"digest ok"):
+    """RFC 7616 Digest (MD5, qop=auth) done by hand."""
+    import hashlib
+
+    def md5(s):
+        return hashlib.md5(s.encode()).hexdigest()
+
+    nonce = "6e0d3a51b8"
+
+    def handler(conn, req, n):
+        auth = req.header("authorization") or ""
+        if auth.startswith("Digest "):
+            fields = {}
+            for part in auth[7:].split(","):
+                k, _, v = part.strip().partition("=")
+                fields[k] = v.strip('"')
+            ha1 = md5(f"{user}:{realm}:{password}")
+            ha2 = md5(f"{req.method}:{fields.get('uri')}")
+            expected = md5(f"{ha1}:{nonce}:{fields.get('nc')}:{fields.get('cnonce')}:auth:{ha2}")
+            if fields.get("username") == user and fields.get("response") == expected:
+                conn.respond(200, body)
+                return
+        conn.respond(401, b"who are you", [
+            ("WWW-Authenticate", f'Digest realm="{realm}", nonce="{nonce}", qop="auth", '
+                                 'algorithm=MD5')])
+    return handler
+
+
+def basic_handler(user="alice", password=SENTINEL_PASSWORD, body=b"basic ok"):
+    import base64
+    good = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def handler(conn, req, n):
+        if req.header("authorization") == good:
+            conn.respond(200, body)
+        else:
+            conn.respond(401, b"who are you", [("WWW-Authenticate", 'Basic realm="bgt"')])
+    return handler
+
+
+@pytest.fixture
+def keyring_bus(tmp_path):
+    if shutil.which("gnome-keyring-daemon") is None:
+        pytest.skip("needs gnome-keyring")
+    svc = ServiceBus(tmpdir=str(tmp_path / "session"), keyring=True)
+    yield svc
+    svc.close()
+
+
+def test_secrets_never_rest_in_clear(keyring_bus, tmp_path):
+    server = FaultServer()
+    monitor = subprocess.Popen(["dbus-monitor", "--address", keyring_bus.address],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        server.route("/basic", basic_handler())
+        server.route("/digest", digest_handler())
+        server.route("/token", lambda c, r, n: c.respond(
+            200 if r.header("authorization") == f"Bearer {SENTINEL_TOKEN}"
+            and r.header("cookie") == f"s={SENTINEL_COOKIE}" else 403, b"token ok"))
+        client = keyring_bus.client("org.example.Secrets")
+        out = tmp_path / "out"
+        out.mkdir()
+
+        def fetch(path, **how):
+            d = Bgt.Downloader.new(client)
+            if "credential" in how:
+                d.set_server_credential(*how["credential"])
+            for name, value in how.get("headers", {}).items():
+                d.set_request_header(name, value)
+            t = call(d, "create_download", server.url(path), Gio.File.new_for_path(str(out / path)))
+            assert call(t, "wait"), t.props.error_message
+            return t
+
+        basic = fetch("basic", credential=("alice", SENTINEL_PASSWORD))
+        digest = fetch("digest", credential=("alice", SENTINEL_PASSWORD))
+        token = fetch("token", headers={"Authorization": f"Bearer {SENTINEL_TOKEN}",
+                                        "Cookie": f"s={SENTINEL_COOKIE}"})
+        assert (out / "basic").read_bytes() == b"basic ok"
+        assert (out / "digest").read_bytes() == b"digest ok"
+        assert (out / "token").read_bytes() == b"token ok"
+
+        # Write-only: nothing reads the secrets back over the bus
+        for t in (basic, digest, token):
+            props = client.get_connection().call_sync(
+                "org.freedesktop.BackgroundTransfer", t.get_object_path(),
+                "org.freedesktop.DBus.Properties", "GetAll",
+                GLib.Variant("(s)", ("org.freedesktop.BackgroundTransfer.Transfer",)), None,
+                Gio.DBusCallFlags.NONE, -1, None)
+            text = str(props.unpack())
+            for sentinel in (SENTINEL_PASSWORD, SENTINEL_TOKEN, SENTINEL_COOKIE):
+                assert sentinel not in text
+
+        # A restart finds them in the keyring: a transfer that needs them
+        # again after a crash still authenticates
+        again = Bgt.Downloader.new(client)
+        again.set_server_credential("alice", SENTINEL_PASSWORD)
+        again.set_start(False)
+        later = call(again, "create_download", server.url("basic"),
+                     Gio.File.new_for_path(str(out / "later")))
+        keyring_bus.kill_service()
+        client = keyring_bus.client("org.example.Secrets")
+        later = call(client, "get_transfer", later.get_id())
+        call(later, "start")
+        assert call(later, "wait"), later.props.error_message
+        assert (out / "later").read_bytes() == b"basic ok"
+    finally:
+        server.close()
+        keyring_bus.close()
+        monitor.terminate()
+    capture = monitor.communicate(timeout=10)[0]
+
+    # Nowhere at rest: state, config, runtime, the service's log
+    def grep_tree(root):
+        hits = []
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                p = os.path.join(dirpath, name)
+                try:
+                    data = open(p, "rb").read()
+                except OSError:
+                    continue
+                for sentinel in (SENTINEL_PASSWORD, SENTINEL_TOKEN, SENTINEL_COOKIE):
+                    if sentinel.encode() in data:
+                        hits.append((p, sentinel))
+        return hits
+
+    assert grep_tree(keyring_bus.dir) == []
+    # On the bus only in the calls that hand them over: the app's
+    # CreateDownload and the service's CreateItem to the keyring
+    messages = capture.split(b"\nmethod call")
+    assert any(SENTINEL_PASSWORD.encode() in m for m in messages), "the capture saw nothing"
+    for m in messages:
+        for sentinel in (SENTINEL_PASSWORD, SENTINEL_TOKEN, SENTINEL_COOKIE):
+            if sentinel.encode() in m:
+                head = m[:300]
+                assert b"member=CreateDownload" in head or b"member=CreateItem" in head, head
+
+
+def test_credentials_in_the_uri_are_refused(bus, client, tmp_path):
+    with _Raises(Bgt.Error.INVALID_ARGUMENT) as r:
+        call(Bgt.Downloader.new(client), "create_download",
+             f"http://alice:{SENTINEL_PASSWORD}@127.0.0.1:9/x",
+             Gio.File.new_for_path(str(tmp_path / "x")))
+    assert SENTINEL_PASSWORD not in r.error.message
+    assert SENTINEL_PASSWORD not in bus.service_log()
+
+
+# ---- Files -------------------------------------------------------------------------
+
+
+def test_symlinked_destination_is_not_followed(client, nginx, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "link").symlink_to(victim)
+    try:
+        t = call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
+                 Gio.File.new_for_path(str(d / "link")))
+        ok = call(t, "wait")
+    except GLib.Error:
+        ok = False
+    assert not ok
+    assert victim.read_text() == "precious"
+    assert (d / "link").is_symlink()
+
+
+def test_planted_partial_symlink_is_not_followed(client, nginx, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "file.bgtpart").symlink_to(victim)
+    try:
+        t = call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
+                 Gio.File.new_for_path(str(d / "file")))
+        call(t, "wait")
+    except GLib.Error:
+        pass
+    assert victim.read_text() == "precious"
+
+
+def test_symlink_swapped_in_during_the_download(client, nginx, tmp_path):
+    """A racing thread keeps putting a symlink at the final name: the
+    download never writes through it."""
+    import threading
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    d = tmp_path / "d"
+    d.mkdir()
+    final = d / "race.bin"
+    stop = threading.Event()
+
+    def swapper():
+        while not stop.is_set():
+            try:
+                os.symlink(victim, final)
+            except FileExistsError:
+                pass
+            time.sleep(0.001)
+    th = threading.Thread(target=swapper, daemon=True)
+    th.start()
+    try:
+        t = call(Bgt.Downloader.new(client), "create_download", nginx.url("slow/medium.bin"),
+                 Gio.File.new_for_path(str(final)))
+        try:
+            call(t, "wait")
+        except GLib.Error:
+            pass
+    except GLib.Error:
+        pass
+    finally:
+        stop.set()
+        th.join()
+    assert victim.read_text() == "precious"
+
+
+@pytest.mark.parametrize("opener", ["rdonly", "directory", "fifo", "devzero"])
+def test_bad_destination_fds_are_refused(client, nginx, tmp_path, opener):
+    if opener == "rdonly":
+        (tmp_path / "r").write_text("")
+        fd = os.open(tmp_path / "r", os.O_RDONLY)
+    elif opener == "directory":
+        fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    elif opener == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+        fd = os.open(tmp_path / "fifo", os.O_RDWR)
+    else:
+        fd = os.open("/dev/zero", os.O_WRONLY)
+    try:
+        with _Raises(Bgt.Error.INVALID_ARGUMENT):
+            call(Bgt.Downloader.new(client), "create_download_for_fd", nginx.url("small.txt"), fd)
+    finally:
+        os.close(fd)
+
+
+# ---- Headers, schemes, malformed calls, quotas ----------------------------------------
+
+
+@pytest.mark.parametrize("name,value", [
+    ("X-Ok", "a\r\nInjected: yes"), ("X-Ok", "a\nb"), ("X-Ok", "cr\ronly"),
+    ("Bad Name", "v"), ("Bad:Name", "v"), ("", "v"),
+    ("Host", "evil.example"), ("Content-Length", "0"), ("Transfer-Encoding", "chunked"),
+    ("Connection", "close"), ("Upgrade", "h2c"), ("TE", "trailers"), ("Trailer", "x"),
+    ("Keep-Alive", "1"), ("Range", "bytes=0-"), ("If-Range", '"x"'),
+    pytest.param("X-Big", "v" * (1 << 20), id="one-MiB-value"),
+])
+def test_bad_headers_are_refused(bus, client, tmp_path, name, value):
+    options = {"destination": GLib.Variant("s", str(tmp_path / "h")),
+               "headers": GLib.Variant("a(ss)", [(name, value)]),
+               "app-id": GLib.Variant("s", client.get_app_id())}
+    with pytest.raises(GLib.Error) as e:
+        bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", ("http://127.0.0.1:9/", options)),
+                         conn=client.get_connection())
+    assert "InvalidArgument" in e.value.message or \
+        e.value.matches(Bgt.error_quark(), Bgt.Error.INVALID_ARGUMENT)
+    assert not (tmp_path / "h").exists()
+    assert bus.service_running()
+
+
+@pytest.mark.parametrize("uri", ["", "http://[::1", "http://exa mple.org/", "javascript:alert(1)",
+                                 "HtTp://127.0.0.1:9/x",
+                                 pytest.param("http://127.0.0.1:9/" + "a" * 5000, id="5000-chars"),
+                                 "file:///etc/passwd", "data:,x"])
+def test_c1_bad_uris(bus, client, tmp_path, uri):
+    options = {"destination": GLib.Variant("s", str(tmp_path / "u")),
+               "app-id": GLib.Variant("s", client.get_app_id())}
+    try:
+        bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (uri, options)),
+                         conn=client.get_connection())
+        accepted = True
+    except GLib.Error as e:
+        accepted = False
+        assert "InvalidArgument" in e.message or "UnsupportedScheme" in e.message, e.message
+    # A mixed-case scheme is a scheme: the only one allowed to pass
+    assert accepted == uri.startswith("HtTp://")
+
+
+def test_c7_malformed_calls_leave_the_service_standing(bus, client):
+    conn = client.get_connection()
+    bad = [
+        ("CreateDownload", GLib.Variant("(s)", ("http://127.0.0.1:9/",))),
+        ("CreateDownload", GLib.Variant("(sa{sv})", ("http://127.0.0.1:9/", {
+            "destination-fd": GLib.Variant("h", 7)}))),  # no fd list
+        ("CreateDownload", GLib.Variant("(sa{sv})", ("http://127.0.0.1:9/", {
+            "destination": GLib.Variant("u", 3)}))),  # wrong type
+        ("GetTransfers", GLib.Variant("(a{sv})", ({
+            "status": GLib.Variant("as", ["'; DROP TABLE transfers; --"] * 10000)},))),
+        ("GetTransfers", GLib.Variant("(a{sv})", ({"status": GLib.Variant("s", "running")},))),
+        ("ConfigureGroup", GLib.Variant("(sa{sv})", ("", {}))),
+    ]
+    for method, args in bad:
+        try:
+            result = bus.call_manager(method, args, conn=conn)
+        except GLib.Error as e:
+            assert "org.freedesktop" in e.message, e.message  # a D-Bus error, typed
+        else:
+            assert method == "GetTransfers" and result == ([],), (method, result)
+    assert bus.service_running()
+    assert list(call(client, "list_transfers")) == []
+
+
+@pytest.mark.parametrize("service_settings", [{"max-transfers-per-app": "5"}], indirect=True)
+def test_c8_quota_per_app(bus, tmp_path):
+    greedy = bus.client("org.example.Greedy")
+    other = bus.client("org.example.Modest")
+
+    def create(client, i):
+        d = Bgt.Downloader.new(client)
+        d.set_start(False)
+        return call(d, "create_download", f"http://127.0.0.1:9/{i}",
+                    Gio.File.new_for_path(str(tmp_path / f"{client.get_app_id()}-{i}")))
+
+    for i in range(5):
+        create(greedy, i)
+    with _Raises(Bgt.Error.QUOTA_EXCEEDED):
+        create(greedy, 5)
+    # Another app still gets service
+    assert create(other, 0).props.status == Bgt.Status.IDLE
