@@ -131,15 +131,25 @@ on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
                id, error->message);
 }
 
+/* The attributes naming a transfer's item; libsecret may keep the table
+ * past the call, so it owns its strings */
+static GHashTable *
+transfer_attributes (const char *transfer_id)
+{
+  GHashTable *attributes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  g_hash_table_insert (attributes, "transfer", g_strdup (transfer_id));
+  return attributes;
+}
+
 void
 bt_secrets_store (const char *transfer_id, BtSecrets *secrets)
 {
-  g_autoptr (GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) attributes = transfer_attributes (transfer_id);
   g_autoptr (GVariant) value = g_variant_ref_sink (bt_secrets_serialize (secrets));
   g_autofree char *text = g_variant_print (value, FALSE);
   g_autofree char *label = g_strdup_printf ("Background transfer %s", transfer_id);
 
-  g_hash_table_insert (attributes, "transfer", (gpointer) transfer_id);
   secret_password_storev (&bt_secret_schema, attributes, SECRET_COLLECTION_DEFAULT, label, text,
                           NULL, on_stored, g_strdup (transfer_id));
   memset (text, 0, strlen (text));
@@ -179,10 +189,9 @@ bt_secrets_lookup_async (const char *transfer_id, GCancellable *cancellable,
                          GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_autoptr (GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) attributes = transfer_attributes (transfer_id);
 
   g_task_set_source_tag (task, bt_secrets_lookup_async);
-  g_hash_table_insert (attributes, "transfer", (gpointer) transfer_id);
   secret_password_lookupv (&bt_secret_schema, attributes, cancellable, on_looked_up,
                            g_steal_pointer (&task));
 }
@@ -212,8 +221,7 @@ on_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 bt_secrets_clear (const char *transfer_id)
 {
-  g_autoptr (GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) attributes = transfer_attributes (transfer_id);
 
-  g_hash_table_insert (attributes, "transfer", (gpointer) transfer_id);
   secret_password_clearv (&bt_secret_schema, attributes, NULL, on_cleared, NULL);
 }

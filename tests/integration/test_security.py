@@ -254,6 +254,25 @@ def test_secrets_never_rest_in_clear(keyring_bus, tmp_path):
         call(later, "start")
         assert call(later, "wait"), later.props.error_message
         assert (out / "later").read_bytes() == b"basic ok"
+
+        # Removing a transfer removes its secrets from the keyring
+        def in_keyring(transfer_id):
+            r = subprocess.run(["secret-tool", "search", "transfer", transfer_id],
+                               env=keyring_bus.env, capture_output=True, text=True, timeout=30)
+            return transfer_id in r.stdout + r.stderr
+        # Done with them: a completed transfer's secrets leave the keyring
+        wait_for(lambda: not in_keyring(later.get_id()), 10, "the secret to be cleared")
+        # A failed one keeps them (the app may fix the URI and resume)
+        # until it is removed
+        failing = Bgt.Downloader.new(client)
+        failing.set_server_credential("alice", SENTINEL_PASSWORD)
+        failed = call(failing, "create_download", server.url("missing"),
+                      Gio.File.new_for_path(str(out / "missing")))
+        with pytest.raises(GLib.Error):
+            call(failed, "wait")
+        assert in_keyring(failed.get_id())
+        call(failed, "remove")
+        wait_for(lambda: not in_keyring(failed.get_id()), 10, "the secret to be cleared")
     finally:
         server.close()
         keyring_bus.close()
@@ -364,6 +383,19 @@ def test_symlink_swapped_in_during_the_download(client, nginx, tmp_path):
         stop.set()
         th.join()
     assert victim.read_text() == "precious"
+
+
+@pytest.mark.parametrize("path", ["{d}/../escape", "{d}/./x", "{d}//x/..", "{d}/sub/../x"])
+def test_dot_segments_in_paths_are_refused(bus, client, tmp_path, path):
+    d = tmp_path / "d"
+    (d / "sub").mkdir(parents=True)
+    options = {"destination": GLib.Variant("s", path.format(d=d)),
+               "app-id": GLib.Variant("s", client.get_app_id())}
+    with pytest.raises(GLib.Error) as e:
+        bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", ("http://127.0.0.1:9/", options)),
+                         conn=client.get_connection())
+    assert "InvalidArgument" in e.value.message
+    assert sorted(os.listdir(tmp_path)) == ["d", "session"] or "escape" not in os.listdir(tmp_path)
 
 
 @pytest.mark.parametrize("opener", ["rdonly", "directory", "fifo", "devzero"])
