@@ -240,6 +240,39 @@ bt_destination_recover (BtDestination *self, guint64 checkpoint, gboolean same_b
   return checkpoint;
 }
 
+/*
+ * bt_destination_was_committed:
+ * @size: the size the file must have, or G_MAXUINT64 if unknown
+ *
+ * After a crash between bt_destination_commit() and the record of its
+ * success: whether the partial file already became the destination (it is
+ * gone and the destination is a regular file of @size, or both names are
+ * still the same file after a link() fallback, which this finishes).
+ */
+gboolean
+bt_destination_was_committed (BtDestination *self, guint64 size)
+{
+  struct stat final, part;
+  gboolean committed = FALSE;
+  int dfd;
+
+  if (self->path == NULL)
+    return FALSE;
+  dfd = open_dir (self->dir, NULL);
+  if (dfd < 0)
+    return FALSE;
+  if (fstatat (dfd, self->name, &final, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (final.st_mode)
+      && (size == G_MAXUINT64 || (guint64) final.st_size == size))
+    {
+      if (fstatat (dfd, self->part_name, &part, AT_SYMLINK_NOFOLLOW) < 0)
+        committed = errno == ENOENT;
+      else if (part.st_dev == final.st_dev && part.st_ino == final.st_ino)
+        committed = unlinkat (dfd, self->part_name, 0) == 0;
+    }
+  close (dfd);
+  return committed;
+}
+
 /* The kernel's id of this boot: what the page cache promises holds only
  * within it */
 const char *

@@ -254,7 +254,7 @@ commit (BtDownloadJob *job)
   g_autoptr (GError) error = NULL;
   BtTransfer *transfer = job->transfer;
 
-  if (!bt_destination_commit (transfer->destination, transfer->bytes_received, &error))
+  if (!bt_transfer_commit_destination (transfer, &error))
     {
       finish_with_write_error (job, error);
       return;

@@ -594,7 +594,7 @@ commit (BtFtpJob *job)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!bt_destination_commit (job->transfer->destination, job->transfer->bytes_received, &error))
+  if (!bt_transfer_commit_destination (job->transfer, &error))
     {
       finish (job,
               g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)

@@ -759,6 +759,7 @@ bt_transfer_serialize (BtTransfer *self)
                                                    ? self->bytes_received
                                                    : self->checkpoint_bytes));
   g_variant_builder_add (&b, "{sv}", "synced-bytes", g_variant_new_uint64 (self->synced_bytes));
+  g_variant_builder_add (&b, "{sv}", "committing", g_variant_new_boolean (self->committing));
   add_string (&b, "boot-id", bt_boot_id ());
   g_variant_builder_add (&b, "{sv}", "total", g_variant_new_uint64 (self->total_bytes));
   g_variant_builder_add (&b, "{sv}", "http-status", g_variant_new_uint32 (self->http_status));
@@ -920,6 +921,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   gboolean same_boot;
   BtStatus recorded_status;
   gboolean recorded_queued;
+  gboolean committing = FALSE;
 
   self->id = g_strdup (id);
   self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
@@ -1042,6 +1044,17 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
 
   recorded_status = self->status;
   recorded_queued = self->queued;
+  g_variant_dict_lookup (record, "committing", "b", &committing);
+  if (committing && !bt_status_is_finished (self->status)
+      && bt_destination_was_committed (self->destination, self->total_bytes))
+    {
+      /* Stopped between the rename into place and its record */
+      self->status = BT_STATUS_COMPLETED;
+      self->queued = FALSE;
+      self->completed_time = g_get_real_time ();
+      if (self->total_bytes != G_MAXUINT64)
+        bytes = self->total_bytes;
+    }
   switch (self->status)
     {
       case BT_STATUS_COMPLETED:
@@ -1092,6 +1105,36 @@ bt_transfer_save (BtTransfer *self)
 {
   if (self->store != NULL)
     bt_store_put (self->store, self->id, self->app_id, self->seq, bt_transfer_serialize (self));
+}
+
+/*
+ * bt_transfer_commit_destination:
+ *
+ * Renames the finished data into place, crash-safely: the intent is
+ * committed to the store first, so that a service killed between the
+ * rename and the record of its success finds out, when it restarts, that
+ * the file is already there (bt_destination_was_committed()) instead of
+ * finding it "created by someone else".
+ */
+gboolean
+bt_transfer_commit_destination (BtTransfer *self, GError **error)
+{
+  self->committing = TRUE;
+  if (self->store != NULL)
+    {
+      bt_transfer_save (self);
+      if (!bt_store_flush (self->store, error))
+        {
+          self->committing = FALSE;
+          return FALSE;
+        }
+    }
+  if (!bt_destination_commit (self->destination, self->bytes_received, error))
+    {
+      self->committing = FALSE;
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Flushes the partial data, then records how far it goes */
@@ -1439,6 +1482,8 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
            bt_status_to_string (status));
   self->status = status;
   bt_transfer_changed (self, "Status");
+  if (bt_status_is_finished (status))
+    self->committing = FALSE;
 
   if ((status == BT_STATUS_COMPLETED || status == BT_STATUS_CANCELED) && self->has_secrets)
     {

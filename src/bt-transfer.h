@@ -83,6 +83,7 @@ struct _BtTransfer
   guint64 checkpoint_bytes;    /* written and recorded in the store */
   guint64 synced_bytes;        /* of which flushed to the disk */
   gboolean recovered_changes;  /* restoring it changed it: save it again */
+  gboolean committing;         /* renaming the data into place */
   guint checkpoint_generation; /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
@@ -131,6 +132,7 @@ BtTransfer *bt_transfer_new_from_record (const char *id, const char *app_id, gui
                                          GVariant *record);
 GVariant *bt_transfer_serialize (BtTransfer *self);
 void bt_transfer_save (BtTransfer *self);
+gboolean bt_transfer_commit_destination (BtTransfer *self, GError **error);
 void bt_transfer_checkpoint (BtTransfer *self);
 void bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush);
 void bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes);

@@ -309,7 +309,7 @@ complete (BtUploadJob *job)
       transfer->total_bytes = transfer->bytes_received;
       bt_transfer_changed (transfer, "TotalBytesToReceive");
     }
-  if (!bt_destination_commit (transfer->destination, transfer->bytes_received, &error))
+  if (!bt_transfer_commit_destination (transfer, &error))
     {
       job_finish (job, BT_ERROR_STATUS_DESTINATION_UNWRITABLE, error->message, FALSE, 0);
       return;

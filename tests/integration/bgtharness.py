@@ -114,7 +114,9 @@ class ServiceBus:
             f.write(
                 "#!/bin/sh\nexec {} {} --verbose {} >>{} 2>&1\n".format(
                     prefix or os.environ.get("BGT_SERVICE_PREFIX", ""),
-                    os.path.join(BUILDDIR, "src", "bgtransferd-test"),
+                    # BGT_SERVICE: another build of it (sanitizers)
+                    os.environ.get("BGT_SERVICE",
+                                   os.path.join(BUILDDIR, "src", "bgtransferd-test")),
                     os.environ.get("BGT_SERVICE_ARGS", ""),
                     self.log_path,
                 )

@@ -419,3 +419,34 @@ def test_wall_clock_jumps_do_not_move_retries(tmp_path, jump):
     finally:
         bus.close()
         server.close()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_kill_between_rename_and_its_record(bus, client, nginx, dest_dir):
+    """P1: killed right after the data was renamed into place, before
+    "completed" was recorded: the restarted service finds the file there
+    and completes, instead of calling it someone else's."""
+    d = Bgt.Downloader.new(client)
+    d.set_start(False)
+    t = call(d, "create_download", nginx.url("medium.bin"),
+             Gio.File.new_for_path(str(dest_dir / "m.bin")))
+    pid = bus.service_pid()
+    # The commit: fsync(part), renameat2, fsync(directory) ← killed here
+    tracer = subprocess.Popen(
+        ["strace", "-qq", "-f", "-p", str(pid), "-e", "trace=fsync",
+         "-e", "inject=fsync:signal=KILL:when=2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)  # strace attaches asynchronously; nothing to wait on
+        call(t, "start")
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or bgtharness._is_zombie(pid), 30,
+                 "the service to be killed")
+    finally:
+        tracer.wait(10)
+    assert (dest_dir / "m.bin").exists(), "killed after the rename"
+    client2 = bus.client("org.example.Tests")
+    again = call(client2, "get_transfer", t.get_id())
+    assert call(again, "wait")
+    assert again.props.status == S.COMPLETED
+    assert sha256_file(dest_dir / "m.bin") == nginx.files["medium.bin"]
+    assert sorted(os.listdir(dest_dir)) == ["m.bin"]
