@@ -314,9 +314,10 @@ class SystemBus:
             | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
         self.mocks = []
 
-    def spawn_template(self, template, bus_name, parameters=None):
-        """Runs a python-dbusmock template; returns when it owns its name."""
-        argv = [sys.executable, "-m", "dbusmock", "--system", "--template", template]
+    def spawn_template(self, template, bus_name, parameters=None, argv=None):
+        """Runs a python-dbusmock template (or a plain mock given by argv);
+        returns when it owns its name."""
+        argv = [sys.executable, "-m", "dbusmock", "--system"] + (argv or ["--template", template])
         if parameters:
             import json
             argv += ["--parameters", json.dumps(parameters)]
@@ -358,9 +359,11 @@ class MockNetworkManager:
     def __init__(self, system_bus):
         self.bus = system_bus
         system_bus.spawn_template("networkmanager", self.NAME)
+        # The template has no Metered (NMMetered: 1 yes, 2 no, 3 guess-yes)
+        self._mock("AddProperty", "(ssv)", self.NAME, "Metered", GLib.Variant("u", 2))
 
-    def _mock(self, method, signature, *args):
-        self.bus.call(self.NAME, self.PATH, "org.freedesktop.DBus.Mock", method,
+    def _mock(self, method, signature, *args, path=None):
+        self.bus.call(self.NAME, path or self.PATH, "org.freedesktop.DBus.Mock", method,
                       GLib.Variant(signature, args))
 
     def set_online(self, online):
@@ -372,9 +375,64 @@ class MockNetworkManager:
             self._mock("SetGlobalConnectionState", "(u)", self.STATE_DISCONNECTED)
 
     def set_metered(self, metered):
-        # NMMetered: 1 yes, 2 no
-        self._mock("SetProperty", "(sssv)", self.PATH, self.NAME, "Metered",
-                   GLib.Variant("u", 1 if metered else 2))
+        self._mock("UpdateProperties", "(sa{sv})", self.NAME,
+                   {"Metered": GLib.Variant("u", 1 if metered else 2)})
+
+
+class MockUPower:
+    NAME = "org.freedesktop.UPower"
+    PATH = "/org/freedesktop/UPower"
+    DISPLAY = "/org/freedesktop/UPower/devices/DisplayDevice"
+
+    def __init__(self, system_bus):
+        self.bus = system_bus
+        system_bus.spawn_template("upower", self.NAME)
+        self.set_battery(on_battery=False, percentage=80.0)
+
+    def set_battery(self, on_battery, percentage, warning_level=1):
+        # Type 2: battery; State 2 discharging, 1 charging
+        self.bus.call(self.NAME, self.PATH, "org.freedesktop.DBus.Mock", "SetupDisplayDevice",
+                      GLib.Variant("(uuddddxxbsu)", (2, 2 if on_battery else 1, percentage, 40.0,
+                                                     50.0, 10.0, 3600, 0, True, "battery",
+                                                     warning_level)))
+        self.bus.call(self.NAME, self.PATH, "org.freedesktop.DBus.Mock", "UpdateProperties",
+                      GLib.Variant("(sa{sv})", (self.NAME,
+                                                {"OnBattery": GLib.Variant("b", on_battery)})))
+
+
+class MockPowerProfiles:
+    NAME = "net.hadess.PowerProfiles"
+    PATH = "/net/hadess/PowerProfiles"
+
+    def __init__(self, system_bus):
+        self.bus = system_bus
+        system_bus.spawn_template("power_profiles_daemon", self.NAME)
+
+    def set_profile(self, profile):
+        self.bus.call(self.NAME, self.PATH, "org.freedesktop.DBus.Mock", "UpdateProperties",
+                      GLib.Variant("(sa{sv})", (self.NAME,
+                                                {"ActiveProfile": GLib.Variant("s", profile)})))
+
+
+class MockModemManager:
+    """A modem whose 3GPP registration the test sets (5: roaming, 1: home)."""
+
+    NAME = "org.freedesktop.ModemManager1"
+    PATH = "/org/freedesktop/ModemManager1"
+    MODEM = PATH + "/Modem/0"
+    IFACE = "org.freedesktop.ModemManager1.Modem.Modem3gpp"
+
+    def __init__(self, system_bus):
+        self.bus = system_bus
+        system_bus.spawn_template(None, self.NAME, argv=["-m", self.NAME, self.PATH, self.NAME])
+        self.bus.call(self.NAME, self.PATH, "org.freedesktop.DBus.Mock", "AddObject",
+                      GLib.Variant("(ssa{sv}a(ssss))", (self.MODEM, self.IFACE, {
+                          "RegistrationState": GLib.Variant("u", 1)}, [])))
+
+    def set_roaming(self, roaming):
+        self.bus.call(self.NAME, self.MODEM, "org.freedesktop.DBus.Mock", "UpdateProperties",
+                      GLib.Variant("(sa{sv})", (self.IFACE, {
+                          "RegistrationState": GLib.Variant("u", 5 if roaming else 1)})))
 
 
 NGINX_CONF = """daemon off;
