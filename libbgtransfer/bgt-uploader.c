@@ -449,3 +449,40 @@ bgt_uploader_create_upload_finish (BgtUploader *self, GAsyncResult *result, GErr
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/**
+ * bgt_uploader_create_upload_for_fd_finish:
+ * @self: a #BgtUploader
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes bgt_uploader_create_upload_for_fd_async().
+ *
+ * Returns: (transfer full): the upload, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+BgtUpload *
+bgt_uploader_create_upload_for_fd_finish (BgtUploader *self, GAsyncResult *result, GError **error)
+{
+  return bgt_uploader_create_upload_finish (self, result, error);
+}
+
+/**
+ * bgt_uploader_create_multipart_upload_finish:
+ * @self: a #BgtUploader
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes bgt_uploader_create_multipart_upload_async().
+ *
+ * Returns: (transfer full): the upload, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+BgtUpload *
+bgt_uploader_create_multipart_upload_finish (BgtUploader *self, GAsyncResult *result,
+                                             GError **error)
+{
+  return bgt_uploader_create_upload_finish (self, result, error);
+}

@@ -67,5 +67,11 @@ void bgt_uploader_create_multipart_upload_async (BgtUploader *self, const char *
 BGT_AVAILABLE_IN_ALL
 BgtUpload *bgt_uploader_create_upload_finish (BgtUploader *self, GAsyncResult *result,
                                               GError **error);
+BGT_AVAILABLE_IN_ALL
+BgtUpload *bgt_uploader_create_upload_for_fd_finish (BgtUploader *self, GAsyncResult *result,
+                                                     GError **error);
+BGT_AVAILABLE_IN_ALL
+BgtUpload *bgt_uploader_create_multipart_upload_finish (BgtUploader *self, GAsyncResult *result,
+                                                        GError **error);
 
 G_END_DECLS

@@ -13,6 +13,21 @@ PACKAGES="
   valac bash-completion strace fiu-utils faketime bubblewrap
 "
 
+# Node.js and npm run the tus server of the upload tests; the machine's own
+# are used when present, Debian's otherwise
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES="$PACKAGES nodejs npm"
+fi
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+install_npm() {
+  # @tus/server and @tus/file-store, at the versions package-lock.json pins
+  if [ ! -d "$top/tests/tus/node_modules/@tus/server" ]; then
+    echo "install-deps: installing the tus test server from the npm registry"
+    (cd "$top/tests/tus" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 missing=""
 for p in $PACKAGES; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -21,6 +36,7 @@ for p in $PACKAGES; do
 done
 
 if [ -z "$missing" ]; then
+  install_npm
   echo "install-deps: all dependencies present"
   exit 0
 fi
@@ -36,3 +52,4 @@ $SUDO apt-get update -q
 # nginx must not be started as a system service: policy-rc.d may forbid it and
 # the tests run their own unprivileged instances.
 $SUDO apt-get install -y -q --no-install-recommends $missing
+install_npm

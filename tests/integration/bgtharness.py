@@ -459,6 +459,12 @@ http {{
       alias {root}/;
       limit_rate {slow_rate};
     }}
+    location /dav/ {{
+      alias {dir}/dav/;
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      client_max_body_size 0;
+    }}
   }}
 }}
 """
@@ -472,6 +478,10 @@ class Nginx:
         self.root = root
         self.port = free_port()
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
+        self.dav = os.path.join(self.dir, "dav")  # where PUT uploads land
+        os.makedirs(self.dav, exist_ok=True)
+        os.chmod(self.dav, 0o777)
+        os.chmod(os.path.join(self.dir, "tmp"), 0o777)
         # Workers drop to an unprivileged user when started as root
         for d in (self.dir, root):
             os.chmod(d, 0o755)

@@ -34,8 +34,9 @@ def payload(size, seed=0):
 
 
 class Request:
-    def __init__(self, method, target, headers):
+    def __init__(self, method, target, headers, body=b""):
         self.method = method
+        self.body = body
         self.target = target
         url = urllib.parse.urlsplit(target)
         self.path = url.path
@@ -189,10 +190,23 @@ class FaultServer:
                 break
             name, _, value = h.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0") or 0)
-        if length:
-            rfile.read(length)
-        return Request(method, target, headers)
+        body = b""
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(rfile.read(size))
+                rfile.readline(16)
+            body = b"".join(chunks)
+        else:
+            length = int(headers.get("content-length", "0") or 0)
+            if length:
+                body = rfile.read(length)
+        return Request(method, target, headers, body)
 
     # --- a behaviour every suite uses ---------------------------------------
 

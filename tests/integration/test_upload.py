@@ -1,0 +1,324 @@
+# test_upload.py: PUT and POST, multipart, streams, the server's reply, tus
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Against nginx (WebDAV PUT), a receiver of our own that parses multipart
+# bodies, and a real tus 1.0 server (@tus/server from the npm registry, run
+# with the machine's Node.js).
+
+import email.parser
+import email.policy
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+from bgtharness import SRCDIR, Bgt, Gio, GLib, ServiceBus, call, sha256_file, wait_for
+from faultserver import FaultServer
+
+S = Bgt.Status
+MIB = 1024 * 1024
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakRss:
+    """Samples the service's RSS while a transfer runs."""
+
+    def __init__(self, bus):
+        self.bus = bus
+        self.peak = 0.0
+        self.stop = threading.Event()
+        self.pid = bus.service_pid()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                self.peak = max(self.peak, rss_mib(self.pid))
+            except OSError:
+                return
+            time.sleep(0.02)
+
+    def done(self):
+        self.stop.set()
+        self.thread.join()
+        return self.peak
+
+
+def make_source(path, size):
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        left = size
+        block = os.urandom(MIB)
+        n = 0
+        while left > 0:
+            chunk = (n.to_bytes(8, "little") + block[8:])[:min(MIB, left)]
+            f.write(chunk)
+            h.update(chunk)
+            left -= len(chunk)
+            n += 1
+    return h.hexdigest()
+
+
+def uploader(client, method=None, tus=False):
+    u = Bgt.Uploader.new(client)
+    if method:
+        u.set_method(method)
+    if tus:
+        u.set_resumable(True)
+    return u
+
+
+def open_response(client, t):
+    reply, fds = client.get_connection().call_with_unix_fd_list_sync(
+        "org.freedesktop.BackgroundTransfer", t.get_object_path(),
+        "org.freedesktop.BackgroundTransfer.Transfer", "OpenResponse", None, None,
+        Gio.DBusCallFlags.NONE, -1, None, None)
+    fd = fds.get(reply.unpack()[0])
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def test_put_to_webdav(client, nginx, tmp_path):
+    src = tmp_path / "up.bin"
+    sha = make_source(src, 20 * MIB)
+    t = call(uploader(client, "PUT"), "create_upload", nginx.url("dav/up.bin"),
+             Gio.File.new_for_path(str(src)))
+    assert t.get_kind() == Bgt.TransferKind.UPLOAD
+    sent = []
+    t.connect("notify::bytes-sent", lambda o, p: sent.append(o.props.bytes_sent))
+    assert call(t, "wait"), t.props.error_message
+    assert t.props.http_status in (201, 204)
+    assert t.props.bytes_sent == t.props.total_bytes_to_send == 20 * MIB
+    assert sent == sorted(sent)
+    assert sha256_file(os.path.join(nginx.dav, "up.bin")) == sha
+
+
+def test_put_of_2_gib_streams_with_flat_memory(bus, client, nginx, tmp_path):
+    src = tmp_path / "big.bin"
+    sha = make_source(src, 2048 * MIB)
+    try:
+        t = call(uploader(client, "PUT"), "create_upload", nginx.url("dav/big.bin"),
+                 Gio.File.new_for_path(str(src)))
+        sampler = PeakRss(bus)
+        assert call(t, "wait"), t.props.error_message
+        peak = sampler.done()
+        print(f"\n2 GiB PUT: service peak RSS {peak:.1f} MiB")
+        assert peak < 100, f"the body must be streamed, not held ({peak:.0f} MiB)"
+        assert sha256_file(os.path.join(nginx.dav, "big.bin")) == sha
+    finally:
+        for p in (src, os.path.join(nginx.dav, "big.bin")):
+            if os.path.exists(p):
+                os.unlink(p)
+
+
+@pytest.fixture
+def receiver():
+    server = FaultServer()
+
+    def store(conn, req, n):
+        ctype = req.header("content-type")
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {ctype}\r\n\r\n".encode() + req.body)
+        parts = []
+        for part in msg.iter_parts():
+            payload = part.get_payload(decode=True)
+            parts.append({
+                "name": part.get_param("name", header="content-disposition"),
+                "filename": part.get_filename(),
+                "content-type": part.get_content_type(),
+                "x-part": part.get("X-Part"),
+                "sha256": hashlib.sha256(payload).hexdigest(),
+                "size": len(payload),
+            })
+        reply = json.dumps({"received": parts}).encode()
+        conn.respond(200, reply, [("Content-Type", "application/json")])
+    server.route("/form", store)
+    server.route("/echo", lambda c, r, n: c.respond(201, json.dumps({
+        "method": r.method, "size": len(r.body), "sha256": hashlib.sha256(r.body).hexdigest(),
+        "chunked": r.header("transfer-encoding") == "chunked"}).encode()))
+    server.route("/too-big", lambda c, r, n: c.respond(413, b"too large"))
+    server.route("/broken", lambda c, r, n: c.respond(500, b"oops"))
+    yield server
+    server.close()
+
+
+def test_multipart_upload_of_files_and_values(bus, client, receiver, tmp_path):
+    files = []
+    for i in range(3):
+        path = tmp_path / f"part{i}.bin"
+        files.append((path, make_source(path, 100 * MIB)))
+    parts = []
+    for i, (path, _) in enumerate(files):
+        part = Bgt.ContentPart.new_for_file(f"file{i}", Gio.File.new_for_path(str(path)))
+        part.set_filename(f"name-{i}.bin")
+        part.set_content_type("application/x-test")
+        part.set_header("X-Part", str(i))
+        parts.append(part)
+    parts.append(Bgt.ContentPart.new_for_value("comment", "three files"))
+    u = uploader(client)
+    t = call(u, "create_multipart_upload", receiver.url("form"), parts)
+    sampler = PeakRss(bus)
+    assert call(t, "wait"), t.props.error_message
+    peak = sampler.done()
+    print(f"\nmultipart 3 × 100 MiB: service peak RSS {peak:.1f} MiB")
+    assert peak < 100
+    reply = json.loads(open_response(client, t))
+    got = reply["received"]
+    assert [p["name"] for p in got] == ["file0", "file1", "file2", "comment"]
+    for i, (_, sha) in enumerate(files):
+        assert got[i]["sha256"] == sha
+        assert got[i]["filename"] == f"name-{i}.bin"
+        assert got[i]["content-type"] == "application/x-test"
+        assert got[i]["x-part"] == str(i)
+    assert got[3]["sha256"] == hashlib.sha256(b"three files").hexdigest()
+    assert t.props.http_status == 200
+
+
+def test_reply_is_kept_for_an_app_that_was_gone(bus, receiver, tmp_path):
+    src = tmp_path / "s.bin"
+    sha = make_source(src, MIB)
+    client = bus.client("org.example.Gone")
+    t = call(uploader(client), "create_upload", receiver.url("echo"),
+             Gio.File.new_for_path(str(src)))
+    tid = t.get_id()
+    client.get_connection().close_sync(None)
+    # The app comes back after the end and reads the reply
+    again = bus.client("org.example.Gone")
+    t = call(again, "get_transfer", tid)
+    assert call(t, "wait")
+    reply = json.loads(open_response(again, t))
+    assert reply == {"method": "POST", "size": MIB, "sha256": sha, "chunked": False}
+
+
+def test_upload_from_a_pipe(client, receiver):
+    r, w = os.pipe()
+    data = os.urandom(3 * MIB)
+
+    def feed():
+        with os.fdopen(w, "wb") as f:
+            f.write(data)
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        t = call(uploader(client), "create_upload_for_fd", receiver.url("echo"), r)
+    finally:
+        os.close(r)
+    assert t.props.is_resumable is False
+    assert call(t, "wait"), t.props.error_message
+    reply = json.loads(open_response(client, t))
+    assert reply["size"] == len(data) and reply["sha256"] == hashlib.sha256(data).hexdigest()
+    assert reply["chunked"] is True
+
+
+@pytest.mark.parametrize("path,status,error", [("too-big", 413, None), ("broken", 500, None)])
+def test_server_refusals(client, receiver, tmp_path, path, status, error):
+    src = tmp_path / "s.bin"
+    make_source(src, 64 * 1024)
+    t = call(uploader(client), "create_upload", receiver.url(path), Gio.File.new_for_path(str(src)))
+    with pytest.raises(GLib.Error):
+        call(t, "wait")
+    assert t.props.status == S.ERROR
+    assert t.props.http_status == status
+    # A POST whose body went out is not sent again behind the app's back
+    assert len(receiver.requests_to("/" + path)) == 1
+
+
+def test_source_deleted_mid_upload(client, nginx, tmp_path):
+    src = tmp_path / "vanishing.bin"
+    make_source(src, 64 * MIB)
+    u = uploader(client, "PUT")
+    t = call(u, "create_upload", nginx.url("dav/vanishing.bin"),
+             Gio.File.new_for_path(str(src)))
+    # Slow it down so that the deletion lands mid-upload
+    call(t, "pause")
+    os.unlink(src)
+    call(t, "resume")
+    with pytest.raises(GLib.Error):
+        call(t, "wait")
+    assert t.props.status == S.ERROR
+    assert t.props.error_status == Bgt.ErrorStatus.RESOURCE_CHANGED, t.props.error_message
+
+
+def test_unreadable_source_and_ftp_are_refused(client, tmp_path):
+    with pytest.raises(GLib.Error):
+        call(uploader(client), "create_upload", "http://127.0.0.1:9/x",
+             Gio.File.new_for_path(str(tmp_path / "missing")))
+    src = tmp_path / "s.bin"
+    src.write_bytes(b"x")
+    with pytest.raises(GLib.Error) as e:
+        call(uploader(client), "create_upload", "ftp://127.0.0.1:9/x",
+             Gio.File.new_for_path(str(src)))
+    assert e.value.matches(Bgt.error_quark(), Bgt.Error.UNSUPPORTED_SCHEME)
+
+
+# ---- tus ---------------------------------------------------------------------------
+
+
+class TusServer:
+    def __init__(self, tmp_path):
+        self.dir = str(tmp_path / "tus-files")
+        os.makedirs(self.dir)
+        script = os.path.join(SRCDIR, "tests", "tus", "server.mjs")
+        self.proc = subprocess.Popen(["node", script, self.dir], stdout=subprocess.PIPE,
+                                     text=True, cwd=os.path.dirname(script))
+        self.port = json.loads(self.proc.stdout.readline())["port"]
+        self.log = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.log.append(json.loads(line))
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/files"
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def tus(tmp_path):
+    if shutil.which("node") is None or not os.path.isdir(
+            os.path.join(SRCDIR, "tests", "tus", "node_modules", "@tus", "server")):
+        pytest.skip("needs Node.js and @tus/server (tools/install-deps.sh installs them)")
+    server = TusServer(tmp_path)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("service_settings", [{"max-upload-rate": str(40 * MIB)}], indirect=True)
+def test_tus_upload_resumes_after_kill_and_pause(bus, client, tus, tmp_path):
+    src = tmp_path / "tus.bin"
+    sha = make_source(src, 200 * MIB)
+    t = call(uploader(client, tus=True), "create_upload", tus.url(),
+             Gio.File.new_for_path(str(src)))
+    wait_for(lambda: t.props.bytes_sent > 40 * MIB, 60, "40 MiB sent")
+    bus.kill_service(signal.SIGKILL)
+    call(client, "list_transfers")  # activates the service again
+    t = call(client, "get_transfer", t.get_id())
+    wait_for(lambda: t.props.bytes_sent > 100 * MIB, 60, "100 MiB sent")
+    call(t, "pause")
+    call(t, "resume")
+    assert call(t, "wait"), t.props.error_message
+    offsets = [int(e["offset"]) for e in tus.log if e["method"] == "PATCH" and e["offset"]]
+    print(f"\ntus PATCH offsets: {offsets}")
+    assert offsets[0] == 0
+    assert len([o for o in offsets if o > 0]) >= 2, "resumed twice from the server's offset"
+    assert any(e["method"] == "HEAD" for e in tus.log), "asked the server for its offset"
+    stored = [f for f in os.listdir(tus.dir) if not f.endswith(".json")]
+    assert len(stored) == 1
+    assert sha256_file(os.path.join(tus.dir, stored[0])) == sha
