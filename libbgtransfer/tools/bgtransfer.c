@@ -75,6 +75,8 @@ struct _Cli
   gboolean overwrite;
   gboolean ids;
   gboolean resumable;
+  char **part_args;
+  GPtrArray *parts; /* of BgtContentPart, from --part */
   char *cost_policy_name;
   char *priority_name;
   char *group;
@@ -144,6 +146,8 @@ cli_free (Cli *cli)
   g_free (cli->username);
   g_free (cli->password);
   g_strfreev (cli->header_args);
+  g_strfreev (cli->part_args);
+  g_clear_pointer (&cli->parts, g_ptr_array_unref);
   g_strfreev (cli->args);
   g_free (cli);
 }
@@ -492,10 +496,60 @@ run_download (Cli *cli)
 /* ---- upload ------------------------------------------------------------- */
 
 static gboolean
+prepare_parts (Cli *cli, GError **error)
+{
+  cli->parts = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; cli->part_args[i] != NULL; i++)
+    {
+      const char *arg = cli->part_args[i];
+      const char *eq = strchr (arg, '=');
+      g_autofree char *name = NULL;
+      BgtContentPart *part;
+
+      if (eq == NULL || eq == arg)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _ ("invalid part “%s”: use NAME=@FILE or NAME=VALUE"), arg);
+          return FALSE;
+        }
+      name = g_strndup (arg, (gsize) (eq - arg));
+      if (eq[1] == '@')
+        {
+          g_autoptr (GFile) file = g_file_new_for_commandline_arg (eq + 2);
+          g_autofree char *basename = g_file_get_basename (file);
+
+          part = bgt_content_part_new_for_file (name, file);
+          bgt_content_part_set_filename (part, basename);
+        }
+      else
+        part = bgt_content_part_new_for_value (name, eq + 1);
+      g_ptr_array_add (cli->parts, part);
+    }
+  return TRUE;
+}
+
+static gboolean
 prepare_upload (Cli *cli, GError **error)
 {
   const char *source = cli->args[0];
   g_autofree char *path = NULL;
+
+  if (cli->part_args != NULL)
+    {
+      if (g_strv_length (cli->args) != 1)
+        {
+          g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                               _ ("with --part, give only the URI"));
+          return FALSE;
+        }
+      return prepare_parts (cli, error);
+    }
+  if (g_strv_length (cli->args) != 2)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _ ("give the FILE to upload and the URI"));
+      return FALSE;
+    }
 
   if (g_str_equal (source, "-"))
     {
@@ -530,7 +584,7 @@ static void
 run_upload (Cli *cli)
 {
   g_autoptr (BgtUploader) uploader = bgt_uploader_new (cli->client);
-  const char *uri = cli->args[1];
+  const char *uri = cli->parts != NULL ? cli->args[0] : cli->args[1];
 
   bgt_uploader_set_method (uploader, cli->method);
   bgt_uploader_set_resumable (uploader, cli->resumable);
@@ -544,7 +598,11 @@ run_upload (Cli *cli)
   if (cli->username != NULL)
     bgt_uploader_set_server_credential (uploader, cli->username, cli->password);
   /* Not cancellable: an interruption waits for the id, then detaches */
-  if (cli->upload_stdin)
+  if (cli->parts != NULL)
+    bgt_uploader_create_multipart_upload_async (uploader, uri,
+                                                (BgtContentPart **) cli->parts->pdata,
+                                                cli->parts->len, NULL, on_upload_created, cli);
+  else if (cli->upload_stdin)
     bgt_uploader_create_upload_for_fd_async (uploader, uri, STDIN_FILENO, NULL, on_upload_created,
                                              cli);
   else
@@ -926,10 +984,11 @@ static const Command commands[] = {
   },
   {
       .name = "upload",
-      .parameters = N_ ("FILE URI"),
-      .summary = N_ ("Upload FILE to URI and wait for the end"),
-      .description = N_ ("FILE “-” sends the standard input."),
-      .min_args = 2,
+      .parameters = N_ ("FILE URI | --part NAME=@FILE… URI"),
+      .summary = N_ ("Upload FILE to URI, or a form of parts, and wait for the end"),
+      .description = N_ ("FILE “-” sends the standard input. With --part, the body is "
+                         "multipart/form-data: NAME=@FILE sends a file, NAME=VALUE a value."),
+      .min_args = 1,
       .max_args = 2,
       .options = OPT_JSON | OPT_QUIET | OPT_CREATE | OPT_UPLOAD,
       .prepare = prepare_upload,
@@ -1094,6 +1153,9 @@ build_entries (Cli *cli)
       N_ ("METHOD") },
     { "resumable", 0, 0, G_OPTION_ARG_NONE, &cli->resumable,
       N_ ("Use the tus protocol, which resumes after an interruption"), NULL },
+    { "tus", 0, 0, G_OPTION_ARG_NONE, &cli->resumable, N_ ("The same as --resumable"), NULL },
+    { "part", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli->part_args,
+      N_ ("A multipart/form-data part: NAME=@FILE or NAME=VALUE (repeatable)"), N_ ("NAME=@FILE") },
   };
   const GOptionEntry list[] = {
     { "ids", 0, 0, G_OPTION_ARG_NONE, &cli->ids, N_ ("Print only the ids, one a line"), NULL },

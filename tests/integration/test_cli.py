@@ -214,3 +214,29 @@ def test_wait_survives_a_service_crash(bus, cli, nginx, dest_dir):
     out, err = waiter.communicate(timeout=60)
     assert waiter.returncode == 0, err
     assert sha256_file(dest) == nginx.files["medium.bin"]
+
+
+def test_upload_put_and_multipart(cli, nginx, tmp_path):
+    import hashlib
+    from faultserver import FaultServer
+    src = tmp_path / "up.bin"
+    src.write_bytes(os.urandom(300_000))
+    cli("upload", "-X", "PUT", str(src), nginx.url("dav/cli-up.bin"), check=0)
+    assert sha256_file(os.path.join(nginx.dav, "cli-up.bin")) == sha256_file(src)
+
+    server = FaultServer()
+    try:
+        bodies = []
+        server.route("/form", lambda c, r, n: (bodies.append(r), c.respond(200, b"{}")))
+        r = cli("upload", "--json", "--part", f"doc=@{src}", "--part", "note=hello",
+                server.url("form"), check=0)
+        obj = json.loads(r.stdout)
+        assert obj["status"] == "completed" and obj["kind"] == "upload"
+        body = bodies[0].body
+        assert bodies[0].header("content-type").startswith("multipart/form-data; boundary=")
+        assert b'name="doc"; filename="up.bin"' in body and src.read_bytes() in body
+        assert b'name="note"' in body and b"hello" in body
+        assert cli("upload", "--part", "novalue", server.url("form")).returncode == 2
+        assert cli("upload", "--part", "a=b", str(src), server.url("form")).returncode == 2
+    finally:
+        server.close()
