@@ -186,6 +186,7 @@ struct _BgtUploader
   BgtRequestDefaults defaults;
   char *method;
   gboolean resumable;
+  GFile *response_destination;
 };
 
 G_DEFINE_FINAL_TYPE (BgtUploader, bgt_uploader, G_TYPE_OBJECT)
@@ -198,6 +199,7 @@ bgt_uploader_finalize (GObject *object)
   g_clear_object (&self->client);
   _bgt_request_defaults_clear (&self->defaults);
   g_free (self->method);
+  g_clear_object (&self->response_destination);
   G_OBJECT_CLASS (bgt_uploader_parent_class)->finalize (object);
 }
 
@@ -255,6 +257,25 @@ void
 bgt_uploader_set_resumable (BgtUploader *self, gboolean resumable)
 {
   self->resumable = resumable;
+}
+
+/**
+ * bgt_uploader_set_response_destination:
+ * @self: a #BgtUploader
+ * @file: (nullable): a local file for the server's reply body, or %NULL to
+ *   have the service keep it (see #BgtUpload)
+ *
+ * Where the body of the server's reply goes. The file must not exist yet;
+ * it appears only once the upload has completed.
+ *
+ * Since: 0.1
+ */
+void
+bgt_uploader_set_response_destination (BgtUploader *self, GFile *file)
+{
+  g_return_if_fail (BGT_IS_UPLOADER (self));
+  g_return_if_fail (file == NULL || G_IS_FILE (file));
+  g_set_object (&self->response_destination, file);
 }
 
 /**
@@ -348,6 +369,14 @@ build_options (BgtUploader *self, GVariantBuilder *options)
     g_variant_builder_add (options, "{sv}", "method", g_variant_new_string (self->method));
   if (self->resumable)
     g_variant_builder_add (options, "{sv}", "protocol", g_variant_new_string ("tus"));
+  if (self->response_destination != NULL)
+    {
+      g_autofree char *path = g_file_get_path (self->response_destination);
+
+      if (path != NULL)
+        g_variant_builder_add (options, "{sv}", "response-destination",
+                               g_variant_new_string (path));
+    }
 }
 
 /**

@@ -38,6 +38,8 @@ void bgt_uploader_set_method (BgtUploader *self, const char *method);
 BGT_AVAILABLE_IN_ALL
 void bgt_uploader_set_resumable (BgtUploader *self, gboolean resumable);
 BGT_AVAILABLE_IN_ALL
+void bgt_uploader_set_response_destination (BgtUploader *self, GFile *file);
+BGT_AVAILABLE_IN_ALL
 void bgt_uploader_set_cost_policy (BgtUploader *self, BgtCostPolicy cost_policy);
 BGT_AVAILABLE_IN_ALL
 void bgt_uploader_set_priority (BgtUploader *self, BgtPriority priority);

@@ -322,3 +322,27 @@ def test_tus_upload_resumes_after_kill_and_pause(bus, client, tus, tmp_path):
     stored = [f for f in os.listdir(tus.dir) if not f.endswith(".json")]
     assert len(stored) == 1
     assert sha256_file(os.path.join(tus.dir, stored[0])) == sha
+
+
+def test_reply_into_a_file_of_the_apps_choice(client, receiver, tmp_path):
+    src = tmp_path / "s.bin"
+    sha = make_source(src, 2 * MIB)
+    reply_file = tmp_path / "reply.json"
+    u = uploader(client, "PUT")
+    u.set_response_destination(Gio.File.new_for_path(str(reply_file)))
+    t = call(u, "create_upload", receiver.url("echo"), Gio.File.new_for_path(str(src)))
+    assert call(t, "wait"), t.props.error_message
+    assert json.loads(reply_file.read_text()) == {"method": "PUT", "size": 2 * MIB,
+                                                   "sha256": sha, "chunked": False}
+
+
+def test_cancel_an_upload(client, nginx, tmp_path):
+    src = tmp_path / "s.bin"
+    make_source(src, 64 * MIB)
+    u = uploader(client, "PUT")
+    u.set_request_header("X-Test", "1")
+    t = call(u, "create_upload", nginx.url("dav/canceled.bin"), Gio.File.new_for_path(str(src)))
+    call(t, "cancel")
+    assert t.props.status == S.CANCELED
+    with pytest.raises(GLib.Error):
+        call(t, "wait")
