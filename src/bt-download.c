@@ -18,6 +18,7 @@
 #include "bt-error.h"
 #include "bt-resume.h"
 #include "bt-tls.h"
+#include "bt-localnet.h"
 #include "bt-validate.h"
 
 #define READ_BUFFER_SIZE (1024 * 1024)
@@ -32,6 +33,7 @@ typedef struct
   GCancellable *cancellable;
   gboolean stopped;
   gboolean timed_out;
+  gboolean local_denied; /* connected to a local address it may not reach */
 
   GUri *origin_uri;  /* what the app asked for: credentials stay with its origin */
   GUri *current_uri; /* after redirects */
@@ -165,6 +167,12 @@ finish_with_error (BtDownloadJob *job, const GError *error)
   gboolean transient;
   BtErrorStatus status;
 
+  if (job->local_denied)
+    {
+      job_finish (job, BT_ERROR_STATUS_FORBIDDEN,
+                  "This application may not reach this machine or the local network", FALSE, 0);
+      return;
+    }
   if (job->timed_out)
     {
       job_finish (job, BT_ERROR_STATUS_TIMEOUT, "The server stopped sending data", TRUE, 0);
@@ -867,6 +875,8 @@ send_request (BtDownloadJob *job)
   job->msg = soup_message_new_from_uri (job->method, job->current_uri);
   soup_message_add_flags (job->msg, SOUP_MESSAGE_NO_REDIRECT);
   headers = soup_message_get_request_headers (job->msg);
+  if (!bt_transfer_may_reach_local_network (job->transfer))
+    bt_forbid_local_network (job->msg, job->cancellable, &job->local_denied);
 
   for (guint i = 0; i + 1 < transfer->headers->len; i += 2)
     {

@@ -376,10 +376,12 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
 }
 
 static BtTransfer *
-transfer_new (const char *id, const char *app_id, guint64 seq, BtKind kind, GUri *uri)
+transfer_new (const char *id, const char *app_id, guint64 seq, BtKind kind, GUri *uri,
+              gboolean sandboxed)
 {
   BtTransfer *self = g_object_new (BT_TYPE_TRANSFER, NULL);
 
+  self->sandboxed = sandboxed;
   self->id = g_strdup (id);
   self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
   self->app_id = g_strdup (app_id);
@@ -458,7 +460,7 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   parsed = bt_validate_uri (uri, &scheme, error);
   if (parsed == NULL)
     return NULL;
-  self = transfer_new (id, app_id, seq, BT_KIND_DOWNLOAD, parsed);
+  self = transfer_new (id, app_id, seq, BT_KIND_DOWNLOAD, parsed, sandboxed);
   if (!parse_common (self, options, error))
     return NULL;
 
@@ -578,7 +580,7 @@ bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const c
       return NULL;
     }
 
-  self = transfer_new (id, app_id, seq, BT_KIND_UPLOAD, parsed);
+  self = transfer_new (id, app_id, seq, BT_KIND_UPLOAD, parsed, sandboxed);
   g_free (self->method);
   self->method = g_strdup ("POST");
   if (!parse_common (self, options, error))
@@ -760,6 +762,7 @@ bt_transfer_serialize (BtTransfer *self)
                                                    : self->checkpoint_bytes));
   g_variant_builder_add (&b, "{sv}", "synced-bytes", g_variant_new_uint64 (self->synced_bytes));
   g_variant_builder_add (&b, "{sv}", "committing", g_variant_new_boolean (self->committing));
+  g_variant_builder_add (&b, "{sv}", "sandboxed", g_variant_new_boolean (self->sandboxed));
   add_string (&b, "boot-id", bt_boot_id ());
   g_variant_builder_add (&b, "{sv}", "total", g_variant_new_uint64 (self->total_bytes));
   g_variant_builder_add (&b, "{sv}", "http-status", g_variant_new_uint32 (self->http_status));
@@ -968,6 +971,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   g_variant_dict_lookup (record, "overwrite", "b", &overwrite);
 
   g_variant_dict_lookup (record, "queued", "b", &self->queued);
+  g_variant_dict_lookup (record, "sandboxed", "b", &self->sandboxed);
   self->actual_uri = lookup_string (record, "actual-uri");
   g_variant_dict_lookup (record, "bytes", "t", &bytes);
   /* After a reboot, only the flushed part of the data counts */
@@ -1105,6 +1109,20 @@ bt_transfer_save (BtTransfer *self)
 {
   if (self->store != NULL)
     bt_store_put (self->store, self->id, self->app_id, self->seq, bt_transfer_serialize (self));
+}
+
+/* A sandboxed app reaches loopback and private addresses through us only
+ * if the user listed it in local-network-apps (FAULTS X3): it must not
+ * use the service to reach what its sandbox keeps it from */
+gboolean
+bt_transfer_may_reach_local_network (BtTransfer *self)
+{
+  g_auto (GStrv) allowed = NULL;
+
+  if (!self->sandboxed)
+    return TRUE;
+  allowed = g_settings_get_strv (self->settings, "local-network-apps");
+  return g_strv_contains ((const char *const *) allowed, self->app_id);
 }
 
 /*

@@ -84,6 +84,7 @@ struct _BtTransfer
   guint64 synced_bytes;        /* of which flushed to the disk */
   gboolean recovered_changes;  /* restoring it changed it: save it again */
   gboolean committing;         /* renaming the data into place */
+  gboolean sandboxed;          /* created by a sandboxed app */
   guint checkpoint_generation; /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
@@ -133,6 +134,7 @@ BtTransfer *bt_transfer_new_from_record (const char *id, const char *app_id, gui
 GVariant *bt_transfer_serialize (BtTransfer *self);
 void bt_transfer_save (BtTransfer *self);
 gboolean bt_transfer_commit_destination (BtTransfer *self, GError **error);
+gboolean bt_transfer_may_reach_local_network (BtTransfer *self);
 void bt_transfer_checkpoint (BtTransfer *self);
 void bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush);
 void bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes);

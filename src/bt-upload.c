@@ -18,6 +18,7 @@
 #include "bt-error.h"
 #include "bt-resume.h"
 #include "bt-upload.h"
+#include "bt-localnet.h"
 #include "bt-validate.h"
 
 #define READ_BUFFER_SIZE (64 * 1024)
@@ -40,6 +41,7 @@ typedef struct
   GCancellable *cancellable;
   gboolean stopped;
   gboolean timed_out;
+  gboolean local_denied; /* connected to a local address it may not reach */
 
   Step step;
   GUri *uri;
@@ -121,6 +123,12 @@ finish_with_error (BtUploadJob *job, const GError *error)
   BtErrorStatus status;
   gboolean transient = TRUE;
 
+  if (job->local_denied)
+    {
+      job_finish (job, BT_ERROR_STATUS_FORBIDDEN,
+                  "This application may not reach this machine or the local network", FALSE, 0);
+      return;
+    }
   if (job->timed_out)
     {
       job_finish (job, BT_ERROR_STATUS_TIMEOUT, "The server stopped taking data", may_retry (job),
@@ -615,6 +623,8 @@ send_step (BtUploadJob *job)
   /* A streamed body cannot follow a redirect */
   soup_message_add_flags (job->msg, SOUP_MESSAGE_NO_REDIRECT);
   headers = soup_message_get_request_headers (job->msg);
+  if (!bt_transfer_may_reach_local_network (job->transfer))
+    bt_forbid_local_network (job->msg, job->cancellable, &job->local_denied);
   add_request_headers (job, headers);
 
   switch (job->step)

@@ -246,3 +246,34 @@ bt_validate_destination_path (const char *path, GError **error)
 
   return TRUE;
 }
+
+/*
+ * bt_address_is_local:
+ *
+ * Loopback, link-local, private (RFC 1918, RFC 4193) or unspecified: an
+ * address of this machine or its local network rather than the Internet.
+ */
+gboolean
+bt_address_is_local (GInetAddress *address)
+{
+  const guint8 *bytes = g_inet_address_to_bytes (address);
+
+  if (g_inet_address_get_is_loopback (address) || g_inet_address_get_is_link_local (address)
+      || g_inet_address_get_is_site_local (address) || g_inet_address_get_is_any (address))
+    return TRUE;
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    {
+      /* fc00::/7, and IPv4 addresses mapped into IPv6 */
+      static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+      if ((bytes[0] & 0xfe) == 0xfc)
+        return TRUE;
+      if (memcmp (bytes, mapped, sizeof mapped) == 0)
+        {
+          g_autoptr (GInetAddress) v4
+              = g_inet_address_new_from_bytes (bytes + 12, G_SOCKET_FAMILY_IPV4);
+          return bt_address_is_local (v4);
+        }
+    }
+  return FALSE;
+}

@@ -25,4 +25,6 @@ gboolean bt_validate_header (const char *name, const char *value, GError **error
 gboolean bt_header_is_secret (const char *name);
 gboolean bt_validate_destination_path (const char *path, GError **error);
 
+gboolean bt_address_is_local (GInetAddress *address);
+
 G_END_DECLS

@@ -338,6 +338,11 @@ class SystemBus:
         return self.conn.call_sync(name, path, iface, method, args, None,
                                    Gio.DBusCallFlags.NONE, 10000, None)
 
+    def update_properties(self, name, path, iface, **props):
+        """Changes a mock's properties, which emits PropertiesChanged."""
+        self.call(name, path, "org.freedesktop.DBus.Mock", "UpdateProperties",
+                  GLib.Variant("(sa{sv})", (iface, props)))
+
     def close(self):
         for proc in self.mocks:
             proc.terminate()
@@ -375,8 +380,8 @@ class MockNetworkManager:
             self._mock("SetGlobalConnectionState", "(u)", self.STATE_DISCONNECTED)
 
     def set_metered(self, metered):
-        self._mock("UpdateProperties", "(sa{sv})", self.NAME,
-                   {"Metered": GLib.Variant("u", 1 if metered else 2)})
+        self.bus.update_properties(self.NAME, self.PATH, self.NAME,
+                                   Metered=GLib.Variant("u", 1 if metered else 2))
 
 
 class MockUPower:
@@ -395,9 +400,8 @@ class MockUPower:
                       GLib.Variant("(uuddddxxbsu)", (2, 2 if on_battery else 1, percentage, 40.0,
                                                      50.0, 10.0, 3600, 0, True, "battery",
                                                      warning_level)))
-        self.bus.call(self.NAME, self.PATH, "org.freedesktop.DBus.Mock", "UpdateProperties",
-                      GLib.Variant("(sa{sv})", (self.NAME,
-                                                {"OnBattery": GLib.Variant("b", on_battery)})))
+        self.bus.update_properties(self.NAME, self.PATH, self.NAME,
+                                   OnBattery=GLib.Variant("b", on_battery))
 
 
 class MockPowerProfiles:
@@ -409,9 +413,8 @@ class MockPowerProfiles:
         system_bus.spawn_template("power_profiles_daemon", self.NAME)
 
     def set_profile(self, profile):
-        self.bus.call(self.NAME, self.PATH, "org.freedesktop.DBus.Mock", "UpdateProperties",
-                      GLib.Variant("(sa{sv})", (self.NAME,
-                                                {"ActiveProfile": GLib.Variant("s", profile)})))
+        self.bus.update_properties(self.NAME, self.PATH, self.NAME,
+                                   ActiveProfile=GLib.Variant("s", profile))
 
 
 class MockModemManager:
@@ -430,9 +433,8 @@ class MockModemManager:
                           "RegistrationState": GLib.Variant("u", 1)}, [])))
 
     def set_roaming(self, roaming):
-        self.bus.call(self.NAME, self.MODEM, "org.freedesktop.DBus.Mock", "UpdateProperties",
-                      GLib.Variant("(sa{sv})", (self.IFACE, {
-                          "RegistrationState": GLib.Variant("u", 5 if roaming else 1)})))
+        self.bus.update_properties(self.NAME, self.MODEM, self.IFACE,
+                                   RegistrationState=GLib.Variant("u", 5 if roaming else 1))
 
 
 NGINX_CONF = """daemon off;

@@ -85,6 +85,13 @@ def is_error(result, name):
     return isinstance(result, dict) and result.get("error", "").endswith(name)
 
 
+# The test servers are on loopback: the sandboxed apps that download here are
+# granted the local network (test_x3… checks the refusal)
+LOCAL_OK = pytest.mark.parametrize(
+    "service_settings", [{"local-network-apps": "['org.example.SandA']"}], indirect=True)
+
+
+@LOCAL_OK
 def test_sandboxed_apps_are_isolated(bwrap_works, bus, nginx, tmp_path):
     a = Sandbox(bus, "org.example.SandA", str(tmp_path / "a"))
     b = Sandbox(bus, "org.example.SandB", str(tmp_path / "b"))
@@ -119,6 +126,25 @@ def test_sandboxed_apps_are_isolated(bwrap_works, bus, nginx, tmp_path):
                                               "/org/freedesktop/BackgroundTransfer/transfer")
     assert a.run("wait-completed", path_a) == "completed"
     assert sha256_file(tmp_path / "a" / "out.bin") == nginx.files["medium.bin"]
+
+
+@LOCAL_OK
+def test_x3_sandboxed_app_may_not_reach_the_local_network(bwrap_works, bus, nginx, tmp_path):
+    """A sandboxed app must not use the service to reach this machine's own
+    services or the local network, unless the user granted it; host apps
+    and granted apps may."""
+    denied = Sandbox(bus, "org.example.SandB", str(tmp_path / "b"))
+    granted = Sandbox(bus, "org.example.SandA", str(tmp_path / "a"))
+    path = denied.run("create-fd", nginx.url("small.txt"), str(tmp_path / "b" / "x"))
+    assert denied.run("wait-completed", path) == "error"
+    assert denied.run("get", path, "ErrorStatus") == "forbidden"
+    assert (tmp_path / "b" / "x").read_bytes() == b"", "nothing was fetched"
+    ok = granted.run("create-fd", nginx.url("small.txt"), str(tmp_path / "a" / "x"))
+    assert granted.run("wait-completed", ok) == "completed"
+    host = bus.client("org.example.Host")
+    t = call(Bgt.Downloader.new(host), "create_download", nginx.url("small.txt"),
+             Gio.File.new_for_path(str(tmp_path / "host.txt")))
+    assert call(t, "wait")
 
 
 def test_sandboxed_app_without_network_is_refused(bwrap_works, bus, nginx, tmp_path):

@@ -236,13 +236,15 @@ def test_server_refusals(client, receiver, tmp_path, path, status, error):
     assert len(receiver.requests_to("/" + path)) == 1
 
 
+@pytest.mark.parametrize("service_settings", [{"max-upload-rate": str(MIB)}], indirect=True)
 def test_source_deleted_mid_upload(client, nginx, tmp_path):
     src = tmp_path / "vanishing.bin"
     make_source(src, 64 * MIB)
     u = uploader(client, "PUT")
     t = call(u, "create_upload", nginx.url("dav/vanishing.bin"),
              Gio.File.new_for_path(str(src)))
-    # Slow it down so that the deletion lands mid-upload
+    # At 1 MiB/s the deletion lands mid-upload
+    wait_for(lambda: t.props.bytes_sent > 0, 20, "the upload to start")
     call(t, "pause")
     os.unlink(src)
     call(t, "resume")
@@ -271,15 +273,21 @@ class TusServer:
     def __init__(self, tmp_path):
         self.dir = str(tmp_path / "tus-files")
         os.makedirs(self.dir)
-        script = os.path.join(SRCDIR, "tests", "tus", "server.mjs")
-        self.proc = subprocess.Popen(["node", script, self.dir], stdout=subprocess.PIPE,
-                                     text=True, cwd=os.path.dirname(script))
-        self.port = json.loads(self.proc.stdout.readline())["port"]
         self.log = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.port = 0
+        self.start()
 
-    def _read(self):
-        for line in self.proc.stdout:
+    def start(self):
+        """Starts (again, on the same port and files after a stop)."""
+        script = os.path.join(SRCDIR, "tests", "tus", "server.mjs")
+        self.proc = subprocess.Popen(["node", script, self.dir, str(self.port)],
+                                     stdout=subprocess.PIPE, text=True,
+                                     cwd=os.path.dirname(script))
+        self.port = json.loads(self.proc.stdout.readline())["port"]
+        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
+
+    def _read(self, proc):
+        for line in proc.stdout:
             self.log.append(json.loads(line))
 
     def url(self):
@@ -346,3 +354,43 @@ def test_cancel_an_upload(client, nginx, tmp_path):
     assert t.props.status == S.CANCELED
     with pytest.raises(GLib.Error):
         call(t, "wait")
+
+
+@pytest.mark.parametrize("service_settings", [{"max-upload-rate": str(20 * MIB)}], indirect=True)
+def test_tus_upload_resumes_after_the_server_goes_away(bus, client, tus, tmp_path):
+    """A network drop: the server dies mid-upload and comes back; the
+    upload asks it for its offset and goes on from there."""
+    src = tmp_path / "tus.bin"
+    sha = make_source(src, 60 * MIB)
+    t = call(uploader(client, tus=True), "create_upload", tus.url(),
+             Gio.File.new_for_path(str(src)))
+    wait_for(lambda: t.props.bytes_sent > 10 * MIB, 60, "10 MiB sent")
+    tus.close()
+    wait_for(lambda: t.props.status == S.PAUSED_RECOVERABLE_ERROR, 30, "a retry to be due")
+    tus.start()
+    assert call(t, "wait"), t.props.error_message
+    offsets = [int(e["offset"]) for e in tus.log if e["method"] == "PATCH" and e["offset"]]
+    print(f"\ntus PATCH offsets across a server restart: {offsets}")
+    assert any(o > 0 for o in offsets)
+    stored = [f for f in os.listdir(tus.dir) if not f.endswith(".json")]
+    assert sha256_file(os.path.join(tus.dir, stored[0])) == sha
+
+
+SLOW_UPLOADS = pytest.mark.parametrize("service_settings", [{"max-upload-rate": str(MIB)}],
+                                       indirect=True)
+
+
+@SLOW_UPLOADS
+def test_source_that_changes_size_fails_clearly(client, receiver, tmp_path):
+    src = tmp_path / "growing.bin"
+    make_source(src, 4 * MIB)
+    u = uploader(client)
+    t = call(u, "create_upload", receiver.url("echo"), Gio.File.new_for_path(str(src)))
+    wait_for(lambda: t.props.bytes_sent > 0, 20, "the upload to start")
+    call(t, "pause")
+    with open(src, "ab") as f:
+        f.write(b"more")
+    call(t, "resume")
+    with pytest.raises(GLib.Error):
+        call(t, "wait")
+    assert t.props.error_status == Bgt.ErrorStatus.RESOURCE_CHANGED, t.props.error_message

@@ -2,14 +2,14 @@
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
-// Usage: node server.mjs DIRECTORY
+// Usage: node server.mjs DIRECTORY [PORT]
 // Prints {"port": N} once listening, then one JSON line per request:
 // method, url and the Upload-Offset the client sent.
 import http from 'node:http';
 import {Server} from '@tus/server';
 import {FileStore} from '@tus/file-store';
 
-const [directory] = process.argv.slice(2);
+const [directory, port] = process.argv.slice(2);
 const tus = new Server({path: '/files', datastore: new FileStore({directory})});
 const server = http.createServer((req, res) => {
     console.log(JSON.stringify({
@@ -19,4 +19,4 @@ const server = http.createServer((req, res) => {
     }));
     tus.handle(req, res);
 });
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({port: server.address().port})));
+server.listen(Number(port ?? 0), '127.0.0.1', () => console.log(JSON.stringify({port: server.address().port})));

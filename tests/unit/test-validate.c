@@ -177,6 +177,43 @@ test_destinations (void)
     }
 }
 
+static void
+test_local_addresses (void)
+{
+  static const struct
+  {
+    const char *address;
+    gboolean local;
+  } cases[] = {
+    { "127.0.0.1", TRUE },
+    { "127.0.0.2", TRUE },
+    { "10.1.2.3", TRUE },
+    { "172.16.0.1", TRUE },
+    { "192.168.1.1", TRUE },
+    { "169.254.1.1", TRUE },
+    { "0.0.0.0", TRUE },
+    { "::1", TRUE },
+    { "fe80::1", TRUE },
+    { "fd00::1", TRUE },
+    { "::", TRUE },
+    { "::ffff:127.0.0.1", TRUE },
+    { "::ffff:10.0.0.1", TRUE },
+    { "8.8.8.8", FALSE },
+    { "172.32.0.1", FALSE },
+    { "2001:db8::1", FALSE },
+    { "::ffff:1.2.3.4", FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GInetAddress) address = g_inet_address_new_from_string (cases[i].address);
+
+      g_assert_nonnull (address);
+      if (bt_address_is_local (address) != cases[i].local)
+        g_error ("%s should %sbe local", cases[i].address, cases[i].local ? "" : "not ");
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -189,6 +226,8 @@ main (int argc, char **argv)
   g_test_add_func ("/validate/header-too-long", test_header_too_long);
   g_test_add_func ("/validate/secret-headers", test_secret_headers);
   g_test_add_func ("/validate/destinations", test_destinations);
+
+  g_test_add_func ("/validate/local-addresses", test_local_addresses);
 
   return g_test_run ();
 }
