@@ -1311,20 +1311,28 @@ complete_waiters (BgtTransfer *self)
 
 static void on_wait_refreshed (GObject *source, GAsyncResult *result, gpointer user_data);
 
+/* Ends a wait with @error (taken), unless it was answered already */
+static void
+fail_waiter (BgtTransfer *self, GTask *task, GError *error)
+{
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
+
+  if (g_ptr_array_remove (priv->waiters, task))
+    g_task_return_error (task, error);
+  else
+    g_error_free (error);
+}
+
 static void
 on_wait_rebound (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BgtTransfer *self = g_task_get_source_object (task);
-  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
   GError *error = NULL;
 
   if (!_bgt_client_rebind_finish (BGT_CLIENT (source), result, &error))
     {
-      if (g_ptr_array_remove (priv->waiters, task))
-        g_task_return_error (task, error);
-      else
-        g_error_free (error);
+      fail_waiter (self, task, error);
       return;
     }
   bgt_transfer_refresh_async (self, NULL, on_wait_refreshed, g_steal_pointer (&task));
@@ -1350,10 +1358,7 @@ on_wait_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (error != NULL)
     {
-      if (g_ptr_array_remove (priv->waiters, task))
-        g_task_return_error (task, error);
-      else
-        g_error_free (error);
+      fail_waiter (self, task, error);
       return;
     }
   /* Finished already: _bgt_transfer_update() answered it */

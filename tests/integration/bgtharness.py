@@ -82,6 +82,13 @@ def wait_for(predicate, timeout=30, message="condition"):
     return True
 
 
+def name_has_owner(conn, name):
+    reply = conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                           "NameHasOwner", GLib.Variant("(s)", (name,)), None,
+                           Gio.DBusCallFlags.NONE, -1, None)
+    return reply.unpack()[0]
+
+
 def call(obj, method, *args):
     """Calls obj.<method>_async(*args, None, cb) and returns <method>_finish()."""
     box = []
@@ -173,11 +180,7 @@ class ServiceBus:
         wait_for(lambda: self.has_owner("org.freedesktop.secrets"), 20, "the Secret Service")
 
     def has_owner(self, name):
-        reply = self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                    "org.freedesktop.DBus", "NameHasOwner",
-                                    GLib.Variant("(s)", (name,)), None,
-                                    Gio.DBusCallFlags.NONE, -1, None)
-        return reply.unpack()[0]
+        return name_has_owner(self.conn, name)
 
     def write_settings(self):
         path = os.path.join(self.config_home, "glib-2.0", "settings")
@@ -219,18 +222,7 @@ class ServiceBus:
         return reply.unpack()[0]
 
     def service_running(self):
-        reply = self.conn.call_sync(
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "NameHasOwner",
-            GLib.Variant("(s)", (BUS_NAME,)),
-            None,
-            Gio.DBusCallFlags.NONE,
-            -1,
-            None,
-        )
-        return reply.unpack()[0]
+        return self.has_owner(BUS_NAME)
 
     def kill_service(self, sig=signal.SIGKILL, timeout=15):
         """Signals the service and waits until its process is gone."""
@@ -328,11 +320,7 @@ class SystemBus:
         return proc
 
     def has_owner(self, name):
-        reply = self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                    "org.freedesktop.DBus", "NameHasOwner",
-                                    GLib.Variant("(s)", (name,)), None,
-                                    Gio.DBusCallFlags.NONE, -1, None)
-        return reply.unpack()[0]
+        return name_has_owner(self.conn, name)
 
     def call(self, name, path, iface, method, args=None):
         return self.conn.call_sync(name, path, iface, method, args, None,
