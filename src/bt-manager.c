@@ -43,6 +43,7 @@ struct _BtManager
   BtPowerState power_state;
 
   GHashTable *transfers;         /* id → BtTransfer */
+  GHashTable *calls_in_flight;   /* app id → creations not answered yet */
   GHashTable *serialized_groups; /* "app-id\x1fgroup" of serialized groups */
   GHashTable *completion_groups; /* id → BtCompletionGroup */
   guint64 next_seq;
@@ -719,6 +720,45 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
     bt_secrets_lookup_async (transfer->id, NULL, on_secrets_looked_up, g_object_ref (transfer));
 }
 
+/* Creations wait for the store before they are answered: an app that
+ * floods the service with them would hold its memory, and everyone's
+ * answers behind its own. Above this many unanswered, it is told to wait. */
+#define MAX_CALLS_IN_FLIGHT_PER_APP 256
+
+typedef struct
+{
+  GHashTable *table; /* BtManager.calls_in_flight */
+  char *app_id;
+} CallInFlight;
+
+static void
+call_in_flight_free (CallInFlight *call)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (call->table, call->app_id));
+
+  if (n > 1)
+    g_hash_table_insert (call->table, g_strdup (call->app_id), GUINT_TO_POINTER (n - 1));
+  else
+    g_hash_table_remove (call->table, call->app_id);
+  g_hash_table_unref (call->table);
+  g_free (call->app_id);
+  g_free (call);
+}
+
+/* Counted until the invocation is answered and gone */
+static void
+track_call_in_flight (BtManager *self, const char *app_id, GDBusMethodInvocation *invocation)
+{
+  CallInFlight *call = g_new0 (CallInFlight, 1);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->calls_in_flight, app_id));
+
+  g_hash_table_insert (self->calls_in_flight, g_strdup (app_id), GUINT_TO_POINTER (n + 1));
+  call->table = g_hash_table_ref (self->calls_in_flight);
+  call->app_id = g_strdup (app_id);
+  g_object_set_data_full (G_OBJECT (invocation), "bt-call-in-flight", call,
+                          (GDestroyNotify) call_in_flight_free);
+}
+
 static void
 handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters,
                BtKind kind)
@@ -741,6 +781,17 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
       bt_invocation_return_error (invocation, error);
       return;
     }
+
+  if (GPOINTER_TO_UINT (g_hash_table_lookup (self->calls_in_flight, app_id))
+      >= MAX_CALLS_IN_FLIGHT_PER_APP)
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, BT_ERROR, BT_ERROR_QUOTA_EXCEEDED,
+          "Too many calls of this application in flight (at most %u): wait for their answers",
+          MAX_CALLS_IN_FLIGHT_PER_APP);
+      return;
+    }
+  track_call_in_flight (self, app_id, invocation);
 
   if (count_unfinished (self, app_id)
       >= g_settings_get_uint (self->settings, "max-transfers-per-app"))
@@ -1053,6 +1104,7 @@ bt_manager_finalize (GObject *object)
   BtManager *self = BT_MANAGER (object);
 
   g_hash_table_unref (self->transfers);
+  g_hash_table_unref (self->calls_in_flight);
   g_hash_table_unref (self->serialized_groups);
   g_hash_table_unref (self->completion_groups);
   g_free (self->responses_dir);
@@ -1077,6 +1129,7 @@ static void
 bt_manager_init (BtManager *self)
 {
   self->transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->calls_in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->serialized_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->completion_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }

@@ -526,3 +526,55 @@ def test_c8_quota_per_app(bus, tmp_path):
         create(greedy, 5)
     # Another app still gets service
     assert create(other, 0).props.status == Bgt.Status.IDLE
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.parametrize("service_settings", [{"max-transfers-per-app": "100000"}], indirect=True)
+def test_c8_a_flood_of_calls_does_not_starve_another_app(bus, tmp_path):
+    """With the store slowed down (every flush 0.3 s late), one app fires
+    hundreds of creations at once: past 256 unanswered it is told to wait,
+    while another app's creation is still answered."""
+    flooder = [bus.connect() for _ in range(3)]
+    modest = bus.client("org.example.Modest")
+    for conn in flooder:
+        bus.call_manager("GetTransfers", GLib.Variant("(a{sv})", ({
+            "app-id": GLib.Variant("s", "org.example.Flood")},)), conn=conn)
+    pid = bus.service_pid()
+    tracer = subprocess.Popen(
+        ["strace", "-qq", "-f", "-p", str(pid), "-e", "trace=fsync,fdatasync",
+         "-e", "inject=fsync,fdatasync:delay_enter=300000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)  # strace attaches asynchronously; nothing to wait on
+        results = []
+
+        def done(conn, result):
+            try:
+                conn.call_finish(result)
+                results.append("ok")
+            except GLib.Error as e:
+                results.append(e.message)
+        for c, conn in enumerate(flooder):
+            for i in range(120):  # under the bus's 128 pending replies a connection
+                conn.call("org.freedesktop.BackgroundTransfer", "/org/freedesktop/BackgroundTransfer",
+                          "org.freedesktop.BackgroundTransfer.Manager", "CreateDownload",
+                          GLib.Variant("(sa{sv})", (f"http://127.0.0.1:9/{c}-{i}", {
+                              "destination": GLib.Variant("s", str(tmp_path / f"f{c}-{i}")),
+                              "start": GLib.Variant("b", False)})),
+                          GLib.VariantType("(o)"), Gio.DBusCallFlags.NONE, 120000, None, done)
+        d = Bgt.Downloader.new(modest)
+        d.set_start(False)
+        start = time.monotonic()
+        t = call(d, "create_download", "http://127.0.0.1:9/modest",
+                 Gio.File.new_for_path(str(tmp_path / "modest")))
+        modest_s = time.monotonic() - start
+        wait_for(lambda: len(results) == 360, 120, "every flood call answered")
+    finally:
+        tracer.terminate()
+        tracer.wait(10)
+    refused = [r for r in results if "in flight" in r]
+    print(f"\nflood: {results.count('ok')} created, {len(refused)} told to wait; "
+          f"the other app answered in {modest_s:.2f} s")
+    assert refused, "the flood was never limited"
+    assert results.count("ok") >= 256
+    assert t.props.status == Bgt.Status.IDLE
