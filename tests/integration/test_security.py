@@ -578,3 +578,75 @@ def test_c8_a_flood_of_calls_does_not_starve_another_app(bus, tmp_path):
     assert refused, "the flood was never limited"
     assert results.count("ok") >= 256
     assert t.props.status == Bgt.Status.IDLE
+
+
+def test_proxy_from_the_environment_with_credentials(tmp_path):
+    """The system proxy (GProxyResolver: here http_proxy in the service's
+    environment) is used, and proxy credentials answer its 407."""
+    import base64
+    proxy = FaultServer()
+    good = "Basic " + base64.b64encode(f"pat:{SENTINEL_PASSWORD}".encode()).decode()
+
+    def handler(conn, req, n):
+        if not req.target.startswith("http://"):
+            conn.respond(400, b"not a proxy request")
+        elif req.header("proxy-authorization") != good:
+            conn.respond(407, b"who are you", [("Proxy-Authenticate", 'Basic realm="proxy"')])
+        else:
+            conn.respond(200, b"via the proxy")
+    proxy.route("/through-proxy", handler)
+    bus = ServiceBus(tmpdir=str(tmp_path / "s"),
+                     env={"http_proxy": proxy.url(""), "HTTP_PROXY": proxy.url(""),
+                          "no_proxy": "", "NO_PROXY": ""})
+    try:
+        client = bus.client("org.example.Proxied")
+        dest = tmp_path / "p.txt"
+        (path,) = bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (
+            "http://example.invalid/through-proxy", {
+                "destination": GLib.Variant("s", str(dest)),
+                "proxy-credential": GLib.Variant("a{sv}", {
+                    "username": GLib.Variant("s", "pat"),
+                    "password": GLib.Variant("s", SENTINEL_PASSWORD)}),
+                "app-id": GLib.Variant("s", "org.example.Proxied")})),
+            conn=client.get_connection())
+        t = call(client, "get_transfer", path)
+        assert call(t, "wait"), t.props.error_message
+        assert dest.read_bytes() == b"via the proxy"
+        reqs = proxy.requests_to("/through-proxy")
+        assert reqs[0].target == "http://example.invalid/through-proxy"
+        assert reqs[-1].header("proxy-authorization") == good
+        assert SENTINEL_PASSWORD not in bus.service_log()
+    finally:
+        bus.close()
+        proxy.close()
+
+
+def test_c5_two_transfers_to_one_destination(client, nginx, tmp_path):
+    """The second is refused or fails; never two writers in one file."""
+    dest = tmp_path / "same.bin"
+    first = call(Bgt.Downloader.new(client), "create_download", nginx.url("slow/medium.bin"),
+                 Gio.File.new_for_path(str(dest)))
+    try:
+        second = call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
+                      Gio.File.new_for_path(str(dest)))
+        with pytest.raises(GLib.Error):
+            call(second, "wait")
+    except GLib.Error:
+        pass
+    assert call(first, "wait")
+    assert sha256_file(dest) == nginx.files["medium.bin"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "garbage"])
+def test_x2_unreadable_sandbox_metadata_fails_closed(bwrap_works, bus, nginx, tmp_path, kind):
+    box = Sandbox(bus, "org.example.Odd", str(tmp_path / "o"))
+    os.unlink(box.info)
+    if kind == "fifo":
+        os.mkfifo(box.info)
+    elif kind == "directory":
+        os.mkdir(box.info)
+    else:
+        with open(box.info, "w") as f:
+            f.write("[Application\nname=\n")
+    result = box.run("list")
+    assert is_error(result, "AccessDenied"), result
