@@ -194,7 +194,9 @@ dispatch (BtCompletionGroup *self, GDBusMethodInvocation *invocation)
   if (!self->enabled)
     {
       self->enabled = TRUE;
+      /* The handler answers (it takes a reference of its own) */
       g_signal_emit (self, signals[SIGNAL_ENABLED], 0, invocation);
+      g_object_unref (invocation);
       return;
     }
   g_dbus_method_invocation_return_value (invocation, NULL);

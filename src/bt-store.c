@@ -382,14 +382,16 @@ bt_store_delete (BtStore *self, const char *id)
   schedule_flush (self);
 }
 
-/* Answers a D-Bus call once everything changed so far is committed */
+/* Answers a D-Bus call once everything changed so far is committed. Like
+ * g_dbus_method_invocation_return_value(), it takes the caller's
+ * reference to @invocation. */
 void
 bt_store_when_durable (BtStore *self, GDBusMethodInvocation *invocation, GVariant *reply,
                        GUnixFDList *fd_list)
 {
   Waiter *waiter = g_new0 (Waiter, 1);
 
-  waiter->invocation = g_object_ref (invocation);
+  waiter->invocation = invocation;
   waiter->reply = reply != NULL ? g_variant_ref_sink (reply) : NULL;
   waiter->fd_list = fd_list != NULL ? g_object_ref (fd_list) : NULL;
   g_ptr_array_add (self->waiters, waiter);

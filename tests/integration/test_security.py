@@ -578,6 +578,12 @@ def test_c8_a_flood_of_calls_does_not_starve_another_app(bus, tmp_path):
     assert refused, "the flood was never limited"
     assert results.count("ok") >= 256
     assert t.props.status == Bgt.Status.IDLE
+    # Answered calls stop counting (an answered call used to stay alive —
+    # and counted — for ever): the flooder is served again
+    (path,) = bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (
+        "http://127.0.0.1:9/after", {"destination": GLib.Variant("s", str(tmp_path / "after")),
+                                     "start": GLib.Variant("b", False)})), conn=flooder[0])
+    assert path.startswith("/org/freedesktop/BackgroundTransfer/transfer/")
 
 
 def test_proxy_from_the_environment_with_credentials(tmp_path):
