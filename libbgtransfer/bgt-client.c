@@ -27,6 +27,9 @@ struct _BgtClient
   char *app_id;
   GHashTable *transfers; /* object path → BgtTransfer (weak) */
   guint name_owner_id;
+  guint manager_changed_id;
+  char *network_state;
+  char *power_state;
 };
 
 enum
@@ -34,6 +37,8 @@ enum
   PROP_0,
   PROP_CONNECTION,
   PROP_APP_ID,
+  PROP_NETWORK_STATE,
+  PROP_POWER_STATE,
   N_PROPS
 };
 static GParamSpec *props[N_PROPS];
@@ -81,6 +86,11 @@ bgt_client_dispose (GObject *object)
       g_dbus_connection_signal_unsubscribe (self->connection, self->name_owner_id);
       self->name_owner_id = 0;
     }
+  if (self->manager_changed_id != 0)
+    {
+      g_dbus_connection_signal_unsubscribe (self->connection, self->manager_changed_id);
+      self->manager_changed_id = 0;
+    }
   g_clear_object (&self->connection);
 
   G_OBJECT_CLASS (bgt_client_parent_class)->dispose (object);
@@ -92,6 +102,8 @@ bgt_client_finalize (GObject *object)
   BgtClient *self = BGT_CLIENT (object);
 
   g_free (self->app_id);
+  g_free (self->network_state);
+  g_free (self->power_state);
   g_hash_table_unref (self->transfers);
 
   G_OBJECT_CLASS (bgt_client_parent_class)->finalize (object);
@@ -109,6 +121,12 @@ bgt_client_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
         break;
       case PROP_APP_ID:
         g_value_set_string (value, self->app_id);
+        break;
+      case PROP_NETWORK_STATE:
+        g_value_set_string (value, self->network_state);
+        break;
+      case PROP_POWER_STATE:
+        g_value_set_string (value, self->power_state);
         break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -169,6 +187,32 @@ bgt_client_class_init (BgtClientClass *klass)
   props[PROP_APP_ID]
       = g_param_spec_string ("app-id", NULL, NULL, NULL,
                              G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * BgtClient:network-state:
+   *
+   * The state of the network as the service's cost policy sees it:
+   * `unrestricted`, `metered`, `metered-over-limit`, `roaming`,
+   * `background-restricted` or `offline` — why transfers wait in
+   * %BGT_STATUS_PAUSED_COSTED_NETWORK or %BGT_STATUS_PAUSED_NO_NETWORK.
+   * %NULL until known.
+   *
+   * Since: 0.1
+   */
+  props[PROP_NETWORK_STATE]
+      = g_param_spec_string ("network-state", NULL, NULL, NULL,
+                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /**
+   * BgtClient:power-state:
+   *
+   * `normal`, `power-saver` or `battery-low`: why `low` and `default`
+   * priority transfers wait in %BGT_STATUS_PAUSED_SYSTEM_POLICY. %NULL
+   * until known.
+   *
+   * Since: 0.1
+   */
+  props[PROP_POWER_STATE]
+      = g_param_spec_string ("power-state", NULL, NULL, NULL,
+                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -277,8 +321,63 @@ app_id_options (BgtClient *self)
 }
 
 static void
+update_manager_properties (BgtClient *self, GVariant *changed)
+{
+  const char *value;
+
+  if (g_variant_lookup (changed, "NetworkState", "&s", &value)
+      && g_strcmp0 (value, self->network_state) != 0)
+    {
+      g_free (self->network_state);
+      self->network_state = g_strdup (value);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NETWORK_STATE]);
+    }
+  if (g_variant_lookup (changed, "PowerState", "&s", &value)
+      && g_strcmp0 (value, self->power_state) != 0)
+    {
+      g_free (self->power_state);
+      self->power_state = g_strdup (value);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_POWER_STATE]);
+    }
+}
+
+static void
+on_manager_changed (GDBusConnection *connection, const char *sender_name, const char *object_path,
+                    const char *interface_name, const char *signal_name, GVariant *parameters,
+                    gpointer user_data)
+{
+  g_autoptr (GVariant) changed = NULL;
+
+  g_variant_get (parameters, "(&s@a{sv}@as)", NULL, &changed, NULL);
+  update_manager_properties (BGT_CLIENT (user_data), changed);
+}
+
+static void
+on_manager_properties (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (BgtClient) self = user_data;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) all = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+  if (reply == NULL)
+    return;
+  g_variant_get (reply, "(@a{sv})", &all);
+  update_manager_properties (self, all);
+}
+
+static void
 subscribe (BgtClient *self)
 {
+  self->manager_changed_id = g_dbus_connection_signal_subscribe (
+      self->connection, BGT_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+      BGT_MANAGER_PATH, BGT_MANAGER_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_manager_changed, self,
+      NULL);
+  g_dbus_connection_call (self->connection, BGT_BUS_NAME, BGT_MANAGER_PATH,
+                          "org.freedesktop.DBus.Properties", "GetAll",
+                          g_variant_new ("(s)", BGT_MANAGER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"),
+                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, NULL, on_manager_properties,
+                          g_object_ref (self));
   self->name_owner_id = g_dbus_connection_signal_subscribe (
       self->connection, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
       "/org/freedesktop/DBus", BGT_BUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_name_owner_changed, self,
@@ -520,6 +619,36 @@ bgt_client_get_connection (BgtClient *self)
 {
   g_return_val_if_fail (BGT_IS_CLIENT (self), NULL);
   return self->connection;
+}
+
+/**
+ * bgt_client_get_network_state:
+ * @self: a #BgtClient
+ *
+ * Returns: (nullable): the #BgtClient:network-state
+ *
+ * Since: 0.1
+ */
+const char *
+bgt_client_get_network_state (BgtClient *self)
+{
+  g_return_val_if_fail (BGT_IS_CLIENT (self), NULL);
+  return self->network_state;
+}
+
+/**
+ * bgt_client_get_power_state:
+ * @self: a #BgtClient
+ *
+ * Returns: (nullable): the #BgtClient:power-state
+ *
+ * Since: 0.1
+ */
+const char *
+bgt_client_get_power_state (BgtClient *self)
+{
+  g_return_val_if_fail (BGT_IS_CLIENT (self), NULL);
+  return self->power_state;
 }
 
 /**

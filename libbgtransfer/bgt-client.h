@@ -42,6 +42,10 @@ BGT_AVAILABLE_IN_ALL
 GDBusConnection *bgt_client_get_connection (BgtClient *self);
 BGT_AVAILABLE_IN_ALL
 const char *bgt_client_get_app_id (BgtClient *self);
+BGT_AVAILABLE_IN_ALL
+const char *bgt_client_get_network_state (BgtClient *self);
+BGT_AVAILABLE_IN_ALL
+const char *bgt_client_get_power_state (BgtClient *self);
 
 BGT_AVAILABLE_IN_ALL
 void bgt_client_list_transfers_async (BgtClient *self, GCancellable *cancellable,

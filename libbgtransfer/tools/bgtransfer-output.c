@@ -461,6 +461,25 @@ print_size_field (const char *name, guint64 size)
   g_print ("%s: %" G_GUINT64_FORMAT " (%s)\n", name, size, human);
 }
 
+/* Why a paused transfer waits, in the service's own words: the network
+ * or power state behind its status */
+static const char *
+waiting_reason (BgtTransfer *transfer)
+{
+  BgtClient *client = bgt_transfer_get_client (transfer);
+
+  switch (bgt_transfer_get_status (transfer))
+    {
+      case BGT_STATUS_PAUSED_COSTED_NETWORK:
+      case BGT_STATUS_PAUSED_NO_NETWORK:
+        return bgt_client_get_network_state (client);
+      case BGT_STATUS_PAUSED_SYSTEM_POLICY:
+        return bgt_client_get_power_state (client);
+      default:
+        return NULL;
+    }
+}
+
 void
 cli_print_transfer_details (BgtTransfer *transfer)
 {
@@ -486,6 +505,8 @@ cli_print_transfer_details (BgtTransfer *transfer)
   print_field (upload ? _ ("Source") : _ ("Destination"), cli_transfer_get_location (transfer));
   print_field (_ ("Method"), bgt_transfer_get_method (transfer));
   print_field (_ ("Status"), bgt_status_to_string (bgt_transfer_get_status (transfer)));
+  if (waiting_reason (transfer) != NULL)
+    print_field (_ ("Waiting because"), waiting_reason (transfer));
   print_size_field (_ ("Bytes"), bytes);
   print_size_field (_ ("Total"), total);
   print_field (_ ("Rate"), rate);

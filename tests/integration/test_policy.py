@@ -236,3 +236,26 @@ def test_network_state_changes_are_signalled(world):
     world.nm.set_metered(True)
     wait_for(lambda: any(c.get("NetworkState") == "metered" for c in changes), 20,
              "a PropertiesChanged with NetworkState")
+
+
+def test_why_a_transfer_waits(world, nginx):
+    """The reason is machine-readable: the library's client says the
+    network state, and `bgtransfer show` prints it."""
+    import subprocess
+    from bgtharness import BUILDDIR
+    world.mm.set_roaming(True)
+    world.start()
+    world.wait_network_state("roaming")
+    t = world.download(nginx, "m.bin", P.DEFAULT)
+    settled(t, S.PAUSED_COSTED_NETWORK)
+    wait_for(lambda: world.client.props.network_state == "roaming", 10, "the client's state")
+    assert world.client.props.power_state == "normal"
+    r = subprocess.run([os.path.join(BUILDDIR, "libbgtransfer", "tools", "bgtransfer"), "show",
+                        t.get_id()], env=dict(world.bus.env, BGTRANSFER_APP_ID="org.example.Policy"),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "Status: paused-costed-network" in r.stdout
+    assert "Waiting because: roaming" in r.stdout
+    world.mm.set_roaming(False)
+    wait_for(lambda: world.client.props.network_state == "unrestricted", 10, "the notify")
+    completes(nginx, t)
