@@ -908,6 +908,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   g_autoptr (BtTransfer) self = g_object_new (BT_TYPE_TRANSFER, NULL);
   /* One pass over the record: every lookup after it is a hash lookup */
   g_autoptr (GVariantDict) record = g_variant_dict_new (data);
+  g_autoptr (GUri) valid_uri = NULL;
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) response_headers = NULL;
   g_autofree char *path = NULL;
@@ -938,8 +939,9 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   if (g_strcmp0 (str, "upload") == 0)
     self->kind = BT_KIND_UPLOAD;
   g_clear_pointer (&str, g_free);
-  if (self->uri == NULL || status == NULL || !status_from_string (status, &self->status)
-      || !bt_validate_uri (self->uri, NULL, NULL))
+  if (self->uri != NULL)
+    valid_uri = bt_validate_uri (self->uri, NULL, NULL);
+  if (valid_uri == NULL || status == NULL || !status_from_string (status, &self->status))
     {
       g_warning ("Skipping the invalid record of transfer %s", id);
       return NULL;
