@@ -321,24 +321,23 @@ app_id_options (BgtClient *self)
 }
 
 static void
-update_manager_properties (BgtClient *self, GVariant *changed)
+update_state (BgtClient *self, GVariant *changed, const char *name, char **field, guint prop)
 {
   const char *value;
 
-  if (g_variant_lookup (changed, "NetworkState", "&s", &value)
-      && g_strcmp0 (value, self->network_state) != 0)
+  if (g_variant_lookup (changed, name, "&s", &value) && g_strcmp0 (value, *field) != 0)
     {
-      g_free (self->network_state);
-      self->network_state = g_strdup (value);
-      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NETWORK_STATE]);
+      g_free (*field);
+      *field = g_strdup (value);
+      g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
     }
-  if (g_variant_lookup (changed, "PowerState", "&s", &value)
-      && g_strcmp0 (value, self->power_state) != 0)
-    {
-      g_free (self->power_state);
-      self->power_state = g_strdup (value);
-      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_POWER_STATE]);
-    }
+}
+
+static void
+update_manager_properties (BgtClient *self, GVariant *changed)
+{
+  update_state (self, changed, "NetworkState", &self->network_state, PROP_NETWORK_STATE);
+  update_state (self, changed, "PowerState", &self->power_state, PROP_POWER_STATE);
 }
 
 static void

@@ -626,7 +626,7 @@ validator_changed (BtTransfer *transfer, SoupMessageHeaders *headers)
 }
 
 static void
-store_validators (BtTransfer *transfer, SoupMessageHeaders *headers, guint status)
+store_validators (BtTransfer *transfer, SoupMessageHeaders *headers)
 {
   const char *etag = soup_message_headers_get_one (headers, "ETag");
   const char *last_modified = soup_message_headers_get_one (headers, "Last-Modified");
@@ -828,7 +828,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       set_bytes_received (transfer, offset);
     }
 
-  store_validators (transfer, headers, status);
+  store_validators (transfer, headers);
   store_digest (transfer, headers, status);
   if (transfer->total_bytes != total)
     {
