@@ -9,7 +9,7 @@ PACKAGES="
   gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0 gir1.2-soup-3.0
   python3 python3-gi python3-dbusmock python3-pytest gjs
   dbus dbus-daemon nginx-light curl aria2 gnome-keyring libsecret-tools
-  python3-pyftpdlib python3-trustme openssl clang-format valgrind
+  python3-pyftpdlib python3-trustme openssl clang-format valgrind vsftpd
   valac bash-completion strace fiu-utils faketime bubblewrap
 "
 
