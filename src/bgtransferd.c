@@ -11,6 +11,7 @@
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 
+#include "bt-engines.h"
 #include "bt-manager.h"
 
 #define BT_BUS_NAME "org.freedesktop.BackgroundTransfer"
@@ -145,6 +146,11 @@ main (int argc, char **argv)
     }
   if (verbose)
     g_log_set_debug_enabled (TRUE);
+
+  /* The engines the service speaks; the core finds them by kind and scheme */
+  bt_engine_register (&bt_http_download_engine);
+  bt_engine_register (&bt_http_upload_engine);
+  bt_engine_register (&bt_ftp_download_engine);
 
   loop = g_main_loop_new (NULL, FALSE);
   service.loop = loop;

@@ -10,11 +10,29 @@
  */
 #include "config.h"
 
+#include "bt-bus-object.h"
 #include "bt-completion-group.h"
 #include "bt-dbus.h"
 #include "bt-error.h"
 
 #define BT_COMPLETION_GROUP_INTERFACE "org.freedesktop.BackgroundTransfer.CompletionGroup"
+
+struct _BtCompletionGroup
+{
+  GObject parent_instance;
+
+  char *id;
+  char *object_path;
+  char *app_id;
+  char *action;
+  gboolean enabled;
+  gboolean fired;
+  GPtrArray *members; /* transfer ids */
+
+  GDBusConnection *connection;
+  BtCallers *callers;
+  guint registration_id;
+};
 
 G_DEFINE_TYPE (BtCompletionGroup, bt_completion_group, G_TYPE_OBJECT)
 
@@ -140,57 +158,12 @@ property_value (BtCompletionGroup *self, const char *name)
   return NULL;
 }
 
+/* Enable(), from the owner: the manager records it and answers */
 static void
-dispatch (BtCompletionGroup *self, GDBusMethodInvocation *invocation)
+dispatch (gpointer object, GDBusMethodInvocation *invocation)
 {
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
-  const char *method = g_dbus_method_invocation_get_method_name (invocation);
-  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
-  const char *iface, *name;
+  BtCompletionGroup *self = object;
 
-  if (g_strcmp0 (bt_callers_lookup (self->callers, sender), self->app_id) != 0)
-    {
-      g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_ACCESS_DENIED,
-                                             "This group belongs to another application");
-      return;
-    }
-
-  if (g_str_equal (g_dbus_method_invocation_get_interface_name (invocation),
-                   "org.freedesktop.DBus.Properties"))
-    {
-      if (g_str_equal (method, "GetAll"))
-        {
-          GVariantBuilder all;
-          static const char *const names[] = { "Enabled", "Action", "Members" };
-
-          g_variant_get (parameters, "(&s)", &iface);
-          g_variant_builder_init (&all, G_VARIANT_TYPE_VARDICT);
-          if (g_str_equal (iface, BT_COMPLETION_GROUP_INTERFACE))
-            for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
-              g_variant_builder_add (&all, "{sv}", names[i], property_value (self, names[i]));
-          g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{sv})", &all));
-        }
-      else if (g_str_equal (method, "Get"))
-        {
-          GVariant *value = NULL;
-
-          g_variant_get (parameters, "(&s&s)", &iface, &name);
-          if (g_str_equal (iface, BT_COMPLETION_GROUP_INTERFACE))
-            value = property_value (self, name);
-          if (value == NULL)
-            g_dbus_method_invocation_return_error (
-                invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "No such property “%s”", name);
-          else
-            g_dbus_method_invocation_return_value (invocation, g_variant_new ("(v)", value));
-        }
-      else
-        g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
-                                               G_DBUS_ERROR_PROPERTY_READ_ONLY,
-                                               "The properties of a group are read-only");
-      return;
-    }
-
-  /* Enable(): the manager records it and answers */
   if (!self->enabled)
     {
       self->enabled = TRUE;
@@ -202,25 +175,25 @@ dispatch (BtCompletionGroup *self, GDBusMethodInvocation *invocation)
   g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
-typedef struct
+static const char *
+get_owner (gpointer object)
 {
-  BtCompletionGroup *group;
-  GDBusMethodInvocation *invocation;
-} Call;
-
-static void
-on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Call *call = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (!bt_callers_resolve_finish (BT_CALLERS (source), result, &error))
-    bt_invocation_return_error (call->invocation, error);
-  else
-    dispatch (call->group, call->invocation);
-  g_object_unref (call->group);
-  g_free (call);
+  return BT_COMPLETION_GROUP (object)->app_id;
 }
+
+static GVariant *
+get_property (gpointer object, const char *name)
+{
+  return property_value (BT_COMPLETION_GROUP (object), name);
+}
+
+static const BtBusObjectVTable bus_object_vtable = {
+  .info = &org_freedesktop_background_transfer_completion_group_interface,
+  .foreign_message = "This group belongs to another application",
+  .get_owner = get_owner,
+  .get_property = get_property,
+  .method_call = dispatch,
+};
 
 static void
 method_call (GDBusConnection *connection, const char *sender, const char *object_path,
@@ -228,11 +201,8 @@ method_call (GDBusConnection *connection, const char *sender, const char *object
              GDBusMethodInvocation *invocation, gpointer user_data)
 {
   BtCompletionGroup *self = user_data;
-  Call *call = g_new0 (Call, 1);
 
-  call->group = g_object_ref (self);
-  call->invocation = invocation;
-  bt_callers_resolve_async (self->callers, sender, NULL, on_caller_resolved, call);
+  bt_bus_object_dispatch (&bus_object_vtable, self, self->callers, invocation);
 }
 
 static const GDBusInterfaceVTable group_vtable = {
@@ -336,4 +306,47 @@ bt_completion_group_fire (BtCompletionGroup *self, GVariant *transfers)
         g_variant_new ("(sav@a{sv})", self->action, &params, g_variant_new ("a{sv}", NULL)), NULL,
         G_DBUS_CALL_FLAGS_NONE, 30000, NULL, on_activated, g_strdup (self->app_id));
   }
+}
+
+const char *
+bt_completion_group_get_id (BtCompletionGroup *self)
+{
+  return self->id;
+}
+
+const char *
+bt_completion_group_get_object_path (BtCompletionGroup *self)
+{
+  return self->object_path;
+}
+
+const char *
+bt_completion_group_get_app_id (BtCompletionGroup *self)
+{
+  return self->app_id;
+}
+
+gboolean
+bt_completion_group_is_enabled (BtCompletionGroup *self)
+{
+  return self->enabled;
+}
+
+gboolean
+bt_completion_group_has_fired (BtCompletionGroup *self)
+{
+  return self->fired;
+}
+
+/* (transfer none) (element-type utf8): the ids of its transfers */
+GPtrArray *
+bt_completion_group_get_members (BtCompletionGroup *self)
+{
+  return self->members;
+}
+
+void
+bt_completion_group_add_member (BtCompletionGroup *self, const char *transfer_id)
+{
+  g_ptr_array_add (self->members, g_strdup (transfer_id));
 }

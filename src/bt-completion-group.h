@@ -15,22 +15,13 @@ G_BEGIN_DECLS
 #define BT_TYPE_COMPLETION_GROUP (bt_completion_group_get_type ())
 G_DECLARE_FINAL_TYPE (BtCompletionGroup, bt_completion_group, BT, COMPLETION_GROUP, GObject)
 
-struct _BtCompletionGroup
-{
-  GObject parent_instance;
-
-  char *id;
-  char *object_path;
-  char *app_id;
-  char *action;
-  gboolean enabled;
-  gboolean fired;
-  GPtrArray *members; /* transfer ids */
-
-  GDBusConnection *connection;
-  BtCallers *callers;
-  guint registration_id;
-};
+const char *bt_completion_group_get_id (BtCompletionGroup *self);
+const char *bt_completion_group_get_object_path (BtCompletionGroup *self);
+const char *bt_completion_group_get_app_id (BtCompletionGroup *self);
+gboolean bt_completion_group_is_enabled (BtCompletionGroup *self);
+gboolean bt_completion_group_has_fired (BtCompletionGroup *self);
+GPtrArray *bt_completion_group_get_members (BtCompletionGroup *self);
+void bt_completion_group_add_member (BtCompletionGroup *self, const char *transfer_id);
 
 BtCompletionGroup *bt_completion_group_new (const char *id, const char *app_id, const char *action);
 BtCompletionGroup *bt_completion_group_new_from_record (const char *id, GVariant *record);

@@ -1,38 +1,43 @@
-/* bt-ftp.c: FTP and explicit FTPS downloads on GIO sockets
+/* bt-ftp.c: the FTP and explicit FTPS download engine, on GIO sockets
  *
- * libsoup has no FTP, so this speaks it itself: passive mode (EPSV, then
- * PASV, whose address is ignored in favour of the control connection's
- * host), binary type, REST to resume (a server without it means starting
- * over), SIZE and MDTM as the resource's validators. ftps:// is explicit
- * TLS (AUTH TLS, PBSZ 0, PROT P) with the same strict certificate checks
- * as https. The protocol runs in a worker thread with blocking GIO calls
- * and a GCancellable; progress goes to the main loop at most ten times a
- * second; the end (verification, rename) happens on the main loop.
+ * libsoup has no FTP, so this speaks it itself, with blocking GIO calls in
+ * a worker thread and the attempt's GCancellable:
+ *
+ *  1. open: log in (after AUTH TLS, PBSZ 0, PROT P for ftps://, with the
+ *     same strict certificate checks as https), binary type, SIZE and MDTM
+ *     as the resource's validators, passive mode (EPSV, then PASV, whose
+ *     address is never followed: the data connection goes to the control
+ *     connection's peer), REST to resume when the validators still match,
+ *     RETR, and for FTPS the data connection's TLS, resuming the control
+ *     connection's session (vsftpd's require_ssl_reuse);
+ *  2. on the main loop, the core records the validators, and receives the
+ *     data under the rules of every engine (rate limits, low speed,
+ *     checkpoints; bt-attempt.c);
+ *  3. close: the server's final reply (226) says whether all of it came.
+ *
+ * Every connection is checked against the local-network rule once made,
+ * before anything is sent on it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "bt-error.h"
-#include "bt-ftp.h"
+#include "bt-engine.h"
+#include "bt-engines.h"
+#include "bt-ftp-reply.h"
 #include "bt-resume.h"
 #include "bt-tls.h"
 
-#define BUFFER_SIZE (1024 * 1024)
 #define MAX_REPLY_LINES 200
 
-typedef struct
+struct _BtEngineJob
 {
-  BtJob parent;
-  BtTransfer *transfer; /* main thread only */
+  BtAttempt *attempt; /* a reference: the thread uses bt_attempt_check_peer() */
   GCancellable *cancellable;
   gboolean stopped;
-  guint progress_source;
+  gboolean in_thread; /* a phase runs: its callback frees a stopped job */
 
   /* Inputs, copied for the thread */
   char *host;
@@ -41,33 +46,32 @@ typedef struct
   gboolean ftps;
   char *user;
   char *password;
-  guint64 offset;
+  guint64 offset; /* where the data on disk ends, if it may be resumed */
   guint64 known_total;
   char *known_mdtm;
-  int fd;
   guint timeout_s;
 
-  /* Outputs */
-  guint64 received; /* bytes on disk; written by the thread, read atomically */
+  /* The connections */
+  GIOStream *control;
+  GDataInputStream *control_in;
+  GIOStream *data;
+
+  /* Outputs of the thread */
   guint64 total;
   char *mdtm;
-  BtErrorStatus error_status;
-  char *error_message;
-  gboolean transient;
-} BtFtpJob;
-
-typedef struct
-{
-  GIOStream *stream;
-  GDataInputStream *in;
-  GOutputStream *out;
-} Control;
+  gboolean rest_refused;
+  guint code; /* a negative reply, if that is how it failed */
+  char *text;
+  GError *error;
+};
 
 static void
-job_free (BtFtpJob *job)
+job_free (BtEngineJob *job)
 {
-  g_clear_handle_id (&job->progress_source, g_source_remove);
-  g_clear_object (&job->transfer);
+  g_clear_pointer (&job->attempt, bt_attempt_unref);
+  g_clear_object (&job->data);
+  g_clear_object (&job->control_in);
+  g_clear_object (&job->control);
   g_clear_object (&job->cancellable);
   g_free (job->host);
   g_free (job->path);
@@ -77,141 +81,56 @@ job_free (BtFtpJob *job)
   g_free (job->password);
   g_free (job->known_mdtm);
   g_free (job->mdtm);
-  g_free (job->error_message);
-  if (job->fd >= 0)
-    close (job->fd);
+  g_free (job->text);
+  g_clear_error (&job->error);
   g_free (job);
 }
 
 static void
-job_stop (BtJob *base)
+job_stop (BtEngineJob *job)
 {
-  BtFtpJob *job = (BtFtpJob *) base;
-
-  /* The thread sees the cancellable; its task frees the job */
   job->stopped = TRUE;
-  job->transfer->job = NULL;
-  bt_destination_close (job->transfer->destination);
   g_cancellable_cancel (job->cancellable);
+  if (!job->in_thread)
+    job_free (job);
 }
 
-gboolean
-bt_ftp_parse_epsv (const char *text, guint16 *out_port)
+/* ---- The protocol, in the worker thread --------------------------------- */
+
+static gboolean
+fail_reply (BtEngineJob *job, guint code, const char *text)
 {
-  const char *open = strchr (text, '(');
-  char delim;
-  guint64 port;
-  const char *p;
-  char *end;
-
-  /* "229 Entering Extended Passive Mode (|||6446|)" */
-  if (open == NULL || open[1] == '\0')
-    return FALSE;
-  delim = open[1];
-  p = open + 1;
-  if (p[0] != delim || p[1] != delim || p[2] != delim)
-    return FALSE;
-  p += 3;
-  port = g_ascii_strtoull (p, &end, 10);
-  if (end == p || *end != delim || port == 0 || port > 65535)
-    return FALSE;
-  *out_port = (guint16) port;
-  return TRUE;
+  job->code = code != 0 ? code : 500;
+  g_free (job->text);
+  job->text = g_strdup (text);
+  return FALSE;
 }
 
-gboolean
-bt_ftp_parse_pasv (const char *text, guint16 *out_port)
+static gboolean
+fail_protocol (BtEngineJob *job, const char *message)
 {
-  guint64 n[6];
-  const char *p = text;
-
-  /* "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)": only the port is
-   * used; the address is never trusted (FAULTS S12) */
-  while (*p != '\0' && !g_ascii_isdigit (*p))
-    p++;
-  if (g_str_has_prefix (p, "227"))
-    {
-      p += 3;
-      while (*p != '\0' && !g_ascii_isdigit (*p))
-        p++;
-    }
-  for (int i = 0; i < 6; i++)
-    {
-      char *end;
-
-      n[i] = g_ascii_strtoull (p, &end, 10);
-      if (end == p || n[i] > 255)
-        return FALSE;
-      p = end;
-      if (i < 5)
-        {
-          if (*p != ',')
-            return FALSE;
-          p++;
-        }
-    }
-  if (n[4] * 256 + n[5] == 0)
-    return FALSE;
-  *out_port = (guint16) (n[4] * 256 + n[5]);
-  return TRUE;
+  if (job->error == NULL)
+    job->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA, message);
+  return FALSE;
 }
 
-static void fail (BtFtpJob *job, BtErrorStatus status, gboolean transient, const char *format, ...)
-    G_GNUC_PRINTF (4, 5);
-
-static void
-fail (BtFtpJob *job, BtErrorStatus status, gboolean transient, const char *format, ...)
-{
-  va_list args;
-
-  if (job->error_status != BT_ERROR_STATUS_NONE)
-    return;
-  va_start (args, format);
-  job->error_message = g_strdup_vprintf (format, args);
-  va_end (args);
-  job->error_status = status;
-  job->transient = transient;
-}
-
-static void
-fail_gerror (BtFtpJob *job, const GError *error)
-{
-  if (error->domain == G_RESOLVER_ERROR)
-    fail (job, BT_ERROR_STATUS_HOST_NAME_NOT_RESOLVED, TRUE, "%s", error->message);
-  else if (error->domain == G_TLS_ERROR)
-    fail (job, BT_ERROR_STATUS_CERTIFICATE_INVALID, FALSE, "%s", error->message);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)
-           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE)
-           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
-    fail (job, BT_ERROR_STATUS_CANNOT_CONNECT, TRUE, "%s", error->message);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    fail (job, BT_ERROR_STATUS_TIMEOUT, TRUE, "%s", error->message);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
-    fail (job, BT_ERROR_STATUS_DISK_FULL, FALSE, "%s", error->message);
-  else
-    fail (job, BT_ERROR_STATUS_CONNECTION_RESET, TRUE, "%s", error->message);
-}
-
-/* A reply: "123 text", or "123-…" lines ending with "123 text" */
+/* A reply: "123 text", or "123-…" lines ending with "123 text"; 0 on error */
 static guint
-read_reply (BtFtpJob *job, Control *control, char **out_text)
+read_reply (BtEngineJob *job, char **out_text)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *first = NULL;
   char code[4];
 
   for (int lines = 0; lines < MAX_REPLY_LINES; lines++)
     {
       g_autofree char *line
-          = g_data_input_stream_read_line (control->in, NULL, job->cancellable, &error);
+          = g_data_input_stream_read_line (job->control_in, NULL, job->cancellable, &job->error);
 
       if (line == NULL)
         {
-          if (error != NULL)
-            fail_gerror (job, error);
-          else
-            fail (job, BT_ERROR_STATUS_CONNECTION_RESET, TRUE,
-                  "The FTP server closed the connection");
+          if (job->error == NULL)
+            job->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                              "The FTP server closed the connection");
           return 0;
         }
       g_strchomp (line);
@@ -220,7 +139,7 @@ read_reply (BtFtpJob *job, Control *control, char **out_text)
           if (strlen (line) < 3 || !g_ascii_isdigit (line[0]) || !g_ascii_isdigit (line[1])
               || !g_ascii_isdigit (line[2]))
             {
-              fail (job, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE, "Not an FTP server");
+              fail_protocol (job, "Not an FTP server");
               return 0;
             }
           memcpy (code, line, 3);
@@ -232,502 +151,435 @@ read_reply (BtFtpJob *job, Control *control, char **out_text)
         }
       if (g_str_has_prefix (line, code) && line[3] == ' ')
         break;
+      if (lines == MAX_REPLY_LINES - 1)
+        {
+          fail_protocol (job, "An FTP reply that does not end");
+          return 0;
+        }
     }
   if (out_text != NULL)
     *out_text = g_steal_pointer (&first);
   return (guint) g_ascii_strtoull (code, NULL, 10);
 }
 
-static gboolean
-send_command (BtFtpJob *job, Control *control, const char *command, const char *argument)
+static guint
+command (BtEngineJob *job, const char *cmd, const char *argument, char **out_text)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *line = NULL;
+  GOutputStream *out = g_io_stream_get_output_stream (job->control);
 
   if (argument != NULL && (strchr (argument, '\r') != NULL || strchr (argument, '\n') != NULL))
     {
-      fail (job, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE, "Invalid FTP argument");
-      return FALSE;
+      fail_protocol (job, "Invalid FTP argument");
+      return 0;
     }
-  line = argument != NULL ? g_strdup_printf ("%s %s\r\n", command, argument)
-                          : g_strdup_printf ("%s\r\n", command);
-  if (!g_output_stream_write_all (control->out, line, strlen (line), NULL, job->cancellable,
-                                  &error))
-    {
-      fail_gerror (job, error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static guint
-command (BtFtpJob *job, Control *control, const char *cmd, const char *argument, char **out_text)
-{
-  if (!send_command (job, control, cmd, argument))
+  line = argument != NULL ? g_strdup_printf ("%s %s\r\n", cmd, argument)
+                          : g_strdup_printf ("%s\r\n", cmd);
+  if (!g_output_stream_write_all (out, line, strlen (line), NULL, job->cancellable, &job->error))
     return 0;
-  return read_reply (job, control, out_text);
+  return read_reply (job, out_text);
 }
 
 static void
-control_set_stream (Control *control, GIOStream *stream)
+set_control (BtEngineJob *job, GIOStream *stream)
 {
-  g_clear_object (&control->in);
-  g_clear_object (&control->stream);
-  control->stream = g_object_ref (stream);
-  control->in = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
-  g_data_input_stream_set_newline_type (control->in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
-  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (control->in), FALSE);
-  control->out = g_io_stream_get_output_stream (stream);
+  g_clear_object (&job->control_in);
+  g_set_object (&job->control, stream);
+  job->control_in = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
+  g_data_input_stream_set_newline_type (job->control_in, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (job->control_in), FALSE);
 }
 
+/* @session: (nullable): the control connection, whose TLS session the
+ * data connection resumes (RFC 4217 §10.2; vsftpd requires it) */
 static GIOStream *
-start_tls (BtFtpJob *job, GIOStream *base)
+start_tls (BtEngineJob *job, GIOStream *base, GTlsConnection *session)
 {
-  g_autoptr (GError) error = NULL;
   g_autoptr (GSocketConnectable) identity = g_network_address_new (job->host, job->port);
-  g_autoptr (GIOStream) tls = g_tls_client_connection_new (base, identity, &error);
+  g_autoptr (GIOStream) tls = g_tls_client_connection_new (base, identity, &job->error);
 
   if (tls == NULL)
-    {
-      fail (job, BT_ERROR_STATUS_CERTIFICATE_INVALID, FALSE, "%s", error->message);
-      return NULL;
-    }
+    return NULL;
   bt_tls_configure (G_TLS_CONNECTION (tls));
-  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), job->cancellable, &error))
-    {
-      fail_gerror (job, error);
-      return NULL;
-    }
+  if (session != NULL)
+    g_tls_client_connection_copy_session_state (G_TLS_CLIENT_CONNECTION (tls),
+                                                G_TLS_CLIENT_CONNECTION (session));
+  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), job->cancellable, &job->error))
+    return NULL;
   return g_steal_pointer (&tls);
 }
 
-static GSocketClient *
-new_socket_client (BtFtpJob *job)
+/* Each address the name resolves to is checked against the local-network
+ * rule before it is tried, so a refused app sends not even a SYN; the
+ * connection made is checked again */
+static GSocketConnection *
+connect_to (BtEngineJob *job, GSocketConnectable *address)
 {
-  GSocketClient *client = g_socket_client_new ();
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddressEnumerator) addresses = g_socket_connectable_enumerate (address);
+  g_autoptr (GError) denied = NULL;
 
   g_socket_client_set_timeout (client, job->timeout_s);
-  return client;
+  for (;;)
+    {
+      g_autoptr (GSocketAddress) next
+          = g_socket_address_enumerator_next (addresses, job->cancellable, &job->error);
+      g_autoptr (GSocketConnection) connection = NULL;
+
+      if (next == NULL)
+        break;
+      if (!bt_attempt_check_address (job->attempt, next, denied == NULL ? &denied : NULL))
+        continue;
+      g_clear_error (&job->error);
+      connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (next), job->cancellable,
+                                            &job->error);
+      if (connection == NULL)
+        {
+          if (g_cancellable_is_cancelled (job->cancellable))
+            return NULL;
+          continue;
+        }
+      if (!bt_attempt_check_peer (job->attempt, connection, &job->error))
+        return NULL;
+      return g_steal_pointer (&connection);
+    }
+  if (job->error == NULL && denied != NULL)
+    job->error = g_steal_pointer (&denied);
+  else if (job->error == NULL)
+    job->error
+        = g_error_new (G_IO_ERROR, G_IO_ERROR_HOST_NOT_FOUND, "Cannot connect to %s", job->host);
+  return NULL;
 }
 
-static GIOStream *
-open_data (BtFtpJob *job, Control *control)
+static gboolean
+log_in (BtEngineJob *job)
 {
-  g_autoptr (GSocketClient) client = new_socket_client (job);
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnectable) address = g_network_address_new (job->host, job->port);
+  g_autoptr (GSocketConnection) connection = connect_to (job, address);
   g_autofree char *text = NULL;
-  GSocketConnection *data;
+  guint code;
+
+  if (connection == NULL)
+    return FALSE;
+  set_control (job, G_IO_STREAM (connection));
+  if ((code = read_reply (job, &text)) != 220)
+    return code != 0 && fail_reply (job, code, text);
+
+  if (job->ftps)
+    {
+      g_autoptr (GIOStream) tls = NULL;
+
+      g_clear_pointer (&text, g_free);
+      if ((code = command (job, "AUTH", "TLS", &text)) != 234)
+        {
+          if (code != 0)
+            fail_protocol (job, "The FTP server does not offer TLS (AUTH TLS)");
+          return FALSE;
+        }
+      tls = start_tls (job, G_IO_STREAM (connection), NULL);
+      if (tls == NULL)
+        return FALSE;
+      set_control (job, tls);
+      /* Replies read after the handshake also bring TLS 1.3's session
+       * tickets, which the data connection resumes */
+      if (command (job, "PBSZ", "0", NULL) != 200 || command (job, "PROT", "P", NULL) != 200)
+        return fail_protocol (job, "The FTP server does not protect the data connection");
+    }
+
+  g_clear_pointer (&text, g_free);
+  code = command (job, "USER", job->user, &text);
+  if (code == 331 || code == 332)
+    {
+      g_clear_pointer (&text, g_free);
+      code = command (job, "PASS", job->password, &text);
+    }
+  if (code != 230 && code != 202)
+    return code != 0 && fail_reply (job, code, text);
+  g_clear_pointer (&text, g_free);
+  if ((code = command (job, "TYPE", "I", &text)) != 200)
+    return code != 0 && fail_reply (job, code, text);
+  return TRUE;
+}
+
+/* The data connection, to the control connection's peer whatever a PASV
+ * reply says (the FTP bounce, FAULTS S12) */
+static GIOStream *
+open_data (BtEngineJob *job)
+{
+  g_autoptr (GSocketAddress) peer = NULL;
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GIOStream) base = g_object_ref (job->control);
+  g_autofree char *text = NULL;
   guint16 port = 0;
   guint code;
 
-  code = command (job, control, "EPSV", NULL, &text);
+  code = command (job, "EPSV", NULL, &text);
   if (code == 229)
     {
       if (!bt_ftp_parse_epsv (text, &port))
         {
-          fail (job, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE, "Invalid EPSV reply");
+          fail_protocol (job, "Invalid EPSV reply");
           return NULL;
         }
     }
   else if (code != 0)
     {
       g_clear_pointer (&text, g_free);
-      code = command (job, control, "PASV", NULL, &text);
+      code = command (job, "PASV", NULL, &text);
       if (code != 227 || !bt_ftp_parse_pasv (text, &port))
         {
-          fail (job, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE,
-                "The FTP server offers no passive mode (%s)", text != NULL ? text : "");
+          if (code != 0)
+            fail_protocol (job, "The FTP server offers no passive mode");
           return NULL;
         }
     }
   if (port == 0)
     return NULL;
 
-  /* Always the control connection's host, whatever PASV said */
-  data = g_socket_client_connect_to_host (client, job->host, port, job->cancellable, &error);
-  if (data == NULL)
+  if (G_IS_TLS_CONNECTION (base))
     {
-      fail_gerror (job, error);
-      return NULL;
+      GIOStream *plain = NULL;
+
+      g_object_get (base, "base-io-stream", &plain, NULL);
+      g_object_unref (base);
+      base = plain;
     }
-  return G_IO_STREAM (data);
+  peer = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (base), &job->error);
+  if (peer == NULL)
+    return NULL;
+  address = g_inet_socket_address_new (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)), port);
+  return G_IO_STREAM (connect_to (job, G_SOCKET_CONNECTABLE (address)));
 }
 
 static void
-ftp_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+open_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
-  BtFtpJob *job = task_data;
-  g_autoptr (GSocketClient) client = new_socket_client (job);
-  g_autoptr (GSocketConnection) connection = NULL;
+  BtEngineJob *job = task_data;
   g_autoptr (GIOStream) data = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree guint8 *buffer = NULL;
   g_autofree char *text = NULL;
-  Control control = { 0 };
-  GInputStream *data_in;
-  guint64 offset = job->offset;
   guint code;
 
-  connection = g_socket_client_connect_to_host (client, job->host, job->port, cancellable, &error);
-  if (connection == NULL)
-    {
-      fail_gerror (job, error);
-      goto done;
-    }
-  control_set_stream (&control, G_IO_STREAM (connection));
-  if ((code = read_reply (job, &control, NULL)) != 220)
-    {
-      if (code != 0)
-        fail (job,
-              code / 100 == 4 ? BT_ERROR_STATUS_SERVICE_UNAVAILABLE
-                              : BT_ERROR_STATUS_PROTOCOL_ERROR,
-              code / 100 == 4, "The FTP server refused the connection (%u)", code);
-      goto done;
-    }
+  if (!log_in (job))
+    goto done;
 
-  if (job->ftps)
-    {
-      g_autoptr (GIOStream) tls = NULL;
-
-      if ((code = command (job, &control, "AUTH", "TLS", NULL)) != 234)
-        {
-          if (code != 0)
-            fail (job, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE,
-                  "The FTP server does not offer TLS (AUTH TLS: %u)", code);
-          goto done;
-        }
-      tls = start_tls (job, G_IO_STREAM (connection));
-      if (tls == NULL)
-        goto done;
-      control_set_stream (&control, tls);
-      if (command (job, &control, "PBSZ", "0", NULL) != 200
-          || command (job, &control, "PROT", "P", NULL) != 200)
-        {
-          fail (job, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE,
-                "The FTP server does not protect the data connection");
-          goto done;
-        }
-    }
-
-  code = command (job, &control, "USER", job->user, NULL);
-  if (code == 331 || code == 332)
-    code = command (job, &control, "PASS", job->password, NULL);
-  if (code != 230 && code != 202)
-    {
-      if (code != 0)
-        fail (job, code == 530 ? BT_ERROR_STATUS_UNAUTHORIZED : BT_ERROR_STATUS_PROTOCOL_ERROR,
-              code / 100 == 4, "The FTP server refused the login (%u)", code);
-      goto done;
-    }
-  if ((code = command (job, &control, "TYPE", "I", NULL)) != 200)
-    {
-      if (code != 0)
-        fail (job, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE, "Binary mode refused (%u)", code);
-      goto done;
-    }
-
-  if (command (job, &control, "SIZE", job->path, &text) == 213)
+  if (command (job, "SIZE", job->path, &text) == 213)
     job->total = g_ascii_strtoull (text + 4, NULL, 10);
   g_clear_pointer (&text, g_free);
-  if (job->error_status != BT_ERROR_STATUS_NONE)
+  if (job->error != NULL)
     goto done;
-  if (command (job, &control, "MDTM", job->path, &text) == 213)
+  if (command (job, "MDTM", job->path, &text) == 213)
     job->mdtm = g_strdup (g_strstrip (text + 4));
   g_clear_pointer (&text, g_free);
-  if (job->error_status != BT_ERROR_STATUS_NONE)
+  if (job->error != NULL)
     goto done;
 
   /* Resume only the same file: same size and modification time */
-  if (offset > 0
+  if (job->offset > 0
       && ((job->known_total != BT_SIZE_UNKNOWN && job->total != job->known_total)
-          || g_strcmp0 (job->known_mdtm, job->mdtm) != 0))
-    offset = 0;
+          || job->mdtm == NULL || g_strcmp0 (job->known_mdtm, job->mdtm) != 0))
+    job->offset = 0;
+  if (job->total != BT_SIZE_UNKNOWN && job->offset > job->total)
+    job->offset = 0;
 
-  data = open_data (job, &control);
+  data = open_data (job);
   if (data == NULL)
     goto done;
 
-  if (offset > 0)
+  if (job->offset > 0)
     {
-      g_autofree char *rest = g_strdup_printf ("%" G_GUINT64_FORMAT, offset);
+      g_autofree char *rest = g_strdup_printf ("%" G_GUINT64_FORMAT, job->offset);
 
-      code = command (job, &control, "REST", rest, NULL);
-      if (code != 350)
-        offset = 0; /* no REST: start over */
-      if (job->error_status != BT_ERROR_STATUS_NONE)
+      code = command (job, "REST", rest, NULL);
+      if (code == 0)
         goto done;
+      if (code != 350)
+        {
+          job->rest_refused = TRUE;
+          job->offset = 0;
+        }
     }
-  if (offset == 0 && ftruncate (job->fd, 0) < 0)
-    {
-      fail (job, BT_ERROR_STATUS_DESTINATION_UNWRITABLE, FALSE, "%s", g_strerror (errno));
-      goto done;
-    }
-  __atomic_store_n (&job->received, offset, __ATOMIC_RELEASE);
 
-  code = command (job, &control, "RETR", job->path, &text);
+  code = command (job, "RETR", job->path, &text);
   if (code != 150 && code != 125)
     {
       if (code != 0)
-        fail (job,
-              code == 550       ? BT_ERROR_STATUS_NOT_FOUND
-              : code / 100 == 4 ? BT_ERROR_STATUS_SERVICE_UNAVAILABLE
-                                : BT_ERROR_STATUS_PROTOCOL_ERROR,
-              code / 100 == 4, "%s", text != NULL ? text : "RETR refused");
+        fail_reply (job, code, text);
       goto done;
     }
-
   if (job->ftps)
     {
-      GIOStream *tls = start_tls (job, data);
+      GIOStream *tls = start_tls (job, data, G_TLS_CONNECTION (job->control));
 
       if (tls == NULL)
         goto done;
       g_object_unref (data);
       data = tls;
     }
-
-  buffer = g_malloc (BUFFER_SIZE);
-  data_in = g_io_stream_get_input_stream (data);
-  for (;;)
-    {
-      gssize n = g_input_stream_read (data_in, buffer, BUFFER_SIZE, cancellable, &error);
-      guint64 at = __atomic_load_n (&job->received, __ATOMIC_ACQUIRE);
-
-      if (n < 0)
-        {
-          fail_gerror (job, error);
-          goto done;
-        }
-      if (n == 0)
-        break;
-      for (gssize written = 0; written < n;)
-        {
-          ssize_t w = pwrite (job->fd, buffer + written, (size_t) (n - written),
-                              (off_t) (at + (guint64) written));
-
-          if (w < 0 && errno == EINTR)
-            continue;
-          if (w < 0)
-            {
-              fail (job,
-                    errno == ENOSPC ? BT_ERROR_STATUS_DISK_FULL
-                                    : BT_ERROR_STATUS_DESTINATION_UNWRITABLE,
-                    FALSE, "%s", g_strerror (errno));
-              goto done;
-            }
-          written += w;
-        }
-      __atomic_store_n (&job->received, at + (guint64) n, __ATOMIC_RELEASE);
-    }
-  g_io_stream_close (data, NULL, NULL);
-
-  g_clear_pointer (&text, g_free);
-  code = read_reply (job, &control, &text);
-  if (code != 226 && code != 250)
-    {
-      if (code != 0)
-        fail (job, BT_ERROR_STATUS_CONNECTION_RESET, TRUE, "The transfer did not finish (%s)",
-              text);
-      goto done;
-    }
-  if (job->total != BT_SIZE_UNKNOWN
-      && __atomic_load_n (&job->received, __ATOMIC_ACQUIRE) != job->total)
-    {
-      fail (job, BT_ERROR_STATUS_CONNECTION_RESET, TRUE, "The transfer ended early");
-      goto done;
-    }
-  send_command (job, &control, "QUIT", NULL);
+  job->data = g_steal_pointer (&data);
 
 done:
-  if (control.stream != NULL)
-    g_io_stream_close (control.stream, NULL, NULL);
-  g_clear_object (&control.in);
-  g_clear_object (&control.stream);
-  g_task_return_boolean (task, job->error_status == BT_ERROR_STATUS_NONE);
+  g_task_return_boolean (task, TRUE);
 }
-
-/* ---- Main loop side ------------------------------------------------------ */
 
 static void
-update_progress (BtFtpJob *job)
+close_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
-  BtTransfer *transfer = job->transfer;
-  guint64 received = __atomic_load_n (&job->received, __ATOMIC_ACQUIRE);
+  BtEngineJob *job = task_data;
+  g_autofree char *text = NULL;
+  guint code;
 
-  if (received < transfer->bytes_received)
-    bt_transfer_reset_checkpoint (transfer, received); /* started over */
-  if (received != transfer->bytes_received)
-    {
-      transfer->rate = received > transfer->bytes_received
-                           ? (transfer->rate * 3 + (received - transfer->bytes_received) * 10) / 4
-                           : transfer->rate;
-      transfer->bytes_received = received;
-      bt_transfer_changed (transfer, "BytesReceived");
-      bt_transfer_changed (transfer, "RangesDownloaded");
-      bt_transfer_changed (transfer, "Rate");
-    }
+  /* The end of the data stream is the end of the file only if the
+   * server says the transfer went well */
+  g_io_stream_close (job->data, job->cancellable, NULL);
+  code = read_reply (job, &text);
+  if (code != 0 && code != 226 && code != 250)
+    fail_reply (job, code, text);
+  else if (code != 0)
+    command (job, "QUIT", NULL, NULL);
+  g_io_stream_close (job->control, NULL, NULL);
+  g_task_return_boolean (task, TRUE);
 }
 
+/* ---- The main loop side ------------------------------------------------- */
+
+static void run_in_thread (BtEngineJob *job, GTaskThreadFunc func, GAsyncReadyCallback callback);
+
+/* Reports a failure of the thread, if any; the job is freed then */
 static gboolean
-on_progress (gpointer user_data)
+report_failure (BtEngineJob *job)
 {
-  BtFtpJob *job = user_data;
-
-  if (!job->stopped)
-    update_progress (job);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-finish (BtFtpJob *job, BtErrorStatus status, const char *message, gboolean transient)
-{
-  g_autoptr (BtTransfer) transfer = g_object_ref (job->transfer);
-
-  bt_destination_close (transfer->destination);
-  transfer->job = NULL;
+  if (job->error != NULL)
+    bt_attempt_fail_error (job->attempt, job->error);
+  else if (job->code != 0)
+    bt_attempt_fail_ftp (job->attempt, job->code, job->text);
+  else
+    return FALSE;
   job_free (job);
-  bt_transfer_attempt_done (transfer, status, message, transient, 0);
+  return TRUE;
 }
 
 static void
-commit (BtFtpJob *job)
+on_closed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
+  BtEngineJob *job = user_data;
 
-  if (!bt_transfer_commit_destination (job->transfer, &error))
+  job->in_thread = FALSE;
+  if (job->stopped)
     {
-      finish (job,
-              g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
-                  ? BT_ERROR_STATUS_DISK_FULL
-                  : BT_ERROR_STATUS_DESTINATION_UNWRITABLE,
-              error->message, FALSE);
+      job_free (job);
       return;
     }
-  finish (job, BT_ERROR_STATUS_NONE, NULL, FALSE);
+  if (report_failure (job))
+    return;
+  bt_attempt_complete (job->attempt);
+  job_free (job);
 }
 
 static void
-on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
+on_body_done (BtAttempt *attempt, gpointer user_data)
 {
-  BtFtpJob *job = user_data;
-  g_autoptr (GError) error = NULL;
-  gboolean ok = bt_verify_finish (result, &error);
-
-  if (job->stopped)
-    job_free (job);
-  else if (!ok)
-    finish (job, BT_ERROR_STATUS_CHECKSUM_MISMATCH, error->message, FALSE);
-  else
-    commit (job);
+  run_in_thread (user_data, close_thread, on_closed);
 }
 
 static void
-on_done (GObject *source, GAsyncResult *result, gpointer user_data)
+on_opened (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  BtFtpJob *job = user_data;
-  BtTransfer *transfer = job->transfer;
-  g_autoptr (GPtrArray) digests = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int fd;
+  BtEngineJob *job = user_data;
+  BtAttempt *attempt = job->attempt;
+  guint64 on_disk = bt_attempt_get_resume_offset (attempt);
 
-  g_clear_handle_id (&job->progress_source, g_source_remove);
+  job->in_thread = FALSE;
   if (job->stopped)
     {
       job_free (job);
       return;
     }
 
-  update_progress (job);
-  if (job->total != transfer->total_bytes)
-    {
-      transfer->total_bytes = job->total;
-      bt_transfer_changed (transfer, "TotalBytesToReceive");
-    }
-  g_free (transfer->last_modified);
-  transfer->last_modified = g_strdup (job->mdtm);
-  if (transfer->is_resumable != (job->mdtm != NULL))
-    {
-      transfer->is_resumable = job->mdtm != NULL;
-      bt_transfer_changed (transfer, "IsResumable");
-    }
+  /* Recorded whatever happens next: a pause or a crash resumes with REST */
+  bt_attempt_record_validators (attempt, job->total, NULL, job->mdtm, job->mdtm != NULL);
+  if (report_failure (job))
+    return;
 
-  if (job->error_status != BT_ERROR_STATUS_NONE)
+  if (job->offset != on_disk || on_disk == 0)
     {
-      g_autofree char *message = g_strdup (job->error_message);
+      const char *why = NULL;
 
-      finish (job, job->error_status, message, job->transient);
-      return;
+      if (on_disk > 0 && job->rest_refused)
+        why = "the FTP server refused REST";
+      else if (on_disk > 0 && job->offset == 0)
+        {
+          if (bt_attempt_get_fail_if_changed (attempt))
+            {
+              bt_attempt_fail (attempt, BT_ERROR_STATUS_RESOURCE_CHANGED, FALSE, 0,
+                               "The file changed on the server since the download started");
+              job_free (job);
+              return;
+            }
+          why = "the file changed on the server";
+        }
+      if (!bt_attempt_restart_at (attempt, job->offset, why))
+        {
+          job_free (job);
+          return;
+        }
+      /* Starting over forgot the validators: they are the new file's */
+      bt_attempt_record_validators (attempt, job->total, NULL, job->mdtm, job->mdtm != NULL);
     }
-
-  if (transfer->total_bytes == BT_SIZE_UNKNOWN)
-    {
-      transfer->total_bytes = transfer->bytes_received;
-      bt_transfer_changed (transfer, "TotalBytesToReceive");
-    }
-  if (transfer->checksum == NULL)
-    {
-      commit (job);
-      return;
-    }
-  g_ptr_array_add (digests, transfer->checksum);
-  fd = bt_destination_open_result (transfer->destination, FALSE, &error);
-  if (fd < 0)
-    {
-      finish (job, BT_ERROR_STATUS_DESTINATION_UNWRITABLE, error->message, FALSE);
-      return;
-    }
-  bt_verify_async (fd, digests, job->cancellable, on_verified, job);
+  bt_attempt_receive_body (attempt, g_io_stream_get_input_stream (job->data), on_body_done, job);
 }
 
-BtJob *
-bt_ftp_job_start (BtTransfer *transfer, GSettings *settings)
+static void
+run_in_thread (BtEngineJob *job, GTaskThreadFunc func, GAsyncReadyCallback callback)
 {
-  BtFtpJob *job = g_new0 (BtFtpJob, 1);
-  g_autoptr (GUri) uri
-      = g_uri_parse (bt_transfer_get_current_uri (transfer), G_URI_FLAGS_ENCODED, NULL);
-  g_autoptr (GTask) task = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = NULL;
-  int fd;
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, job);
 
-  job->parent.stop = job_stop;
-  job->transfer = g_object_ref (transfer);
+  g_task_set_source_tag (task, run_in_thread);
+  g_task_set_task_data (task, job, NULL);
+  job->in_thread = TRUE;
+  g_task_run_in_thread (task, func);
+}
+
+static BtEngineJob *
+job_start (BtAttempt *attempt)
+{
+  BtEngineJob *job = g_new0 (BtEngineJob, 1);
+  GUri *uri = bt_attempt_get_uri (attempt);
+  g_autofree char *path = g_uri_unescape_string (g_uri_get_path (uri), NULL);
+  const char *username = NULL, *password = NULL;
+
+  job->attempt = bt_attempt_ref (attempt);
+  /* Its own, so that closing the connections here never races the core */
   job->cancellable = g_cancellable_new ();
-  job->fd = -1;
+  g_signal_connect_object (bt_attempt_get_cancellable (attempt), "cancelled",
+                           G_CALLBACK (g_cancellable_cancel), job->cancellable, G_CONNECT_SWAPPED);
   job->ftps = g_ascii_strcasecmp (g_uri_get_scheme (uri), "ftps") == 0;
   job->host = g_strdup (g_uri_get_host (uri));
   job->port = g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 21;
-  path = g_uri_unescape_string (g_uri_get_path (uri), NULL);
   job->path = g_strdup (path != NULL && *path != '\0' ? path : "/");
-  job->user
-      = g_strdup (transfer->secrets->server_username != NULL ? transfer->secrets->server_username
-                                                             : "anonymous");
-  job->password
-      = g_strdup (transfer->secrets->server_password != NULL ? transfer->secrets->server_password
-                                                             : "anonymous@");
-  job->offset = transfer->last_modified != NULL ? transfer->bytes_received : 0;
-  job->known_total = transfer->total_bytes;
-  job->known_mdtm = g_strdup (transfer->last_modified);
+  if (!bt_attempt_get_credentials (attempt, FALSE, NULL, &username, &password))
+    {
+      username = "anonymous";
+      password = "anonymous@";
+    }
+  job->user = g_strdup (username);
+  job->password = g_strdup (password);
+  job->offset = bt_attempt_get_resume_offset (attempt);
+  job->known_total = bt_attempt_get_known_total (attempt);
+  job->known_mdtm = g_strdup (bt_attempt_get_validator (attempt));
   job->total = BT_SIZE_UNKNOWN;
-  job->timeout_s = g_settings_get_uint (settings, "response-timeout");
+  job->timeout_s = MAX (bt_attempt_get_response_timeout (attempt), 1);
 
-  transfer->attempts++;
-  bt_transfer_changed (transfer, "Attempts");
-
-  fd = bt_destination_open (transfer->destination, &error);
-  if (fd >= 0)
-    job->fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  if (job->fd < 0)
-    fail (job, BT_ERROR_STATUS_DESTINATION_UNWRITABLE, FALSE, "%s",
-          error != NULL ? error->message : g_strerror (errno));
-
-  task = g_task_new (NULL, job->cancellable, on_done, job);
-  g_task_set_source_tag (task, bt_ftp_job_start);
-  g_task_set_task_data (task, job, NULL);
-  job->progress_source = g_timeout_add (100, on_progress, job);
-  if (job->fd < 0)
-    g_task_return_boolean (task, FALSE);
-  else
-    g_task_run_in_thread (task, ftp_thread);
-  return &job->parent;
+  bt_attempt_request_sent (attempt);
+  run_in_thread (job, open_thread, on_opened);
+  return job;
 }
+
+const BtEngineVTable bt_ftp_download_engine = {
+  .name = "ftp",
+  .kind = BT_KIND_DOWNLOAD,
+  .schemes = (1u << BT_SCHEME_FTP) | (1u << BT_SCHEME_FTPS),
+  .connections = 2,
+  .start = job_start,
+  .stop = job_stop,
+};

@@ -13,6 +13,22 @@
 #include "bt-localnet.h"
 #include "bt-validate.h"
 
+/*
+ * bt_connection_may_be_reached:
+ *
+ * Whether @connection's peer is outside this machine and the local
+ * network. Any thread.
+ */
+gboolean
+bt_connection_may_be_reached (GSocketConnection *connection)
+{
+  g_autoptr (GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
+
+  return address != NULL && G_IS_INET_SOCKET_ADDRESS (address)
+         && !bt_address_is_local (
+             g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+}
+
 typedef struct
 {
   GCancellable *cancellable;
@@ -33,13 +49,9 @@ on_network_event (SoupMessage *msg, GSocketClientEvent event, GIOStream *connect
                   gpointer user_data)
 {
   Guard *guard = user_data;
-  g_autoptr (GSocketAddress) address = NULL;
-
   if (event != G_SOCKET_CLIENT_CONNECTED || !G_IS_SOCKET_CONNECTION (connection))
     return;
-  address = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (connection), NULL);
-  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address)
-      || bt_address_is_local (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address))))
+  if (!bt_connection_may_be_reached (G_SOCKET_CONNECTION (connection)))
     {
       *guard->denied = TRUE;
       g_cancellable_cancel (guard->cancellable);

@@ -8,6 +8,7 @@
 
 G_BEGIN_DECLS
 
+gboolean bt_connection_may_be_reached (GSocketConnection *connection);
 void bt_forbid_local_network (SoupMessage *msg, GCancellable *cancellable, gboolean *denied);
 
 G_END_DECLS

@@ -14,13 +14,16 @@
 
 #include <libsoup/soup.h>
 
+#include "bt-attempt.h"
+#include "bt-bus-object.h"
 #include "bt-callers.h"
 #include "bt-completion-group.h"
-#include "bt-download.h"
+#include "bt-http-session.h"
 #include "bt-dbus.h"
 #include "bt-error.h"
 #include "bt-manager.h"
 #include "bt-policy.h"
+#include "bt-scheduler.h"
 #include "bt-store.h"
 #include "bt-transfer.h"
 
@@ -70,26 +73,17 @@ static const char *identify (BtManager *self, const char *sender, GVariant *opti
 
 /* ---- Scheduling --------------------------------------------------------- */
 
-static gint
-compare_queue_order (gconstpointer a, gconstpointer b)
-{
-  BtTransfer *ta = *(BtTransfer **) a;
-  BtTransfer *tb = *(BtTransfer **) b;
-
-  if (ta->priority != tb->priority)
-    return ta->priority > tb->priority ? -1 : 1;
-  return ta->seq < tb->seq ? -1 : (ta->seq > tb->seq ? 1 : 0);
-}
-
 /* Why the policy holds a transfer back, or BT_STATUS_RUNNING if it may run */
 static BtStatus
 policy_verdict (BtManager *self, BtTransfer *transfer)
 {
   if (bt_policy_is_offline_for (self->policy, bt_transfer_get_current_uri (transfer)))
     return BT_STATUS_PAUSED_NO_NETWORK;
-  if (!bt_cost_policy_allows (bt_policy_get_network_state (self->policy), transfer->cost_policy))
+  if (!bt_cost_policy_allows (bt_policy_get_network_state (self->policy),
+                              bt_transfer_get_cost_policy (transfer)))
     return BT_STATUS_PAUSED_COSTED_NETWORK;
-  if (!bt_power_policy_allows (bt_policy_get_power_state (self->policy), transfer->priority))
+  if (!bt_power_policy_allows (bt_policy_get_power_state (self->policy),
+                               bt_transfer_get_priority (transfer)))
     return BT_STATUS_PAUSED_SYSTEM_POLICY;
   return BT_STATUS_RUNNING;
 }
@@ -116,9 +110,9 @@ serialized_turn (BtManager *self, BtTransfer *transfer)
   GHashTableIter iter;
   gpointer value;
 
-  if (transfer->group == NULL)
+  if (bt_transfer_get_group (transfer) == NULL)
     return TRUE;
-  key = group_key (transfer->app_id, transfer->group);
+  key = group_key (bt_transfer_get_app_id (transfer), bt_transfer_get_group (transfer));
   if (!g_hash_table_contains (self->serialized_groups, key))
     return TRUE;
 
@@ -127,24 +121,41 @@ serialized_turn (BtManager *self, BtTransfer *transfer)
     {
       BtTransfer *other = value;
 
-      if (other == transfer || g_strcmp0 (other->group, transfer->group) != 0
-          || !g_str_equal (other->app_id, transfer->app_id))
+      if (other == transfer
+          || g_strcmp0 (bt_transfer_get_group (other), bt_transfer_get_group (transfer)) != 0
+          || !g_str_equal (bt_transfer_get_app_id (other), bt_transfer_get_app_id (transfer)))
         continue;
-      if (other->job != NULL)
+      if (bt_transfer_is_running (other))
         return FALSE;
-      if ((other->queued || other->retry_source != 0) && other->seq < transfer->seq)
+      if (bt_transfer_wants_to_run (other)
+          && bt_transfer_get_seq (other) < bt_transfer_get_seq (transfer))
         return FALSE;
     }
   return TRUE;
 }
 
+static char *
+host_of (BtTransfer *transfer)
+{
+  g_autoptr (GUri) uri
+      = g_uri_parse (bt_transfer_get_current_uri (transfer), G_URI_FLAGS_ENCODED, NULL);
+
+  return uri != NULL && g_uri_get_host (uri) != NULL ? g_ascii_strdown (g_uri_get_host (uri), -1)
+                                                     : NULL;
+}
+
 /* Applies the policy to every transfer that wants to move data, then
- * fills the free slots, highest priority first, then oldest first. */
+ * starts what the scheduler picks (bt-scheduler.c): highest priority
+ * first, then oldest first, within the global and per-host limits and
+ * the turns of serialized groups. */
 static gboolean
 schedule_now (gpointer user_data)
 {
   BtManager *self = user_data;
-  g_autoptr (GPtrArray) candidates = g_ptr_array_new ();
+  g_autoptr (GArray) queue = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
+  g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) host_load = bt_attempt_get_host_load ();
+  g_autoptr (GPtrArray) picked = NULL;
   guint max_running = g_settings_get_uint (self->settings, "max-concurrent-transfers");
   guint running = 0;
   GHashTableIter iter;
@@ -156,9 +167,11 @@ schedule_now (gpointer user_data)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       BtTransfer *transfer = value;
+      BtQueueEntry entry = { 0 };
       BtStatus verdict;
 
-      if ((transfer->job == NULL && !transfer->queued) || transfer->secrets_pending)
+      if ((!bt_transfer_is_running (transfer) && !bt_transfer_is_queued (transfer))
+          || bt_transfer_secrets_pending (transfer))
         continue;
 
       verdict = policy_verdict (self, transfer);
@@ -168,30 +181,35 @@ schedule_now (gpointer user_data)
           bt_transfer_hold (transfer, verdict);
           continue;
         }
-      if (transfer->job != NULL)
-        running++;
-      else
-        g_ptr_array_add (candidates, transfer);
-    }
-
-  g_ptr_array_sort (candidates, compare_queue_order);
-  for (guint i = 0; i < candidates->len; i++)
-    {
-      BtTransfer *transfer = g_ptr_array_index (candidates, i);
-
-      if (!serialized_turn (self, transfer))
+      if (bt_transfer_is_running (transfer))
         {
-          if (is_policy_pause (transfer->status))
-            bt_transfer_set_status (transfer, BT_STATUS_IDLE);
+          running++;
           continue;
         }
-      if (running < max_running)
-        {
-          bt_transfer_run (transfer, self->session);
-          running++;
-        }
-      else if (is_policy_pause (transfer->status))
-        bt_transfer_set_status (transfer, BT_STATUS_IDLE); /* allowed, waits for a slot */
+      entry.priority = bt_transfer_get_priority (transfer);
+      entry.seq = bt_transfer_get_seq (transfer);
+      entry.host = host_of (transfer);
+      g_ptr_array_add (hosts, (gpointer) entry.host);
+      entry.connections = bt_engine_connections_for (bt_transfer_get_kind (transfer),
+                                                     bt_transfer_get_current_uri (transfer));
+      entry.its_turn = serialized_turn (self, transfer);
+      entry.data = transfer;
+      g_array_append_val (queue, entry);
+    }
+
+  picked = bt_scheduler_pick ((BtQueueEntry *) (void *) queue->data, queue->len, running,
+                              max_running, host_load,
+                              g_settings_get_uint (self->settings, "max-connections-per-host"));
+  for (guint i = 0; i < picked->len; i++)
+    bt_transfer_run (((BtQueueEntry *) g_ptr_array_index (picked, i))->data, self->session);
+
+  /* Allowed by the policy, but waiting for a slot or a turn: idle */
+  for (guint i = 0; i < queue->len; i++)
+    {
+      BtTransfer *transfer = g_array_index (queue, BtQueueEntry, i).data;
+
+      if (!bt_transfer_is_running (transfer) && is_policy_pause (bt_transfer_get_status (transfer)))
+        bt_transfer_set_status (transfer, BT_STATUS_IDLE);
     }
 
   update_idle (self);
@@ -209,13 +227,15 @@ static void
 notify_desktop (BtManager *self, BtTransfer *transfer)
 {
   const char *title = NULL, *body = "";
-  gboolean success = transfer->status == BT_STATUS_COMPLETED;
+  gboolean success = bt_transfer_get_status (transfer) == BT_STATUS_COMPLETED;
+  const char *app_id = bt_transfer_get_app_id (transfer);
+  GVariant *notify = NULL;
 
-  transfer->notified = TRUE;
-  if (transfer->notify == NULL || transfer->status == BT_STATUS_CANCELED)
+  if (!bt_transfer_take_notification (transfer, &notify) || notify == NULL
+      || bt_transfer_get_status (transfer) == BT_STATUS_CANCELED)
     return;
-  g_variant_lookup (transfer->notify, success ? "success-title" : "failure-title", "&s", &title);
-  g_variant_lookup (transfer->notify, success ? "success-body" : "failure-body", "&s", &body);
+  g_variant_lookup (notify, success ? "success-title" : "failure-title", "&s", &title);
+  g_variant_lookup (notify, success ? "success-body" : "failure-body", "&s", &body);
   if (title == NULL)
     return;
 
@@ -223,9 +243,8 @@ notify_desktop (BtManager *self, BtTransfer *transfer)
     GVariantBuilder hints;
 
     g_variant_builder_init (&hints, G_VARIANT_TYPE_VARDICT);
-    if (*transfer->app_id != '\0')
-      g_variant_builder_add (&hints, "{sv}", "desktop-entry",
-                             g_variant_new_string (transfer->app_id));
+    if (*app_id != '\0')
+      g_variant_builder_add (&hints, "{sv}", "desktop-entry", g_variant_new_string (app_id));
     g_dbus_connection_call (
         self->connection, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
         "org.freedesktop.Notifications", "Notify",
@@ -248,18 +267,20 @@ member_info (BtManager *self, const char *id)
       g_variant_builder_add (&b, "{sv}", "error-status", g_variant_new_string (""));
       return g_variant_builder_end (&b);
     }
-  g_variant_builder_add (&b, "{sv}", "status",
-                         g_variant_new_string (bt_status_to_string (transfer->status)));
-  g_variant_builder_add (&b, "{sv}", "error-status",
-                         g_variant_new_string (bt_error_status_to_string (transfer->error_status)));
-  if (transfer->kind == BT_KIND_DOWNLOAD)
+  g_variant_builder_add (
+      &b, "{sv}", "status",
+      g_variant_new_string (bt_status_to_string (bt_transfer_get_status (transfer))));
+  g_variant_builder_add (
+      &b, "{sv}", "error-status",
+      g_variant_new_string (bt_error_status_to_string (bt_transfer_get_error_status (transfer))));
+  if (bt_transfer_get_kind (transfer) == BT_KIND_DOWNLOAD)
     {
-      const char *path = bt_destination_get_path (transfer->destination);
+      const char *path = bt_destination_get_path (bt_transfer_get_destination (transfer));
       g_variant_builder_add (&b, "{sv}", "destination", g_variant_new_string (path ? path : ""));
     }
   else
     {
-      const char *path = bt_source_get_path (transfer->source);
+      const char *path = bt_source_get_path (bt_transfer_get_source (transfer));
       g_variant_builder_add (&b, "{sv}", "source", g_variant_new_string (path ? path : ""));
     }
   return g_variant_builder_end (&b);
@@ -268,7 +289,7 @@ member_info (BtManager *self, const char *id)
 static void
 save_completion_group (BtManager *self, BtCompletionGroup *group)
 {
-  g_autofree char *key = g_strconcat ("completion/", group->id, NULL);
+  g_autofree char *key = g_strconcat ("completion/", bt_completion_group_get_id (group), NULL);
 
   bt_store_put_object (self->store, key, bt_completion_group_serialize (group));
 }
@@ -279,22 +300,23 @@ check_completion_group (BtManager *self, BtCompletionGroup *group)
 {
   GVariantBuilder members;
 
-  if (!group->enabled || group->fired)
+  if (!bt_completion_group_is_enabled (group) || bt_completion_group_has_fired (group))
     return;
-  for (guint i = 0; i < group->members->len; i++)
+  for (guint i = 0; i < bt_completion_group_get_members (group)->len; i++)
     {
-      BtTransfer *transfer
-          = g_hash_table_lookup (self->transfers, g_ptr_array_index (group->members, i));
+      BtTransfer *transfer = g_hash_table_lookup (
+          self->transfers, g_ptr_array_index (bt_completion_group_get_members (group), i));
 
-      if (transfer != NULL && !bt_status_is_finished (transfer->status))
+      if (transfer != NULL && !bt_status_is_finished (bt_transfer_get_status (transfer)))
         return;
     }
 
   g_variant_builder_init (&members, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < group->members->len; i++)
-    g_variant_builder_add_value (&members,
-                                 member_info (self, g_ptr_array_index (group->members, i)));
-  g_debug ("Completion group %s fired", group->id);
+  for (guint i = 0; i < bt_completion_group_get_members (group)->len; i++)
+    g_variant_builder_add_value (
+        &members,
+        member_info (self, g_ptr_array_index (bt_completion_group_get_members (group), i)));
+  g_debug ("Completion group %s fired", bt_completion_group_get_id (group));
   bt_completion_group_fire (group, g_variant_builder_end (&members));
   save_completion_group (self, group);
 }
@@ -302,14 +324,13 @@ check_completion_group (BtManager *self, BtCompletionGroup *group)
 static void
 on_transfer_state_changed (BtTransfer *transfer, BtManager *self)
 {
-  if (bt_status_is_finished (transfer->status) && !transfer->notified)
+  if (bt_status_is_finished (bt_transfer_get_status (transfer)))
     {
       notify_desktop (self, transfer);
-      bt_transfer_save (transfer);
-      if (transfer->completion_group != NULL)
+      if (bt_transfer_get_completion_group (transfer) != NULL)
         {
-          BtCompletionGroup *group
-              = g_hash_table_lookup (self->completion_groups, transfer->completion_group);
+          BtCompletionGroup *group = g_hash_table_lookup (
+              self->completion_groups, bt_transfer_get_completion_group (transfer));
 
           if (group != NULL)
             check_completion_group (self, group);
@@ -333,7 +354,8 @@ add_completion_group (BtManager *self, BtCompletionGroup *group, GError **error)
   if (!bt_completion_group_export (group, self->connection, self->callers, error))
     return FALSE;
   g_signal_connect (group, "enabled", G_CALLBACK (on_completion_group_enabled), self);
-  g_hash_table_insert (self->completion_groups, g_strdup (group->id), g_object_ref (group));
+  g_hash_table_insert (self->completion_groups, g_strdup (bt_completion_group_get_id (group)),
+                       g_object_ref (group));
   return TRUE;
 }
 
@@ -385,7 +407,8 @@ handle_create_completion_group (BtManager *self, GDBusMethodInvocation *invocati
       return;
     }
   save_completion_group (self, group);
-  bt_store_when_durable (self->store, invocation, g_variant_new ("(o)", group->object_path), NULL);
+  bt_store_when_durable (self->store, invocation,
+                         g_variant_new ("(o)", bt_completion_group_get_object_path (group)), NULL);
 }
 
 static void
@@ -603,7 +626,8 @@ count_unfinished (BtManager *self, const char *app_id)
     {
       BtTransfer *transfer = value;
 
-      if (g_str_equal (transfer->app_id, app_id) && bt_transfer_is_unfinished (transfer))
+      if (g_str_equal (bt_transfer_get_app_id (transfer), app_id)
+          && bt_transfer_is_unfinished (transfer))
         n++;
     }
   return n;
@@ -612,15 +636,15 @@ count_unfinished (BtManager *self, const char *app_id)
 static void
 on_transfer_removed (BtTransfer *transfer, BtManager *self)
 {
-  g_debug ("Transfer %s removed", transfer->id);
+  g_debug ("Transfer %s removed", bt_transfer_get_id (transfer));
   g_signal_handlers_disconnect_by_data (transfer, self);
   bt_transfer_unexport (transfer);
-  bt_store_delete (self->store, transfer->id);
-  if (transfer->response_in_state)
-    bt_destination_remove_file (transfer->destination);
-  if (transfer->has_secrets)
-    bt_secrets_clear (transfer->id);
-  g_hash_table_remove (self->transfers, transfer->id);
+  bt_store_delete (self->store, bt_transfer_get_id (transfer));
+  if (bt_transfer_get_response_in_state (transfer))
+    bt_destination_remove_file (bt_transfer_get_destination (transfer));
+  if (bt_transfer_has_secrets (transfer))
+    bt_secrets_clear (bt_transfer_get_id (transfer));
+  g_hash_table_remove (self->transfers, bt_transfer_get_id (transfer));
   update_idle (self);
 }
 
@@ -637,13 +661,13 @@ find_open_completion_group (BtManager *self, const char *app_id, const char *pat
       g_set_error (error, BT_ERROR, BT_ERROR_NOT_FOUND, "No completion group %s", path);
       return NULL;
     }
-  if (!g_str_equal (group->app_id, app_id))
+  if (!g_str_equal (bt_completion_group_get_app_id (group), app_id))
     {
       g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
                            "This completion group belongs to another application");
       return NULL;
     }
-  if (group->enabled)
+  if (bt_completion_group_is_enabled (group))
     {
       g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_STATE,
                            "The completion group is enabled: it takes no more members");
@@ -655,14 +679,13 @@ find_open_completion_group (BtManager *self, const char *app_id, const char *pat
 static gboolean
 add_transfer (BtManager *self, BtTransfer *transfer, GError **error)
 {
-  transfer->settings = g_object_ref (self->settings);
-  transfer->store = g_object_ref (self->store);
-  transfer->policy = g_object_ref (self->policy);
+  bt_transfer_set_services (transfer, self->settings, self->store, self->policy);
   if (!bt_transfer_export (transfer, self->connection, self->callers, error))
     return FALSE;
   g_signal_connect (transfer, "state-changed", G_CALLBACK (on_transfer_state_changed), self);
   g_signal_connect (transfer, "removed", G_CALLBACK (on_transfer_removed), self);
-  g_hash_table_insert (self->transfers, g_strdup (transfer->id), g_object_ref (transfer));
+  g_hash_table_insert (self->transfers, g_strdup (bt_transfer_get_id (transfer)),
+                       g_object_ref (transfer));
   return TRUE;
 }
 
@@ -673,16 +696,11 @@ on_secrets_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   BtSecrets *secrets = bt_secrets_lookup_finish (result, &error);
 
-  if (secrets != NULL)
-    {
-      bt_secrets_free (transfer->secrets);
-      transfer->secrets = secrets;
-    }
-  else
+  if (secrets == NULL)
     g_warning ("The credentials of transfer %s are not available%s%s; it goes on without them",
-               transfer->id, error != NULL ? ": " : "", error != NULL ? error->message : "");
-  transfer->secrets_pending = FALSE;
-  g_signal_emit_by_name (transfer, "state-changed");
+               bt_transfer_get_id (transfer), error != NULL ? ": " : "",
+               error != NULL ? error->message : "");
+  bt_transfer_take_secrets (transfer, secrets);
 }
 
 static void
@@ -701,8 +719,9 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
       bt_store_delete (self->store, id);
       return;
     }
-  if (bt_status_is_finished (transfer->status) && transfer->completed_time > 0
-      && g_get_real_time () - transfer->completed_time > retention_us)
+  if (bt_status_is_finished (bt_transfer_get_status (transfer))
+      && bt_transfer_get_completed_time (transfer) > 0
+      && g_get_real_time () - bt_transfer_get_completed_time (transfer) > retention_us)
     {
       g_debug ("Transfer %s ended more than the retention period ago: forgotten", id);
       bt_store_delete (self->store, id);
@@ -714,10 +733,11 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
       return;
     }
   /* Records the re-validated checkpoint and the new status */
-  if (transfer->recovered_changes)
+  if (bt_transfer_needs_saving (transfer))
     bt_transfer_save (transfer);
-  if (transfer->secrets_pending)
-    bt_secrets_lookup_async (transfer->id, NULL, on_secrets_looked_up, g_object_ref (transfer));
+  if (bt_transfer_secrets_pending (transfer))
+    bt_secrets_lookup_async (bt_transfer_get_id (transfer), NULL, on_secrets_looked_up,
+                             g_object_ref (transfer));
 }
 
 /* Creations wait for the store before they are answered: an app that
@@ -833,25 +853,24 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
 
   if (!add_transfer (self, transfer, &error))
     {
-      bt_destination_discard (transfer->destination);
+      bt_destination_discard (bt_transfer_get_destination (transfer));
       bt_invocation_return_error (invocation, error);
       return;
     }
   g_debug ("Transfer %s created for app “%s”", id, app_id);
   if (group != NULL)
     {
-      g_free (transfer->completion_group);
-      transfer->completion_group = g_strdup (group->id);
-      g_ptr_array_add (group->members, g_strdup (id));
+      bt_transfer_set_completion_group (transfer, bt_completion_group_get_id (group));
+      bt_completion_group_add_member (group, id);
       save_completion_group (self, group);
     }
 
-  if (transfer->has_secrets)
-    bt_secrets_store (transfer->id, transfer->secrets);
+  if (bt_transfer_has_secrets (transfer))
+    bt_secrets_store (bt_transfer_get_id (transfer), bt_transfer_get_secrets (transfer));
   /* Answered once the transfer is in the store */
   bt_transfer_save (transfer);
-  bt_store_when_durable (self->store, invocation, g_variant_new ("(o)", transfer->object_path),
-                         NULL);
+  bt_store_when_durable (self->store, invocation,
+                         g_variant_new ("(o)", bt_transfer_get_object_path (transfer)), NULL);
   schedule (self);
 }
 
@@ -861,7 +880,9 @@ compare_seq (gconstpointer a, gconstpointer b)
   BtTransfer *ta = *(BtTransfer **) a;
   BtTransfer *tb = *(BtTransfer **) b;
 
-  return ta->seq < tb->seq ? -1 : (ta->seq > tb->seq ? 1 : 0);
+  guint64 sa = bt_transfer_get_seq (ta), sb = bt_transfer_get_seq (tb);
+
+  return sa < sb ? -1 : (sa > sb ? 1 : 0);
 }
 
 static gboolean
@@ -934,14 +955,19 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
     {
       BtTransfer *transfer = transfer_ptr;
 
-      if (!g_str_equal (transfer->app_id, app_id))
+      if (!g_str_equal (bt_transfer_get_app_id (transfer), app_id))
         continue;
-      if (group != NULL && g_strcmp0 (transfer->group != NULL ? transfer->group : "", group) != 0)
+      if (group != NULL
+          && g_strcmp0 (bt_transfer_get_group (transfer) != NULL ? bt_transfer_get_group (transfer)
+                                                                 : "",
+                        group)
+                 != 0)
         continue;
-      if (kind != NULL && !g_str_equal (kind, bt_kind_to_string (transfer->kind)))
+      if (kind != NULL && !g_str_equal (kind, bt_kind_to_string (bt_transfer_get_kind (transfer))))
         continue;
       if (statuses != NULL
-          && !strv_contains_checked (statuses, bt_status_to_string (transfer->status)))
+          && !strv_contains_checked (statuses,
+                                     bt_status_to_string (bt_transfer_get_status (transfer))))
         continue;
       g_ptr_array_add (matches, transfer);
     }
@@ -950,26 +976,17 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("ao"));
   for (guint i = 0; i < matches->len; i++)
     g_variant_builder_add (&builder, "o",
-                           ((BtTransfer *) g_ptr_array_index (matches, i))->object_path);
+                           bt_transfer_get_object_path (g_ptr_array_index (matches, i)));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(ao)", &builder));
 }
 
+/* Any app may call the Manager: it acts for the caller's own app */
 static void
-on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
+dispatch (gpointer object, GDBusMethodInvocation *invocation)
 {
-  g_autoptr (GDBusMethodInvocation) invocation = user_data;
-  g_autoptr (GError) error = NULL;
-  BtManager *self;
+  BtManager *self = object;
   const char *method_name = g_dbus_method_invocation_get_method_name (invocation);
   GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
-
-  if (!bt_callers_resolve_finish (BT_CALLERS (source), result, &error))
-    {
-      bt_invocation_return_error (invocation, error);
-      return;
-    }
-  /* The handlers consume the reference GDBus gave us; ours goes at the end */
-  self = g_dbus_method_invocation_get_user_data (invocation);
 
   if (g_str_equal (method_name, "CreateDownload"))
     handle_create (self, invocation, parameters, BT_KIND_DOWNLOAD);
@@ -991,6 +1008,26 @@ on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+static GVariant *
+get_property (gpointer object, const char *name)
+{
+  BtManager *self = object;
+
+  if (g_str_equal (name, "Version"))
+    return g_variant_new_uint32 (1);
+  if (g_str_equal (name, "NetworkState"))
+    return g_variant_new_string (bt_network_state_to_string (self->network_state));
+  if (g_str_equal (name, "PowerState"))
+    return g_variant_new_string (bt_power_state_to_string (self->power_state));
+  return NULL;
+}
+
+static const BtBusObjectVTable bus_object_vtable = {
+  .info = &org_freedesktop_background_transfer_manager_interface,
+  .get_property = get_property,
+  .method_call = dispatch,
+};
+
 /* Every call waits for the caller to be identified (once per connection) */
 static void
 manager_method_call (GDBusConnection *connection, const char *sender, const char *object_path,
@@ -999,30 +1036,12 @@ manager_method_call (GDBusConnection *connection, const char *sender, const char
 {
   BtManager *self = user_data;
 
-  bt_callers_resolve_async (self->callers, sender, NULL, on_caller_resolved,
-                            g_object_ref (invocation));
-}
-
-static GVariant *
-manager_get_property (GDBusConnection *connection, const char *sender, const char *object_path,
-                      const char *interface_name, const char *property_name, GError **error,
-                      gpointer user_data)
-{
-  BtManager *self = user_data;
-
-  if (g_str_equal (property_name, "Version"))
-    return g_variant_new_uint32 (1);
-  if (g_str_equal (property_name, "NetworkState"))
-    return g_variant_new_string (bt_network_state_to_string (self->network_state));
-  if (g_str_equal (property_name, "PowerState"))
-    return g_variant_new_string (bt_power_state_to_string (self->power_state));
-  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "No property %s", property_name);
-  return NULL;
+  bt_bus_object_dispatch (&bus_object_vtable, self, self->callers, invocation);
 }
 
 static const GDBusInterfaceVTable manager_vtable = {
   manager_method_call,
-  manager_get_property,
+  NULL,
   NULL,
   { 0 },
 };
@@ -1042,8 +1061,8 @@ bt_manager_shutdown (BtManager *self)
       BtTransfer *transfer = value;
 
       g_signal_handlers_disconnect_by_data (transfer, self);
-      if (transfer->job != NULL)
-        bt_job_stop (transfer->job);
+      if (bt_transfer_is_running (transfer))
+        bt_transfer_hold (transfer, bt_transfer_get_status (transfer));
       bt_transfer_unexport (transfer);
     }
   g_hash_table_remove_all (self->transfers);
@@ -1155,8 +1174,8 @@ transfers_enumerate (GDBusConnection *connection, const char *sender, const char
     {
       BtTransfer *transfer = value;
 
-      if (g_str_equal (transfer->app_id, app_id))
-        g_ptr_array_add (nodes, g_strdup (transfer->id));
+      if (g_str_equal (bt_transfer_get_app_id (transfer), app_id))
+        g_ptr_array_add (nodes, g_strdup (bt_transfer_get_id (transfer)));
     }
   g_ptr_array_add (nodes, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&nodes), FALSE);
@@ -1189,7 +1208,7 @@ transfers_dispatch (GDBusConnection *connection, const char *sender, const char 
   BtManager *self = user_data;
   BtTransfer *transfer = node != NULL ? g_hash_table_lookup (self->transfers, node) : NULL;
 
-  if (transfer == NULL || !transfer->exported
+  if (transfer == NULL || !bt_transfer_is_exported (transfer)
       || g_strcmp0 (interface_name, BT_TRANSFER_INTERFACE) != 0)
     return NULL;
   *out_user_data = transfer;
@@ -1219,7 +1238,7 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
   self->idle_timeout_s = idle_timeout_s;
   self->callers = bt_callers_new (connection);
   self->settings = g_settings_new ("org.freedesktop.BackgroundTransfer");
-  self->session = bt_download_session_new (self->settings);
+  self->session = bt_soup_session_new (self->settings);
   apply_rate_limits (self->settings);
   g_signal_connect (self->callers, "changed", G_CALLBACK (on_callers_changed), self);
   g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);

@@ -1,9 +1,12 @@
 /* bt-transfer.c: one transfer, its state, and its object on the bus
  *
- * The object is registered by hand (not with a generated skeleton) so that
- * every call and property read is checked against the owner, and so that
- * PropertiesChanged goes unicast to the owning app's connections only:
- * status changes at once, counters at most BT_NOTIFY_MIN_INTERVAL apart.
+ * The core of the service: what a transfer is (its private struct), its
+ * record in the store (one key table, bt-record.c), its state machine
+ * (start, pause, resume, cancel, retries with backoff, mirrors), and its
+ * object on the bus: every call and property read is checked against the
+ * owner (bt-bus-object.c) and changes go unicast to the owner
+ * (bt-changes.c). The bytes are moved by an attempt (bt-attempt.c) with
+ * the engine for the transfer's kind and scheme (bt-engine.h).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,18 +17,104 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "bt-attempt.h"
+#include "bt-bus-object.h"
+#include "bt-changes.h"
 #include "bt-dbus.h"
-#include "bt-download.h"
-#include "bt-ftp.h"
-#include "bt-upload.h"
+#include "bt-options.h"
+#include "bt-record.h"
 #include "bt-error.h"
 #include "bt-resume.h"
 #include "bt-transfer.h"
 #include "bt-validate.h"
 
-/* 8 per second at most for counters: under the 10/s of SPEC §2.2 with room
- * for timer jitter */
-#define BT_NOTIFY_MIN_INTERVAL_US (125 * G_TIME_SPAN_MILLISECOND)
+struct _BtTransfer
+{
+  GObject parent_instance;
+
+  /* What was asked */
+  char *id;
+  char *object_path;
+  char *app_id;
+  guint64 seq; /* creation order */
+  BtKind kind;
+  char *uri;
+  char *method;
+  GPtrArray *headers;       /* alternating name, value; never a secret one */
+  BtSecrets *secrets;       /* credentials and secret headers: memory and Secret Service only */
+  gboolean has_secrets;     /* the Secret Service holds some */
+  gboolean secrets_pending; /* being read back after a restart: not runnable yet */
+  BtPriority priority;
+  BtCostPolicy cost_policy;
+  char *group;
+  char *tag;
+  gboolean fail_if_changed;
+  BtRateLimiter *rate_limiter; /* option max-rate, or NULL */
+  char *completion_group;      /* id of the completion group it belongs to, or NULL */
+  GVariant *notify;            /* desktop notification texts, or NULL */
+  gboolean notified;
+  BtDigest *checksum; /* the app's, or NULL */
+  GStrv mirrors;      /* further URIs of the same resource */
+  gint64 created_time;
+  BtDestination *destination; /* downloads: the data; uploads: the server's reply */
+  BtSource *source;           /* uploads */
+  gboolean tus;               /* protocol "tus" */
+  gboolean response_in_state; /* the reply is kept by the service, size-bounded */
+
+  /* Where it stands */
+  BtStatus status;
+  gboolean queued; /* waits for a free slot */
+  char *actual_uri;
+  guint64 bytes_received;
+  guint64 checkpoint_bytes;    /* written and recorded in the store */
+  guint64 synced_bytes;        /* of which flushed to the disk */
+  gboolean recovered_changes;  /* restoring it changed it: save it again */
+  gboolean committing;         /* renaming the data into place */
+  gboolean sandboxed;          /* created by a sandboxed app */
+  guint checkpoint_generation; /* bumped whenever the data starts over */
+  gboolean checkpoint_in_flight;
+  guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
+  guint64 bytes_sent;
+  guint64 total_to_send; /* BT_SIZE_UNKNOWN for a stream */
+  char *tus_url;         /* the upload's URL on a tus server, once created */
+  guint http_status;
+  GPtrArray *response_headers; /* alternating name, value */
+  char *etag;
+  char *last_modified;
+  BtDigest *server_digest; /* RFC 9530 digest of the representation, or NULL */
+  guint uri_index;         /* 0: uri, n: mirrors[n - 1] */
+  gboolean is_resumable;
+  guint64 rate;
+  guint attempts;
+  guint retries;
+  BtErrorStatus error_status;
+  char *error_message;
+  gint64 completed_time;
+
+  /* Running */
+  BtAttempt *attempt;
+  guint retry_source;
+
+  GSettings *settings;
+  BtStore *store;
+  BtPolicy *policy;
+
+  /* Read from the record, while it is restored */
+  struct
+  {
+    char *path;
+    gboolean overwrite;
+    GVariant *source;
+    guint64 bytes;
+    gboolean same_boot;
+  } restore;
+
+  /* On the bus */
+  GDBusConnection *connection;
+  BtCallers *callers;
+  gboolean exported;
+  BtChanges *changes;
+};
 
 G_DEFINE_TYPE (BtTransfer, bt_transfer, G_TYPE_OBJECT)
 
@@ -37,15 +126,25 @@ enum
 };
 static guint signals[N_SIGNALS];
 
-static void flush_changes (BtTransfer *self);
+static void init_names (void);
+
+/* Announced at once; the other properties are counters, coalesced */
+static const char *const immediate_properties[] = {
+  "Status", "ErrorStatus", "ErrorMessage", "CompletedTime", "Priority", "CostPolicy", "Uri", NULL,
+};
+
+static GVariant *changed_value (gpointer object, const char *name);
+static GVariant *string_pairs (GPtrArray *pairs, gboolean hide_secrets);
+static void bt_transfer_changed (BtTransfer *self, const char *property);
 
 static void
 bt_transfer_dispose (GObject *object)
 {
   BtTransfer *self = BT_TRANSFER (object);
 
-  if (self->job != NULL)
-    bt_job_stop (self->job);
+  if (self->attempt != NULL)
+    bt_attempt_stop (self->attempt);
+  g_clear_pointer (&self->attempt, bt_attempt_unref);
   g_clear_handle_id (&self->retry_source, g_source_remove);
   bt_transfer_unexport (self);
 
@@ -83,7 +182,9 @@ bt_transfer_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->store);
   g_clear_object (&self->policy);
-  g_hash_table_unref (self->dirty);
+  g_clear_pointer (&self->changes, bt_changes_free);
+  g_free (self->restore.path);
+  g_clear_pointer (&self->restore.source, g_variant_unref);
 
   G_OBJECT_CLASS (bt_transfer_parent_class)->finalize (object);
 }
@@ -95,6 +196,7 @@ bt_transfer_class_init (BtTransferClass *klass)
 
   object_class->dispose = bt_transfer_dispose;
   object_class->finalize = bt_transfer_finalize;
+  init_names ();
 
   /* The status or the wish to run changed: the scheduler looks again */
   signals[SIGNAL_STATE_CHANGED]
@@ -111,7 +213,7 @@ bt_transfer_init (BtTransfer *self)
   self->headers = g_ptr_array_new_with_free_func (g_free);
   self->secrets = bt_secrets_new ();
   self->response_headers = g_ptr_array_new_with_free_func (g_free);
-  self->dirty = g_hash_table_new (g_str_hash, g_str_equal);
+  self->changes = bt_changes_new (BT_TRANSFER_INTERFACE, immediate_properties, changed_value, self);
   self->total_bytes = BT_SIZE_UNKNOWN;
   self->method = g_strdup ("GET");
   self->priority = BT_PRIORITY_DEFAULT;
@@ -119,170 +221,7 @@ bt_transfer_init (BtTransfer *self)
   self->is_resumable = TRUE;
 }
 
-/* ---- Options ---------------------------------------------------------- */
-
-typedef struct
-{
-  const char *key;
-  const char *type;
-  gboolean supported;
-} OptionSpec;
-
-static const OptionSpec download_options[] = {
-  { "app-id", "s", TRUE },
-  { "destination", "s", TRUE },
-  { "destination-fd", "h", TRUE },
-  { "overwrite", "b", TRUE },
-  { "headers", "a(ss)", TRUE },
-  { "method", "s", TRUE },
-  { "cost-policy", "s", TRUE },
-  { "priority", "s", TRUE },
-  { "group", "s", TRUE },
-  { "tag", "s", TRUE },
-  { "start", "b", TRUE },
-  { "if-changed", "s", TRUE },
-  /* Delivered by later versions; refused rather than silently ignored */
-  { "completion-group", "o", TRUE },
-  { "server-credential", "a{sv}", TRUE },
-  { "proxy-credential", "a{sv}", TRUE },
-  { "checksum", "s", TRUE },
-  { "mirrors", "as", TRUE },
-  { "connections", "u", FALSE },
-  { "max-rate", "t", TRUE },
-  { "notify", "a{sv}", TRUE },
-};
-
-static gboolean
-check_options (GVariant *options, const OptionSpec *specs, gsize n_specs, GError **error)
-{
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-
-  g_variant_iter_init (&iter, options);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-    {
-      g_autoptr (GVariant) owned = value;
-      const OptionSpec *spec = NULL;
-
-      for (gsize i = 0; i < n_specs; i++)
-        {
-          if (g_str_equal (specs[i].key, key))
-            {
-              spec = &specs[i];
-              break;
-            }
-        }
-      if (spec == NULL)
-        {
-          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Unknown option “%s”", key);
-          return FALSE;
-        }
-      if (spec->type != NULL && !g_variant_is_of_type (value, G_VARIANT_TYPE (spec->type)))
-        {
-          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                       "Option “%s” must be of type “%s”, not “%s”", key, spec->type,
-                       g_variant_get_type_string (value));
-          return FALSE;
-        }
-      if (!spec->supported)
-        {
-          g_set_error (error, BT_ERROR, BT_ERROR_NOT_SUPPORTED,
-                       "Option “%s” is not supported by this version of the service", key);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-static gboolean
-parse_headers (BtTransfer *self, GVariant *headers, GError **error)
-{
-  GVariantIter iter;
-  const char *name, *value;
-
-  if (g_variant_n_children (headers) > BT_MAX_HEADERS)
-    {
-      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "More than %d headers",
-                   BT_MAX_HEADERS);
-      return FALSE;
-    }
-  g_variant_iter_init (&iter, headers);
-  while (g_variant_iter_next (&iter, "(&s&s)", &name, &value))
-    {
-      GPtrArray *target;
-
-      if (!bt_validate_header (name, value, error))
-        return FALSE;
-      /* Write-only: secret header values go where passwords go */
-      target = bt_header_is_secret (name) ? self->secrets->headers : self->headers;
-      g_ptr_array_add (target, g_strdup (name));
-      g_ptr_array_add (target, g_strdup (value));
-    }
-  return TRUE;
-}
-
-static gboolean
-parse_credential (GVariant *credential, const char *option, char **out_username,
-                  char **out_password, GError **error)
-{
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-
-  g_variant_iter_init (&iter, credential);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-    {
-      g_autoptr (GVariant) owned = value;
-      gboolean known = g_str_equal (key, "username") || g_str_equal (key, "password");
-
-      if (!known || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-        {
-          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                       "Option “%s” takes “username” and “password” strings only", option);
-          return FALSE;
-        }
-    }
-  if (!g_variant_lookup (credential, "username", "s", out_username)
-      || !g_variant_lookup (credential, "password", "s", out_password))
-    {
-      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                   "Option “%s” needs both “username” and “password”", option);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-#define BT_MAX_MIRRORS 16
-
-static gboolean
-parse_mirrors (BtTransfer *self, GVariant *mirrors, GError **error)
-{
-  g_autoptr (GPtrArray) uris = g_ptr_array_new_with_free_func (g_free);
-  GVariantIter iter;
-  const char *uri;
-
-  if (g_variant_n_children (mirrors) > BT_MAX_MIRRORS)
-    {
-      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "More than %d mirrors",
-                   BT_MAX_MIRRORS);
-      return FALSE;
-    }
-  g_variant_iter_init (&iter, mirrors);
-  while (g_variant_iter_next (&iter, "&s", &uri))
-    {
-      g_autoptr (GUri) parsed = NULL;
-      BtScheme scheme;
-
-      parsed = bt_validate_uri (uri, &scheme, error);
-      if (parsed == NULL)
-        return FALSE;
-      g_ptr_array_add (uris, g_uri_to_string (parsed));
-    }
-  g_ptr_array_add (uris, NULL);
-  self->mirrors = (GStrv) g_ptr_array_free (g_steal_pointer (&uris), FALSE);
-  return TRUE;
-}
+/* ---- Creation ---------------------------------------------------------- */
 
 /* The options downloads and uploads share */
 static gboolean
@@ -327,18 +266,21 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
       self->tag = g_strdup (str);
     }
   headers = g_variant_lookup_value (options, "headers", G_VARIANT_TYPE ("a(ss)"));
-  if (headers != NULL && !parse_headers (self, headers, error))
+  if (headers != NULL
+      && !bt_options_parse_headers (headers, self->headers, self->secrets->headers, error))
     return FALSE;
   credential = g_variant_lookup_value (options, "server-credential", G_VARIANT_TYPE_VARDICT);
   if (credential != NULL
-      && !parse_credential (credential, "server-credential", &self->secrets->server_username,
-                            &self->secrets->server_password, error))
+      && !bt_options_parse_credential (credential, "server-credential",
+                                       &self->secrets->server_username,
+                                       &self->secrets->server_password, error))
     return FALSE;
   g_clear_pointer (&credential, g_variant_unref);
   credential = g_variant_lookup_value (options, "proxy-credential", G_VARIANT_TYPE_VARDICT);
   if (credential != NULL
-      && !parse_credential (credential, "proxy-credential", &self->secrets->proxy_username,
-                            &self->secrets->proxy_password, error))
+      && !bt_options_parse_credential (credential, "proxy-credential",
+                                       &self->secrets->proxy_username,
+                                       &self->secrets->proxy_password, error))
     return FALSE;
   self->has_secrets = !bt_secrets_is_empty (self->secrets);
   g_variant_lookup (options, "start", "b", &start);
@@ -454,7 +396,7 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   gint32 fd_index = -1;
   BtScheme scheme;
 
-  if (!check_options (options, download_options, G_N_ELEMENTS (download_options), error))
+  if (!bt_options_check (options, BT_KIND_DOWNLOAD, error))
     return NULL;
 
   parsed = bt_validate_uri (uri, &scheme, error);
@@ -493,7 +435,7 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
         return NULL;
     }
   mirrors = g_variant_lookup_value (options, "mirrors", G_VARIANT_TYPE_STRING_ARRAY);
-  if (mirrors != NULL && !parse_mirrors (self, mirrors, error))
+  if (mirrors != NULL && (self->mirrors = bt_options_parse_mirrors (mirrors, error)) == NULL)
     return NULL;
 
   g_variant_lookup (options, "overwrite", "b", &overwrite);
@@ -518,27 +460,6 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   return g_steal_pointer (&self);
 }
 
-static const OptionSpec upload_options[] = {
-  { "app-id", "s", TRUE },
-  { "source", "s", TRUE },
-  { "source-fd", "h", TRUE },
-  { "parts", "aa{sv}", TRUE },
-  { "method", "s", TRUE },
-  { "protocol", "s", TRUE },
-  { "response-destination", NULL, TRUE }, /* s or h */
-  { "headers", "a(ss)", TRUE },
-  { "cost-policy", "s", TRUE },
-  { "priority", "s", TRUE },
-  { "group", "s", TRUE },
-  { "tag", "s", TRUE },
-  { "start", "b", TRUE },
-  { "server-credential", "a{sv}", TRUE },
-  { "proxy-credential", "a{sv}", TRUE },
-  { "completion-group", "o", TRUE },
-  { "notify", "a{sv}", TRUE },
-  { "max-rate", "t", TRUE },
-};
-
 /*
  * bt_transfer_new_upload:
  * @responses_dir: where the service keeps replies when the app gives no
@@ -559,7 +480,7 @@ bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const c
   BtScheme scheme;
   int n_sources;
 
-  if (!check_options (options, upload_options, G_N_ELEMENTS (upload_options), error))
+  if (!bt_options_check (options, BT_KIND_UPLOAD, error))
     return NULL;
   response = g_variant_lookup_value (options, "response-destination", NULL);
   if (response != NULL && !g_variant_is_of_type (response, G_VARIANT_TYPE_STRING)
@@ -678,32 +599,9 @@ bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const c
 
 /* ---- Persistence -------------------------------------------------------- */
 
-static GVariant *string_pairs (GPtrArray *pairs, gboolean hide_secrets);
-
-static void
-add_string (GVariantBuilder *builder, const char *key, const char *value)
-{
-  if (value != NULL)
-    g_variant_builder_add (builder, "{sv}", key, g_variant_new_string (value));
-}
-
-static GVariant *
-persistent_headers (BtTransfer *self)
-{
-  GVariantBuilder builder;
-
-  /* Secret values never reach the disk (see SPEC §3 "Auth & headers") */
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
-  for (guint i = 0; i + 1 < self->headers->len; i += 2)
-    {
-      const char *name = g_ptr_array_index (self->headers, i);
-
-      if (!bt_header_is_secret (name))
-        g_variant_builder_add (&builder, "(ss)", name,
-                               (const char *) g_ptr_array_index (self->headers, i + 1));
-    }
-  return g_variant_builder_end (&builder);
-}
+/* The record (bt-record.c): one table for writing and reading. Secret
+ * header values and credentials are never in it: they live in
+ * self->secrets, which only the Secret Service stores (bt-secrets.c). */
 
 static char *
 digest_to_string (BtDigest *digest)
@@ -712,164 +610,326 @@ digest_to_string (BtDigest *digest)
                           digest->hex);
 }
 
+static GVariant *
+write_checksum (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return self->checksum != NULL ? g_variant_new_take_string (digest_to_string (self->checksum))
+                                : NULL;
+}
+
+static void
+read_checksum (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    self->checksum = bt_digest_parse_option (g_variant_get_string (value, NULL), NULL);
+}
+
+static GVariant *
+write_server_digest (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return self->server_digest != NULL
+             ? g_variant_new_take_string (digest_to_string (self->server_digest))
+             : NULL;
+}
+
+static void
+read_server_digest (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    self->server_digest = bt_digest_parse_option (g_variant_get_string (value, NULL), NULL);
+}
+
+static GVariant *
+write_server_digest_origin (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return self->server_digest != NULL && self->server_digest->origin != NULL
+             ? g_variant_new_string (self->server_digest->origin)
+             : NULL;
+}
+
+static void
+read_server_digest_origin (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  /* Read after server-digest (the table's order) */
+  if (self->server_digest != NULL && value != NULL
+      && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    {
+      g_free (self->server_digest->origin);
+      self->server_digest->origin = g_variant_dup_string (value, NULL);
+    }
+}
+
+static GVariant *
+write_destination (gconstpointer object)
+{
+  const BtTransfer *self = object;
+  const char *path = bt_destination_get_path (self->destination);
+
+  return path != NULL ? g_variant_new_string (path) : NULL;
+}
+
+static void
+read_destination (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    self->restore.path = g_variant_dup_string (value, NULL);
+}
+
+static GVariant *
+write_overwrite (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return g_variant_new_boolean (bt_destination_get_overwrite (self->destination));
+}
+
+static void
+read_overwrite (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    self->restore.overwrite = g_variant_get_boolean (value);
+}
+
+static GVariant *
+write_source (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return self->source != NULL ? bt_source_serialize (self->source) : NULL;
+}
+
+static void
+read_source (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_VARDICT))
+    self->restore.source = g_variant_ref (value);
+}
+
+/* Progress is the last checkpoint, not what is merely written */
+static GVariant *
+write_bytes (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return g_variant_new_uint64 (self->status == BT_STATUS_COMPLETED ? self->bytes_received
+                                                                   : self->checkpoint_bytes);
+}
+
+static void
+read_bytes (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    self->restore.bytes = g_variant_get_uint64 (value);
+}
+
+static GVariant *
+write_boot_id (gconstpointer object)
+{
+  return g_variant_new_string (bt_boot_id ());
+}
+
+static void
+read_boot_id (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  self->restore.same_boot = value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+                            && g_strcmp0 (g_variant_get_string (value, NULL), bt_boot_id ()) == 0;
+}
+
+/* Cookies and authentication answers stay in memory only */
+static GVariant *
+write_response_headers (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return string_pairs (self->response_headers, TRUE);
+}
+
+static void
+read_response_headers (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+  GVariantIter iter;
+  const char *name, *v;
+
+  if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE ("a(ss)")))
+    return;
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "(&s&s)", &name, &v))
+    {
+      g_ptr_array_add (self->response_headers, g_strdup (name));
+      g_ptr_array_add (self->response_headers, g_strdup (v));
+    }
+}
+
+static GVariant *
+write_max_rate (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return self->rate_limiter != NULL
+             ? g_variant_new_uint64 (bt_rate_limiter_get_rate (self->rate_limiter))
+             : NULL;
+}
+
+static void
+read_max_rate (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64)
+      && g_variant_get_uint64 (value) > 0)
+    self->rate_limiter = bt_rate_limiter_new (g_variant_get_uint64 (value));
+}
+
+static const char *kind_names[BT_KIND_UPLOAD + 1];
+static const char *status_names[BT_STATUS_ERROR + 1];
+static const char *error_status_names[BT_ERROR_STATUS_UNKNOWN + 1];
+static const char *priority_names[BT_PRIORITY_HIGH + 1];
+static const char *cost_policy_names[BT_COST_POLICY_ALWAYS + 1];
+
+G_STATIC_ASSERT (sizeof (BtStatus) == sizeof (int) && sizeof (BtKind) == sizeof (int)
+                 && sizeof (BtErrorStatus) == sizeof (int) && sizeof (BtPriority) == sizeof (int)
+                 && sizeof (BtCostPolicy) == sizeof (int));
+
+#define PLAIN(key, type, member)                                                                   \
+  {                                                                                                \
+    key, BT_FIELD_##type, G_STRUCT_OFFSET (BtTransfer, member), NULL, 0, FALSE, NULL, NULL         \
+  }
+#define ENUM(key, member, names, required)                                                         \
+  {                                                                                                \
+    key, BT_FIELD_ENUM, G_STRUCT_OFFSET (BtTransfer, member), (const char *const *) names,         \
+        G_N_ELEMENTS (names), required, NULL, NULL                                                 \
+  }
+#define COMPUTED(key, name)                                                                        \
+  {                                                                                                \
+    key, BT_FIELD_CUSTOM, 0, NULL, 0, FALSE, write_##name, read_##name                             \
+  }
+
+static const BtRecordField record_fields[] = {
+  /* What was asked */
+  ENUM ("kind", kind, kind_names, TRUE),
+  PLAIN ("uri", STRING, uri),
+  PLAIN ("method", STRING, method),
+  PLAIN ("headers", PAIRS, headers),
+  ENUM ("priority", priority, priority_names, FALSE),
+  ENUM ("cost-policy", cost_policy, cost_policy_names, FALSE),
+  PLAIN ("group", STRING, group),
+  PLAIN ("tag", STRING, tag),
+  PLAIN ("fail-if-changed", BOOLEAN, fail_if_changed),
+  COMPUTED ("checksum", checksum),
+  PLAIN ("mirrors", STRV, mirrors),
+  PLAIN ("created-time", INT64, created_time),
+  COMPUTED ("destination", destination),
+  COMPUTED ("overwrite", overwrite),
+  COMPUTED ("source", source),
+  PLAIN ("tus", BOOLEAN, tus),
+  PLAIN ("response-in-state", BOOLEAN, response_in_state),
+  PLAIN ("total-to-send", UINT64, total_to_send),
+  PLAIN ("sandboxed", BOOLEAN, sandboxed),
+  PLAIN ("has-secrets", BOOLEAN, has_secrets),
+  PLAIN ("completion-group", STRING, completion_group),
+  COMPUTED ("max-rate", max_rate),
+  PLAIN ("notify", VARDICT, notify),
+  /* Where it stands */
+  ENUM ("status", status, status_names, TRUE),
+  PLAIN ("queued", BOOLEAN, queued),
+  PLAIN ("actual-uri", STRING, actual_uri),
+  COMPUTED ("bytes", bytes),
+  PLAIN ("synced-bytes", UINT64, synced_bytes),
+  COMPUTED ("boot-id", boot_id),
+  PLAIN ("committing", BOOLEAN, committing),
+  PLAIN ("total", UINT64, total_bytes),
+  PLAIN ("tus-url", STRING, tus_url),
+  PLAIN ("http-status", UINT32, http_status),
+  COMPUTED ("response-headers", response_headers),
+  PLAIN ("etag", STRING, etag),
+  PLAIN ("last-modified", STRING, last_modified),
+  COMPUTED ("server-digest", server_digest),
+  COMPUTED ("server-digest-origin", server_digest_origin),
+  PLAIN ("uri-index", UINT32, uri_index),
+  PLAIN ("is-resumable", BOOLEAN, is_resumable),
+  PLAIN ("attempts", UINT32, attempts),
+  PLAIN ("retries", UINT32, retries),
+  ENUM ("error-status", error_status, error_status_names, FALSE),
+  PLAIN ("error-message", STRING, error_message),
+  PLAIN ("completed-time", INT64, completed_time),
+  PLAIN ("notified", BOOLEAN, notified),
+};
+
+#undef PLAIN
+#undef ENUM
+#undef COMPUTED
+
+static void
+init_names (void)
+{
+  for (int i = 0; i < (int) G_N_ELEMENTS (kind_names); i++)
+    kind_names[i] = bt_kind_to_string (i);
+  for (int i = 0; i < (int) G_N_ELEMENTS (status_names); i++)
+    status_names[i] = bt_status_to_string (i);
+  for (int i = 0; i < (int) G_N_ELEMENTS (error_status_names); i++)
+    error_status_names[i] = bt_error_status_to_string (i);
+  for (int i = 0; i < (int) G_N_ELEMENTS (priority_names); i++)
+    priority_names[i] = bt_priority_to_string (i);
+  for (int i = 0; i < (int) G_N_ELEMENTS (cost_policy_names); i++)
+    cost_policy_names[i] = bt_cost_policy_to_string (i);
+}
+
 /*
  * bt_transfer_serialize:
  *
- * Returns: (transfer floating): the record of the transfer for the store.
- * Progress is the last checkpoint, not what is merely written.
+ * Returns: (transfer floating): the record of the transfer for the store
  */
 GVariant *
 bt_transfer_serialize (BtTransfer *self)
 {
   GVariantBuilder b;
-  const char *path = bt_destination_get_path (self->destination);
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  add_string (&b, "kind", bt_kind_to_string (self->kind));
-  add_string (&b, "uri", self->uri);
-  add_string (&b, "method", self->method);
-  g_variant_builder_add (&b, "{sv}", "headers", persistent_headers (self));
-  add_string (&b, "priority", bt_priority_to_string (self->priority));
-  add_string (&b, "cost-policy", bt_cost_policy_to_string (self->cost_policy));
-  add_string (&b, "group", self->group);
-  add_string (&b, "tag", self->tag);
-  g_variant_builder_add (&b, "{sv}", "fail-if-changed",
-                         g_variant_new_boolean (self->fail_if_changed));
-  if (self->checksum != NULL)
-    g_variant_builder_add (&b, "{sv}", "checksum",
-                           g_variant_new_take_string (digest_to_string (self->checksum)));
-  if (self->mirrors != NULL)
-    g_variant_builder_add (&b, "{sv}", "mirrors",
-                           g_variant_new_strv ((const char *const *) self->mirrors, -1));
-  g_variant_builder_add (&b, "{sv}", "created-time", g_variant_new_int64 (self->created_time));
-  add_string (&b, "destination", path);
-  if (self->source != NULL)
-    g_variant_builder_add (&b, "{sv}", "source", bt_source_serialize (self->source));
-  g_variant_builder_add (&b, "{sv}", "tus", g_variant_new_boolean (self->tus));
-  add_string (&b, "tus-url", self->tus_url);
-  g_variant_builder_add (&b, "{sv}", "response-in-state",
-                         g_variant_new_boolean (self->response_in_state));
-  g_variant_builder_add (&b, "{sv}", "total-to-send", g_variant_new_uint64 (self->total_to_send));
-  g_variant_builder_add (&b, "{sv}", "overwrite",
-                         g_variant_new_boolean (bt_destination_get_overwrite (self->destination)));
-
-  add_string (&b, "status", bt_status_to_string (self->status));
-  g_variant_builder_add (&b, "{sv}", "queued", g_variant_new_boolean (self->queued));
-  add_string (&b, "actual-uri", self->actual_uri);
-  g_variant_builder_add (&b, "{sv}", "bytes",
-                         g_variant_new_uint64 (self->status == BT_STATUS_COMPLETED
-                                                   ? self->bytes_received
-                                                   : self->checkpoint_bytes));
-  g_variant_builder_add (&b, "{sv}", "synced-bytes", g_variant_new_uint64 (self->synced_bytes));
-  g_variant_builder_add (&b, "{sv}", "committing", g_variant_new_boolean (self->committing));
-  g_variant_builder_add (&b, "{sv}", "sandboxed", g_variant_new_boolean (self->sandboxed));
-  add_string (&b, "boot-id", bt_boot_id ());
-  g_variant_builder_add (&b, "{sv}", "total", g_variant_new_uint64 (self->total_bytes));
-  g_variant_builder_add (&b, "{sv}", "http-status", g_variant_new_uint32 (self->http_status));
-  g_variant_builder_add (&b, "{sv}", "response-headers",
-                         string_pairs (self->response_headers, TRUE));
-  add_string (&b, "etag", self->etag);
-  add_string (&b, "last-modified", self->last_modified);
-  if (self->server_digest != NULL)
-    {
-      g_variant_builder_add (&b, "{sv}", "server-digest",
-                             g_variant_new_take_string (digest_to_string (self->server_digest)));
-      add_string (&b, "server-digest-origin", self->server_digest->origin);
-    }
-  g_variant_builder_add (&b, "{sv}", "uri-index", g_variant_new_uint32 (self->uri_index));
-  g_variant_builder_add (&b, "{sv}", "is-resumable", g_variant_new_boolean (self->is_resumable));
-  g_variant_builder_add (&b, "{sv}", "attempts", g_variant_new_uint32 (self->attempts));
-  g_variant_builder_add (&b, "{sv}", "retries", g_variant_new_uint32 (self->retries));
-  add_string (&b, "error-status", bt_error_status_to_string (self->error_status));
-  add_string (&b, "error-message", self->error_message);
-  g_variant_builder_add (&b, "{sv}", "completed-time", g_variant_new_int64 (self->completed_time));
-  g_variant_builder_add (&b, "{sv}", "has-secrets", g_variant_new_boolean (self->has_secrets));
-  add_string (&b, "completion-group", self->completion_group);
-  if (self->rate_limiter != NULL)
-    g_variant_builder_add (&b, "{sv}", "max-rate",
-                           g_variant_new_uint64 (bt_rate_limiter_get_rate (self->rate_limiter)));
-  if (self->notify != NULL)
-    g_variant_builder_add (&b, "{sv}", "notify", self->notify);
-  g_variant_builder_add (&b, "{sv}", "notified", g_variant_new_boolean (self->notified));
+  bt_record_write (record_fields, G_N_ELEMENTS (record_fields), self, &b);
   return g_variant_builder_end (&b);
-}
-
-static gboolean
-status_from_string (const char *str, BtStatus *out)
-{
-  for (BtStatus s = BT_STATUS_IDLE; s <= BT_STATUS_ERROR; s++)
-    {
-      if (g_str_equal (bt_status_to_string (s), str))
-        {
-          *out = s;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
-static BtErrorStatus
-error_status_from_string (const char *str)
-{
-  for (BtErrorStatus s = BT_ERROR_STATUS_NONE; s <= BT_ERROR_STATUS_UNKNOWN; s++)
-    {
-      if (g_str_equal (bt_error_status_to_string (s), str))
-        return s;
-    }
-  return BT_ERROR_STATUS_UNKNOWN;
-}
-
-static GPtrArray *
-pairs_from_variant (GVariant *value)
-{
-  GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
-  GVariantIter iter;
-  const char *name, *v;
-
-  if (value == NULL)
-    return pairs;
-  g_variant_iter_init (&iter, value);
-  while (g_variant_iter_next (&iter, "(&s&s)", &name, &v))
-    {
-      g_ptr_array_add (pairs, g_strdup (name));
-      g_ptr_array_add (pairs, g_strdup (v));
-    }
-  return pairs;
-}
-
-static char *
-lookup_string (GVariantDict *record, const char *key)
-{
-  const char *value = NULL;
-
-  if (!g_variant_dict_lookup (record, key, "&s", &value))
-    return NULL;
-  return g_strdup (value);
 }
 
 /* An unfinished plain upload starts again from zero; a tus upload asks the
  * server where it stands. The reply is fetched again either way. */
 static BtTransfer *
-recover_upload (BtTransfer *self, GVariantDict *record, const char *path, gboolean overwrite)
+recover_upload (BtTransfer *self)
 {
-  g_autoptr (GVariant) source
-      = g_variant_dict_lookup_value (record, "source", G_VARIANT_TYPE_VARDICT);
+  const char *path = self->restore.path;
   g_autoptr (GError) error = NULL;
 
-  g_variant_dict_lookup (record, "tus", "b", &self->tus);
-  self->tus_url = lookup_string (record, "tus-url");
-  g_variant_dict_lookup (record, "response-in-state", "b", &self->response_in_state);
-  g_variant_dict_lookup (record, "total-to-send", "t", &self->total_to_send);
-  self->destination = path != NULL ? bt_destination_new_recovered (path, overwrite)
+  self->destination = path != NULL ? bt_destination_new_recovered (path, self->restore.overwrite)
                                    : bt_destination_new_detached ();
-  if (source != NULL)
-    self->source = bt_source_new_from_record (source, &error);
+  if (self->restore.source != NULL)
+    self->source = bt_source_new_from_record (self->restore.source, &error);
   else
     g_set_error_literal (&error, BT_ERROR, BT_ERROR_FAILED, "The upload's source is unknown");
 
   if (bt_status_is_finished (self->status))
     {
-      g_variant_dict_lookup (record, "bytes", "t", &self->bytes_received);
+      self->bytes_received = self->restore.bytes;
       self->bytes_sent = self->status == BT_STATUS_COMPLETED ? self->total_to_send : 0;
       return self;
     }
@@ -909,128 +969,49 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   /* One pass over the record: every lookup after it is a hash lookup */
   g_autoptr (GVariantDict) record = g_variant_dict_new (data);
   g_autoptr (GUri) valid_uri = NULL;
-  g_autoptr (GVariant) headers = NULL;
-  g_autoptr (GVariant) response_headers = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *status = NULL;
-  g_autofree char *checksum = NULL;
-  g_autofree char *server_digest = NULL;
-  g_autofree char *digest_origin = NULL;
-  g_autofree char *error_status = NULL;
-  g_autofree char *str = NULL;
-  gboolean overwrite = FALSE;
-  guint64 bytes = 0;
-  guint64 synced;
-  g_autofree char *boot_id = NULL;
-  gboolean same_boot;
+  g_autoptr (GError) error = NULL;
+  guint64 bytes;
   BtStatus recorded_status;
   gboolean recorded_queued;
-  gboolean committing = FALSE;
 
   self->id = g_strdup (id);
   self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
   self->app_id = g_strdup (app_id);
   self->seq = seq;
-  self->kind = BT_KIND_DOWNLOAD;
+  self->synced_bytes = G_MAXUINT64; /* records older than synced-bytes: all of it */
 
-  self->uri = lookup_string (record, "uri");
-  status = lookup_string (record, "status");
-  str = lookup_string (record, "kind");
-  if (g_strcmp0 (str, "upload") == 0)
-    self->kind = BT_KIND_UPLOAD;
-  g_clear_pointer (&str, g_free);
-  if (self->uri != NULL)
-    valid_uri = bt_validate_uri (self->uri, NULL, NULL);
-  if (valid_uri == NULL || status == NULL || !status_from_string (status, &self->status))
+  g_clear_pointer (&self->method, g_free);
+  if (!bt_record_read (record_fields, G_N_ELEMENTS (record_fields), self, record, &error)
+      || !g_variant_dict_contains (record, "status"))
     {
-      g_warning ("Skipping the invalid record of transfer %s", id);
+      g_warning ("Skipping the invalid record of transfer %s: %s", id,
+                 error != NULL ? error->message : "no status");
       return NULL;
     }
-  str = lookup_string (record, "method");
-  if (str != NULL)
+  if (self->uri != NULL)
+    valid_uri = bt_validate_uri (self->uri, NULL, NULL);
+  if (valid_uri == NULL)
     {
-      g_free (self->method);
-      self->method = g_steal_pointer (&str);
+      g_warning ("Skipping the invalid record of transfer %s: invalid URI", id);
+      return NULL;
     }
-  headers = g_variant_dict_lookup_value (record, "headers", G_VARIANT_TYPE ("a(ss)"));
-  g_ptr_array_unref (self->headers);
-  self->headers = pairs_from_variant (headers);
-  if ((str = lookup_string (record, "priority")) != NULL)
-    bt_priority_from_string (str, &self->priority);
-  g_clear_pointer (&str, g_free);
-  if ((str = lookup_string (record, "cost-policy")) != NULL)
-    bt_cost_policy_from_string (str, &self->cost_policy);
-  g_clear_pointer (&str, g_free);
-  self->group = lookup_string (record, "group");
-  self->tag = lookup_string (record, "tag");
-  g_variant_dict_lookup (record, "fail-if-changed", "b", &self->fail_if_changed);
-  checksum = lookup_string (record, "checksum");
-  if (checksum != NULL)
-    self->checksum = bt_digest_parse_option (checksum, NULL);
-  g_variant_dict_lookup (record, "mirrors", "^as", &self->mirrors);
-  g_variant_dict_lookup (record, "created-time", "x", &self->created_time);
-  path = lookup_string (record, "destination");
-  g_variant_dict_lookup (record, "overwrite", "b", &overwrite);
-
-  g_variant_dict_lookup (record, "queued", "b", &self->queued);
-  g_variant_dict_lookup (record, "sandboxed", "b", &self->sandboxed);
-  self->actual_uri = lookup_string (record, "actual-uri");
-  g_variant_dict_lookup (record, "bytes", "t", &bytes);
-  /* After a reboot, only the flushed part of the data counts */
-  synced = bytes;
-  g_variant_dict_lookup (record, "synced-bytes", "t", &synced);
-  boot_id = lookup_string (record, "boot-id");
-  same_boot = g_strcmp0 (boot_id, bt_boot_id ()) == 0;
-  if (!same_boot)
-    bytes = MIN (bytes, synced);
-  g_variant_dict_lookup (record, "total", "t", &self->total_bytes);
-  g_variant_dict_lookup (record, "http-status", "u", &self->http_status);
-  response_headers
-      = g_variant_dict_lookup_value (record, "response-headers", G_VARIANT_TYPE ("a(ss)"));
-  g_ptr_array_unref (self->response_headers);
-  self->response_headers = pairs_from_variant (response_headers);
-  self->etag = lookup_string (record, "etag");
-  self->last_modified = lookup_string (record, "last-modified");
-  server_digest = lookup_string (record, "server-digest");
-  digest_origin = lookup_string (record, "server-digest-origin");
-  if (server_digest != NULL)
-    {
-      self->server_digest = bt_digest_parse_option (server_digest, NULL);
-      if (self->server_digest != NULL && digest_origin != NULL)
-        {
-          g_free (self->server_digest->origin);
-          self->server_digest->origin = g_steal_pointer (&digest_origin);
-        }
-    }
-  g_variant_dict_lookup (record, "uri-index", "u", &self->uri_index);
+  if (self->method == NULL)
+    self->method = g_strdup (self->kind == BT_KIND_UPLOAD ? "POST" : "GET");
   if (self->mirrors == NULL || self->uri_index > g_strv_length (self->mirrors))
     self->uri_index = 0;
-  g_variant_dict_lookup (record, "is-resumable", "b", &self->is_resumable);
-  g_variant_dict_lookup (record, "attempts", "u", &self->attempts);
-  g_variant_dict_lookup (record, "retries", "u", &self->retries);
-  error_status = lookup_string (record, "error-status");
-  self->error_status
-      = error_status != NULL ? error_status_from_string (error_status) : BT_ERROR_STATUS_NONE;
-  self->error_message = lookup_string (record, "error-message");
-  g_variant_dict_lookup (record, "completed-time", "x", &self->completed_time);
-  g_variant_dict_lookup (record, "has-secrets", "b", &self->has_secrets);
-  self->completion_group = lookup_string (record, "completion-group");
-  {
-    guint64 max_rate = 0;
-
-    if (g_variant_dict_lookup (record, "max-rate", "t", &max_rate) && max_rate > 0)
-      self->rate_limiter = bt_rate_limiter_new (max_rate);
-  }
-  self->notify = g_variant_dict_lookup_value (record, "notify", G_VARIANT_TYPE_VARDICT);
-  g_variant_dict_lookup (record, "notified", "b", &self->notified);
   /* Read back from the Secret Service before it may run */
   self->secrets_pending = self->has_secrets && !bt_status_is_finished (self->status);
 
-  if (self->kind == BT_KIND_UPLOAD)
-    return recover_upload (g_steal_pointer (&self), record, path, overwrite);
+  /* After a reboot, only the flushed part of the data counts */
+  bytes = self->restore.bytes;
+  if (!self->restore.same_boot)
+    bytes = MIN (bytes, self->synced_bytes);
 
-  if (path != NULL)
-    self->destination = bt_destination_new_recovered (path, overwrite);
+  if (self->kind == BT_KIND_UPLOAD)
+    return recover_upload (g_steal_pointer (&self));
+
+  if (self->restore.path != NULL)
+    self->destination = bt_destination_new_recovered (self->restore.path, self->restore.overwrite);
   else
     {
       /* The caller's fd died with the previous instance */
@@ -1050,8 +1031,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
 
   recorded_status = self->status;
   recorded_queued = self->queued;
-  g_variant_dict_lookup (record, "committing", "b", &committing);
-  if (committing && !bt_status_is_finished (self->status)
+  if (self->committing && !bt_status_is_finished (self->status)
       && bt_destination_was_committed (self->destination, self->total_bytes))
     {
       /* Stopped between the rename into place and its record */
@@ -1061,6 +1041,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
       if (self->total_bytes != G_MAXUINT64)
         bytes = self->total_bytes;
     }
+  self->committing = FALSE;
   switch (self->status)
     {
       case BT_STATUS_COMPLETED:
@@ -1072,17 +1053,17 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
         /* Only disk-full keeps its data for Resume() */
         if (self->error_status == BT_ERROR_STATUS_DISK_FULL)
           self->bytes_received = self->checkpoint_bytes
-              = bt_destination_recover (self->destination, bytes, same_boot);
+              = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
         break;
       case BT_STATUS_PAUSED_BY_APPLICATION:
         self->bytes_received = self->checkpoint_bytes
-            = bt_destination_recover (self->destination, bytes, same_boot);
+            = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
         break;
       case BT_STATUS_IDLE:
         if (!self->queued)
           {
             self->bytes_received = self->checkpoint_bytes
-                = bt_destination_recover (self->destination, bytes, same_boot);
+                = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
             break;
           }
         G_GNUC_FALLTHROUGH;
@@ -1091,12 +1072,12 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
         self->status = BT_STATUS_IDLE;
         self->queued = TRUE;
         self->bytes_received = self->checkpoint_bytes
-            = bt_destination_recover (self->destination, bytes, same_boot);
+            = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
         break;
     }
-  self->synced_bytes = MIN (synced, self->checkpoint_bytes);
+  self->synced_bytes = MIN (self->synced_bytes, self->checkpoint_bytes);
   self->recovered_changes = self->status != recorded_status || self->queued != recorded_queued
-                            || self->bytes_received != bytes;
+                            || self->bytes_received != self->restore.bytes;
   if (self->bytes_received == 0 && !bt_status_is_finished (self->status))
     {
       /* Nothing to resume from: the old validators mean nothing */
@@ -1293,7 +1274,7 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
 gboolean
 bt_transfer_keeps_service_busy (BtTransfer *self)
 {
-  return self->job != NULL || self->queued || self->retry_source != 0;
+  return self->attempt != NULL || self->queued || self->retry_source != 0;
 }
 
 /* ---- Properties -------------------------------------------------------- */
@@ -1396,100 +1377,17 @@ get_property_value (BtTransfer *self, const char *name)
 
 /* ---- Change notification ------------------------------------------------ */
 
-static gboolean
-on_flush_timeout (gpointer user_data)
+static GVariant *
+changed_value (gpointer object, const char *name)
 {
-  BtTransfer *self = user_data;
-
-  self->flush_source = 0;
-  flush_changes (self);
-  return G_SOURCE_REMOVE;
+  return get_property_value (BT_TRANSFER (object), name);
 }
 
+/* Announces a change of a property (bt-changes.c) */
 static void
-flush_changes (BtTransfer *self)
-{
-  g_autoptr (GVariant) signal_params = NULL;
-  GVariantBuilder changed;
-  GHashTableIter iter;
-  gpointer key;
-  GPtrArray *peers;
-
-  g_clear_handle_id (&self->flush_source, g_source_remove);
-  if (g_hash_table_size (self->dirty) == 0)
-    return;
-
-  self->last_flush_us = g_get_monotonic_time ();
-  g_variant_builder_init (&changed, G_VARIANT_TYPE_VARDICT);
-  g_hash_table_iter_init (&iter, self->dirty);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_variant_builder_add (&changed, "{sv}", (const char *) key, get_property_value (self, key));
-  g_hash_table_remove_all (self->dirty);
-
-  signal_params
-      = g_variant_ref_sink (g_variant_new ("(sa{sv}as)", BT_TRANSFER_INTERFACE, &changed, NULL));
-
-  if (!self->exported)
-    return;
-  peers = bt_callers_get_peers (self->callers, self->app_id);
-  for (guint i = 0; peers != NULL && i < peers->len; i++)
-    {
-      g_autoptr (GError) error = NULL;
-
-      /* Unicast: nobody but the owner learns a URI or a byte count */
-      if (!g_dbus_connection_emit_signal (self->connection, g_ptr_array_index (peers, i),
-                                          self->object_path, "org.freedesktop.DBus.Properties",
-                                          "PropertiesChanged", signal_params, &error))
-        g_debug ("Cannot notify %s: %s", (const char *) g_ptr_array_index (peers, i),
-                 error->message);
-    }
-}
-
-static const char *const immediate_properties[] = {
-  "Status", "ErrorStatus", "ErrorMessage", "CompletedTime", "Priority", "CostPolicy", "Uri",
-};
-
-/*
- * bt_transfer_changed:
- * @property: (not nullable): a property name of the Transfer interface
- *
- * Announces a change. Counters are coalesced; the others go out at once,
- * together with any pending counter changes.
- */
-void
 bt_transfer_changed (BtTransfer *self, const char *property)
 {
-  gboolean immediate = FALSE;
-  gint64 now, due;
-
-  g_hash_table_add (self->dirty, (gpointer) g_intern_string (property));
-
-  for (gsize i = 0; i < G_N_ELEMENTS (immediate_properties); i++)
-    {
-      if (g_str_equal (property, immediate_properties[i]))
-        {
-          immediate = TRUE;
-          break;
-        }
-    }
-
-  if (immediate)
-    {
-      /* Several changes of one step (say error status, message and status)
-       * go out as one signal from the main loop, but before anything else. */
-      if (self->flush_source != 0)
-        g_source_remove (self->flush_source);
-      self->flush_source = g_idle_add_full (G_PRIORITY_HIGH, on_flush_timeout, self, NULL);
-      return;
-    }
-
-  if (self->flush_source != 0)
-    return;
-  now = g_get_monotonic_time ();
-  due = self->last_flush_us + BT_NOTIFY_MIN_INTERVAL_US;
-  self->flush_source
-      = g_timeout_add_full (G_PRIORITY_DEFAULT, due > now ? (guint) ((due - now) / 1000) + 1 : 0,
-                            on_flush_timeout, self, NULL);
+  bt_changes_add (self->changes, property);
 }
 
 void
@@ -1624,9 +1522,10 @@ bt_transfer_waits_for_network (BtTransfer *self)
 void
 bt_transfer_hold (BtTransfer *self, BtStatus status)
 {
-  if (self->job != NULL)
+  if (self->attempt != NULL)
     {
-      bt_job_stop (self->job);
+      bt_attempt_stop (self->attempt);
+      g_clear_pointer (&self->attempt, bt_attempt_unref);
       bt_transfer_checkpoint (self);
     }
   self->queued = TRUE;
@@ -1671,11 +1570,15 @@ try_next_mirror (BtTransfer *self, BtErrorStatus error_status)
  * retry-limit times, waiting in paused-recoverable-error.
  */
 void
-bt_transfer_attempt_done (BtTransfer *self, BtErrorStatus error_status, const char *message,
-                          gboolean transient, guint retry_after_s)
+bt_transfer_attempt_done (BtTransfer *self, BtAttempt *attempt, BtErrorStatus error_status,
+                          const char *message, gboolean transient, guint retry_after_s)
 {
   guint limit = g_settings_get_uint (self->settings, "retry-limit");
   guint delay;
+
+  if (attempt != self->attempt)
+    return; /* an attempt stopped meanwhile */
+  g_clear_pointer (&self->attempt, bt_attempt_unref);
 
   if (error_status == BT_ERROR_STATUS_NONE)
     {
@@ -1717,24 +1620,21 @@ bt_transfer_attempt_done (BtTransfer *self, BtErrorStatus error_status, const ch
 void
 bt_transfer_run (BtTransfer *self, SoupSession *session)
 {
-  g_return_if_fail (self->job == NULL);
+  g_return_if_fail (self->attempt == NULL);
 
   self->queued = FALSE;
   g_clear_handle_id (&self->retry_source, g_source_remove);
   bt_transfer_set_status (self, BT_STATUS_RUNNING);
-  if (self->kind == BT_KIND_UPLOAD)
-    self->job = bt_upload_job_start (self, session, self->settings);
-  else if (g_str_has_prefix (bt_transfer_get_current_uri (self), "ftp"))
-    self->job = bt_ftp_job_start (self, self->settings);
-  else
-    self->job = bt_download_job_start (self, session, self->settings);
+  /* The engine is chosen by the attempt, from the kind and the scheme */
+  self->attempt = bt_attempt_start (self, session);
 }
 
 static void
 stop (BtTransfer *self)
 {
-  if (self->job != NULL)
-    bt_job_stop (self->job);
+  if (self->attempt != NULL)
+    bt_attempt_stop (self->attempt);
+  g_clear_pointer (&self->attempt, bt_attempt_unref);
   g_clear_handle_id (&self->retry_source, g_source_remove);
   self->queued = FALSE;
 }
@@ -1930,81 +1830,14 @@ handle_open_result (BtTransfer *self, GDBusMethodInvocation *invocation)
                                                            fd_list);
 }
 
-static gboolean
-check_owner (BtTransfer *self, const char *sender, GError **error)
-{
-  if (g_strcmp0 (bt_callers_lookup (self->callers, sender), self->app_id) != 0)
-    {
-      g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
-                           "This transfer belongs to another application");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static void
-handle_properties (BtTransfer *self, GDBusMethodInvocation *invocation, const char *method_name,
-                   GVariant *parameters)
+dispatch (gpointer object, GDBusMethodInvocation *invocation)
 {
-  const GDBusInterfaceInfo *info = &org_freedesktop_background_transfer_transfer_interface;
-  const char *iface, *name;
-
-  if (g_str_equal (method_name, "GetAll"))
-    {
-      GVariantBuilder all;
-
-      g_variant_get (parameters, "(&s)", &iface);
-      g_variant_builder_init (&all, G_VARIANT_TYPE_VARDICT);
-      if (g_str_equal (iface, BT_TRANSFER_INTERFACE))
-        {
-          for (guint i = 0; info->properties[i] != NULL; i++)
-            g_variant_builder_add (&all, "{sv}", info->properties[i]->name,
-                                   get_property_value (self, info->properties[i]->name));
-        }
-      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{sv})", &all));
-      return;
-    }
-
-  if (g_str_equal (method_name, "Get"))
-    {
-      GVariant *value = NULL;
-
-      g_variant_get (parameters, "(&s&s)", &iface, &name);
-      if (g_str_equal (iface, BT_TRANSFER_INTERFACE))
-        value = get_property_value (self, name);
-      if (value == NULL)
-        g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
-                                               "No such property “%s”", name);
-      else
-        g_dbus_method_invocation_return_value (invocation, g_variant_new ("(v)", value));
-      return;
-    }
-
-  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY,
-                                         "The properties of a transfer are read-only");
-}
-
-static void
-dispatch (BtTransfer *self, GDBusMethodInvocation *invocation)
-{
+  BtTransfer *self = object;
   g_autoptr (GError) error = NULL;
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
   const char *method_name = g_dbus_method_invocation_get_method_name (invocation);
   GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
   gboolean ok;
-
-  if (!check_owner (self, sender, &error))
-    {
-      bt_invocation_return_error (invocation, error);
-      return;
-    }
-
-  if (g_str_equal (g_dbus_method_invocation_get_interface_name (invocation),
-                   "org.freedesktop.DBus.Properties"))
-    {
-      handle_properties (self, invocation, method_name, parameters);
-      return;
-    }
 
   if (g_str_equal (method_name, "Start"))
     ok = handle_start (self, &error);
@@ -2069,43 +1902,43 @@ dispatch (BtTransfer *self, GDBusMethodInvocation *invocation)
     g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
-typedef struct
+static const char *
+get_owner (gpointer object)
 {
-  BtTransfer *transfer;
-  GDBusMethodInvocation *invocation;
-} Call;
-
-static void
-on_caller_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Call *call = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (!bt_callers_resolve_finish (BT_CALLERS (source), result, &error))
-    bt_invocation_return_error (call->invocation, error);
-  else if (!call->transfer->exported)
-    g_dbus_method_invocation_return_error (call->invocation, G_DBUS_ERROR,
-                                           G_DBUS_ERROR_UNKNOWN_OBJECT, "The transfer is gone");
-  else
-    dispatch (call->transfer, call->invocation);
-  g_object_unref (call->transfer);
-  g_free (call);
+  return BT_TRANSFER (object)->app_id;
 }
 
-/* Every call, property reads included (get_property is NULL in the
- * vtable, so GDBus routes them here), waits for the caller's identity and
- * is checked against the owner. */
+static gboolean
+is_alive (gpointer object)
+{
+  return BT_TRANSFER (object)->exported;
+}
+
+static GVariant *
+get_property (gpointer object, const char *name)
+{
+  return get_property_value (BT_TRANSFER (object), name);
+}
+
+static const BtBusObjectVTable bus_object_vtable = {
+  .info = &org_freedesktop_background_transfer_transfer_interface,
+  .foreign_message = "This transfer belongs to another application",
+  .get_owner = get_owner,
+  .is_alive = is_alive,
+  .get_property = get_property,
+  .method_call = dispatch,
+};
+
+/* Every call, property reads included, is checked against the owner
+ * (bt-bus-object.c) */
 static void
 method_call (GDBusConnection *connection, const char *sender, const char *object_path,
              const char *interface_name, const char *method_name, GVariant *parameters,
              GDBusMethodInvocation *invocation, gpointer user_data)
 {
   BtTransfer *self = user_data;
-  Call *call = g_new0 (Call, 1);
 
-  call->transfer = g_object_ref (self);
-  call->invocation = invocation;
-  bt_callers_resolve_async (self->callers, sender, NULL, on_caller_resolved, call);
+  bt_bus_object_dispatch (&bus_object_vtable, self, self->callers, invocation);
 }
 
 static const GDBusInterfaceVTable transfer_vtable = {
@@ -2131,18 +1964,16 @@ bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *ca
   self->exported = TRUE;
   self->connection = g_object_ref (connection);
   self->callers = g_object_ref (callers);
+  bt_changes_attach (self->changes, connection, callers, self->object_path, self->app_id);
   return TRUE;
 }
 
 void
 bt_transfer_unexport (BtTransfer *self)
 {
-  if (self->exported)
-    {
-      flush_changes (self);
-      self->exported = FALSE;
-    }
-  g_clear_handle_id (&self->flush_source, g_source_remove);
+  if (self->changes != NULL)
+    bt_changes_detach (self->changes);
+  self->exported = FALSE;
   g_clear_object (&self->connection);
   g_clear_object (&self->callers);
 }
@@ -2152,4 +1983,280 @@ const GDBusInterfaceVTable *
 bt_transfer_vtable (void)
 {
   return &transfer_vtable;
+}
+
+/* ---- What the rest of the service reads --------------------------------- */
+
+#define GETTER(type, name, expr)                                                                   \
+  type bt_transfer_get_##name (BtTransfer *self)                                                   \
+  {                                                                                                \
+    return (expr);                                                                                 \
+  }
+
+GETTER (const char *, id, self->id)
+GETTER (const char *, object_path, self->object_path)
+GETTER (const char *, app_id, self->app_id)
+GETTER (guint64, seq, self->seq)
+GETTER (BtKind, kind, self->kind)
+GETTER (BtStatus, status, self->status)
+GETTER (BtErrorStatus, error_status, self->error_status)
+GETTER (BtPriority, priority, self->priority)
+GETTER (BtCostPolicy, cost_policy, self->cost_policy)
+GETTER (const char *, group, self->group)
+GETTER (const char *, completion_group, self->completion_group)
+GETTER (gint64, completed_time, self->completed_time)
+GETTER (const char *, method, self->method)
+GETTER (GPtrArray *, headers, self->headers)
+GETTER (BtSecrets *, secrets, self->secrets)
+GETTER (BtDestination *, destination, self->destination)
+GETTER (BtSource *, source, self->source)
+GETTER (BtRateLimiter *, rate_limiter, self->rate_limiter)
+GETTER (GSettings *, settings, self->settings)
+GETTER (BtPolicy *, policy, self->policy)
+GETTER (BtDigest *, checksum, self->checksum)
+GETTER (BtDigest *, server_digest, self->server_digest)
+GETTER (gboolean, fail_if_changed, self->fail_if_changed)
+GETTER (gboolean, response_in_state, self->response_in_state)
+GETTER (guint64, bytes_received, self->bytes_received)
+GETTER (guint64, checkpoint_bytes, self->checkpoint_bytes)
+GETTER (guint64, total_bytes, self->total_bytes)
+GETTER (guint64, bytes_sent, self->bytes_sent)
+GETTER (guint64, total_to_send, self->total_to_send)
+GETTER (const char *, etag, self->etag)
+GETTER (const char *, last_modified, self->last_modified)
+GETTER (gboolean, is_resumable, self->is_resumable)
+GETTER (const char *, resume_url, self->tus_url)
+GETTER (guint64, rate, self->rate)
+
+#undef GETTER
+
+gboolean
+bt_transfer_is_tus (BtTransfer *self)
+{
+  return self->tus;
+}
+
+gboolean
+bt_transfer_has_secrets (BtTransfer *self)
+{
+  return self->has_secrets;
+}
+
+gboolean
+bt_transfer_secrets_pending (BtTransfer *self)
+{
+  return self->secrets_pending;
+}
+
+/* The credentials read back from the Secret Service after a restart (or
+ * %NULL if they are gone): the transfer may run now */
+void
+bt_transfer_take_secrets (BtTransfer *self, BtSecrets *secrets)
+{
+  if (secrets != NULL)
+    {
+      bt_secrets_free (self->secrets);
+      self->secrets = secrets;
+    }
+  self->secrets_pending = FALSE;
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+}
+
+/* Restoring it changed it (status, checkpoint): it must be saved again */
+gboolean
+bt_transfer_needs_saving (BtTransfer *self)
+{
+  return self->recovered_changes;
+}
+
+void
+bt_transfer_set_completion_group (BtTransfer *self, const char *id)
+{
+  g_free (self->completion_group);
+  self->completion_group = g_strdup (id);
+}
+
+/*
+ * bt_transfer_take_notification:
+ * @out_notify: (out) (transfer none) (nullable): the app's notification texts
+ *
+ * Returns: %TRUE the first time it is called for a finished transfer; it is
+ *   then recorded that the notification was given
+ */
+gboolean
+bt_transfer_take_notification (BtTransfer *self, GVariant **out_notify)
+{
+  if (!bt_status_is_finished (self->status) || self->notified)
+    return FALSE;
+  self->notified = TRUE;
+  *out_notify = self->notify;
+  bt_transfer_save (self);
+  return TRUE;
+}
+
+/* Running, or about to: an attempt exists */
+gboolean
+bt_transfer_is_running (BtTransfer *self)
+{
+  return self->attempt != NULL;
+}
+
+/* Waits for a slot (queued), or for its retry */
+gboolean
+bt_transfer_wants_to_run (BtTransfer *self)
+{
+  return self->queued || self->retry_source != 0;
+}
+
+gboolean
+bt_transfer_is_queued (BtTransfer *self)
+{
+  return self->queued;
+}
+
+void
+bt_transfer_set_services (BtTransfer *self, GSettings *settings, BtStore *store, BtPolicy *policy)
+{
+  g_set_object (&self->settings, settings);
+  g_set_object (&self->store, store);
+  g_set_object (&self->policy, policy);
+}
+
+/* ---- What an attempt records -------------------------------------------- */
+
+void
+bt_transfer_count_attempt (BtTransfer *self)
+{
+  self->attempts++;
+  bt_transfer_changed (self, "Attempts");
+}
+
+static void
+ranges_changed (BtTransfer *self)
+{
+  bt_transfer_changed (self, "BytesReceived");
+  if (self->kind == BT_KIND_DOWNLOAD)
+    bt_transfer_changed (self, "RangesDownloaded");
+}
+
+void
+bt_transfer_set_bytes_received (BtTransfer *self, guint64 bytes)
+{
+  if (bytes < self->bytes_received && self->kind == BT_KIND_DOWNLOAD)
+    bt_transfer_reset_checkpoint (self, bytes); /* starting over */
+  if (self->bytes_received == bytes)
+    return;
+  self->bytes_received = bytes;
+  ranges_changed (self);
+}
+
+/* The data starts over from zero: what was known of it means nothing */
+void
+bt_transfer_restarted (BtTransfer *self)
+{
+  g_clear_pointer (&self->etag, g_free);
+  g_clear_pointer (&self->last_modified, g_free);
+}
+
+void
+bt_transfer_set_total_bytes (BtTransfer *self, guint64 total)
+{
+  if (self->total_bytes == total)
+    return;
+  self->total_bytes = total;
+  bt_transfer_changed (self, "TotalBytesToReceive");
+}
+
+/* @is_total: the upload has ended, so what was sent is the whole */
+void
+bt_transfer_set_bytes_sent (BtTransfer *self, guint64 bytes, gboolean is_total)
+{
+  if (self->bytes_sent != bytes)
+    {
+      self->bytes_sent = bytes;
+      bt_transfer_changed (self, "BytesSent");
+    }
+  if (is_total && self->total_to_send != bytes)
+    {
+      self->total_to_send = bytes;
+      bt_transfer_changed (self, "TotalBytesToSend");
+    }
+}
+
+void
+bt_transfer_set_rate (BtTransfer *self, guint64 rate)
+{
+  if (self->rate == rate)
+    return;
+  self->rate = rate;
+  bt_transfer_changed (self, "Rate");
+}
+
+/* Recorded in the store at once: a pause, a crash or a restart of the
+ * service resumes against these (SPEC §8.1 "Engines") */
+void
+bt_transfer_set_validators (BtTransfer *self, guint64 total, const char *etag,
+                            const char *last_modified, gboolean resumable)
+{
+  gboolean changed = g_strcmp0 (self->etag, etag) != 0
+                     || g_strcmp0 (self->last_modified, last_modified) != 0
+                     || self->total_bytes != total;
+
+  g_free (self->etag);
+  self->etag = g_strdup (etag);
+  g_free (self->last_modified);
+  self->last_modified = g_strdup (last_modified);
+  bt_transfer_set_total_bytes (self, total);
+  if (resumable != self->is_resumable)
+    {
+      self->is_resumable = resumable;
+      bt_transfer_changed (self, "IsResumable");
+      changed = TRUE;
+    }
+  if (changed)
+    bt_transfer_save (self);
+}
+
+void
+bt_transfer_set_server_digest (BtTransfer *self, BtDigest *digest)
+{
+  bt_digest_free (self->server_digest);
+  self->server_digest = digest;
+}
+
+void
+bt_transfer_set_response (BtTransfer *self, guint status, GPtrArray *headers,
+                          const char *actual_uri)
+{
+  g_ptr_array_unref (self->response_headers);
+  self->response_headers = headers;
+  bt_transfer_changed (self, "ResponseHeaders");
+  if (self->http_status != status)
+    {
+      self->http_status = status;
+      bt_transfer_changed (self, "HttpStatus");
+    }
+  if (actual_uri != NULL && g_strcmp0 (self->actual_uri, actual_uri) != 0)
+    {
+      g_free (self->actual_uri);
+      self->actual_uri = g_strdup (actual_uri);
+      bt_transfer_changed (self, "ActualUri");
+    }
+}
+
+/* Where a resumable upload lives on the server (tus); recorded at once */
+void
+bt_transfer_set_resume_url (BtTransfer *self, const char *url)
+{
+  if (g_strcmp0 (self->tus_url, url) == 0)
+    return;
+  g_free (self->tus_url);
+  self->tus_url = g_strdup (url);
+  bt_transfer_save (self);
+}
+
+gboolean
+bt_transfer_is_exported (BtTransfer *self)
+{
+  return self->exported;
 }

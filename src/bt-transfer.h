@@ -24,103 +24,10 @@ G_BEGIN_DECLS
 #define BT_TRANSFER_PATH_PREFIX BT_TRANSFERS_PATH "/"
 #define BT_TRANSFER_INTERFACE "org.freedesktop.BackgroundTransfer.Transfer"
 
-/* One attempt at moving a transfer's bytes (bt-download.c, bt-upload.c) */
-typedef struct _BtJob BtJob;
-struct _BtJob
-{
-  void (*stop) (BtJob *job); /* no report to the transfer afterwards */
-};
-
-static inline void
-bt_job_stop (BtJob *job)
-{
-  job->stop (job);
-}
+typedef struct _BtAttempt BtAttempt;
 
 #define BT_TYPE_TRANSFER (bt_transfer_get_type ())
 G_DECLARE_FINAL_TYPE (BtTransfer, bt_transfer, BT, TRANSFER, GObject)
-
-/* The service's own view: the engine and the scheduler read and update
- * these fields directly, and announce changes with bt_transfer_changed(). */
-struct _BtTransfer
-{
-  GObject parent_instance;
-
-  /* What was asked */
-  char *id;
-  char *object_path;
-  char *app_id;
-  guint64 seq; /* creation order */
-  BtKind kind;
-  char *uri;
-  char *method;
-  GPtrArray *headers;       /* alternating name, value; never a secret one */
-  BtSecrets *secrets;       /* credentials and secret headers: memory and Secret Service only */
-  gboolean has_secrets;     /* the Secret Service holds some */
-  gboolean secrets_pending; /* being read back after a restart: not runnable yet */
-  BtPriority priority;
-  BtCostPolicy cost_policy;
-  char *group;
-  char *tag;
-  gboolean fail_if_changed;
-  BtRateLimiter *rate_limiter; /* option max-rate, or NULL */
-  char *completion_group;      /* id of the completion group it belongs to, or NULL */
-  GVariant *notify;            /* desktop notification texts, or NULL */
-  gboolean notified;
-  BtDigest *checksum; /* the app's, or NULL */
-  GStrv mirrors;      /* further URIs of the same resource */
-  gint64 created_time;
-  BtDestination *destination; /* downloads: the data; uploads: the server's reply */
-  BtSource *source;           /* uploads */
-  gboolean tus;               /* protocol "tus" */
-  gboolean response_in_state; /* the reply is kept by the service, size-bounded */
-
-  /* Where it stands */
-  BtStatus status;
-  gboolean queued; /* waits for a free slot */
-  char *actual_uri;
-  guint64 bytes_received;
-  guint64 checkpoint_bytes;    /* written and recorded in the store */
-  guint64 synced_bytes;        /* of which flushed to the disk */
-  gboolean recovered_changes;  /* restoring it changed it: save it again */
-  gboolean committing;         /* renaming the data into place */
-  gboolean sandboxed;          /* created by a sandboxed app */
-  guint checkpoint_generation; /* bumped whenever the data starts over */
-  gboolean checkpoint_in_flight;
-  guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
-  guint64 bytes_sent;
-  guint64 total_to_send; /* BT_SIZE_UNKNOWN for a stream */
-  char *tus_url;         /* the upload's URL on a tus server, once created */
-  guint http_status;
-  GPtrArray *response_headers; /* alternating name, value */
-  char *etag;
-  char *last_modified;
-  BtDigest *server_digest; /* RFC 9530 digest of the representation, or NULL */
-  guint uri_index;         /* 0: uri, n: mirrors[n - 1] */
-  gboolean is_resumable;
-  guint64 rate;
-  guint attempts;
-  guint retries;
-  BtErrorStatus error_status;
-  char *error_message;
-  gint64 completed_time;
-
-  /* Running */
-  BtJob *job;
-  guint retry_source;
-
-  GSettings *settings;
-  BtStore *store;
-  BtPolicy *policy;
-
-  /* On the bus */
-  GDBusConnection *connection;
-  BtCallers *callers;
-  gboolean exported;
-  GHashTable *dirty;
-  guint flush_source;
-  gint64 last_flush_us;
-};
 
 BtTransfer *bt_transfer_new_download (const char *id, const char *app_id, guint64 seq,
                                       const char *uri, GVariant *options, GUnixFDList *fd_list,
@@ -145,18 +52,78 @@ gboolean bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCa
 void bt_transfer_unexport (BtTransfer *self);
 const GDBusInterfaceVTable *bt_transfer_vtable (void);
 
-void bt_transfer_changed (BtTransfer *self, const char *property);
-const char *bt_transfer_get_current_uri (BtTransfer *self);
 void bt_transfer_set_status (BtTransfer *self, BtStatus status);
 void bt_transfer_set_error (BtTransfer *self, BtErrorStatus error_status, const char *message);
 gboolean bt_transfer_is_unfinished (BtTransfer *self);
 gboolean bt_transfer_waits_for_network (BtTransfer *self);
 void bt_transfer_hold (BtTransfer *self, BtStatus status);
 
+void bt_transfer_set_services (BtTransfer *self, GSettings *settings, BtStore *store,
+                               BtPolicy *policy);
 void bt_transfer_run (BtTransfer *self, SoupSession *session);
+gboolean bt_transfer_is_running (BtTransfer *self);
+gboolean bt_transfer_wants_to_run (BtTransfer *self);
+gboolean bt_transfer_is_queued (BtTransfer *self);
+gboolean bt_transfer_is_exported (BtTransfer *self);
 
-/* Called by the engine when an attempt ends; see bt-transfer.c */
-void bt_transfer_attempt_done (BtTransfer *self, BtErrorStatus error_status, const char *message,
-                               gboolean transient, guint retry_after_s);
+/* What the rest of the service reads */
+const char *bt_transfer_get_id (BtTransfer *self);
+const char *bt_transfer_get_object_path (BtTransfer *self);
+const char *bt_transfer_get_app_id (BtTransfer *self);
+guint64 bt_transfer_get_seq (BtTransfer *self);
+BtKind bt_transfer_get_kind (BtTransfer *self);
+BtStatus bt_transfer_get_status (BtTransfer *self);
+BtErrorStatus bt_transfer_get_error_status (BtTransfer *self);
+BtPriority bt_transfer_get_priority (BtTransfer *self);
+BtCostPolicy bt_transfer_get_cost_policy (BtTransfer *self);
+const char *bt_transfer_get_group (BtTransfer *self);
+const char *bt_transfer_get_completion_group (BtTransfer *self);
+void bt_transfer_set_completion_group (BtTransfer *self, const char *id);
+gint64 bt_transfer_get_completed_time (BtTransfer *self);
+gboolean bt_transfer_has_secrets (BtTransfer *self);
+gboolean bt_transfer_secrets_pending (BtTransfer *self);
+void bt_transfer_take_secrets (BtTransfer *self, BtSecrets *secrets);
+gboolean bt_transfer_needs_saving (BtTransfer *self);
+gboolean bt_transfer_take_notification (BtTransfer *self, GVariant **out_notify);
+const char *bt_transfer_get_current_uri (BtTransfer *self);
+const char *bt_transfer_get_method (BtTransfer *self);
+GPtrArray *bt_transfer_get_headers (BtTransfer *self);
+BtSecrets *bt_transfer_get_secrets (BtTransfer *self);
+BtDestination *bt_transfer_get_destination (BtTransfer *self);
+BtSource *bt_transfer_get_source (BtTransfer *self);
+BtRateLimiter *bt_transfer_get_rate_limiter (BtTransfer *self);
+GSettings *bt_transfer_get_settings (BtTransfer *self);
+BtPolicy *bt_transfer_get_policy (BtTransfer *self);
+BtDigest *bt_transfer_get_checksum (BtTransfer *self);
+BtDigest *bt_transfer_get_server_digest (BtTransfer *self);
+gboolean bt_transfer_get_fail_if_changed (BtTransfer *self);
+gboolean bt_transfer_is_tus (BtTransfer *self);
+gboolean bt_transfer_get_response_in_state (BtTransfer *self);
+guint64 bt_transfer_get_bytes_received (BtTransfer *self);
+guint64 bt_transfer_get_checkpoint_bytes (BtTransfer *self);
+guint64 bt_transfer_get_total_bytes (BtTransfer *self);
+guint64 bt_transfer_get_bytes_sent (BtTransfer *self);
+guint64 bt_transfer_get_total_to_send (BtTransfer *self);
+const char *bt_transfer_get_etag (BtTransfer *self);
+const char *bt_transfer_get_last_modified (BtTransfer *self);
+gboolean bt_transfer_get_is_resumable (BtTransfer *self);
+const char *bt_transfer_get_resume_url (BtTransfer *self);
+guint64 bt_transfer_get_rate (BtTransfer *self);
+
+/* What an attempt (bt-attempt.c) records */
+void bt_transfer_count_attempt (BtTransfer *self);
+void bt_transfer_set_bytes_received (BtTransfer *self, guint64 bytes);
+void bt_transfer_restarted (BtTransfer *self);
+void bt_transfer_set_total_bytes (BtTransfer *self, guint64 total);
+void bt_transfer_set_bytes_sent (BtTransfer *self, guint64 bytes, gboolean is_total);
+void bt_transfer_set_rate (BtTransfer *self, guint64 rate);
+void bt_transfer_set_validators (BtTransfer *self, guint64 total, const char *etag,
+                                 const char *last_modified, gboolean resumable);
+void bt_transfer_set_server_digest (BtTransfer *self, BtDigest *digest);
+void bt_transfer_set_response (BtTransfer *self, guint status, GPtrArray *headers,
+                               const char *actual_uri);
+void bt_transfer_set_resume_url (BtTransfer *self, const char *url);
+void bt_transfer_attempt_done (BtTransfer *self, BtAttempt *attempt, BtErrorStatus error_status,
+                               const char *message, gboolean transient, guint retry_after_s);
 
 G_END_DECLS

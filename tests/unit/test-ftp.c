@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "bt-ftp.h"
+#include "bt-ftp-reply.h"
 
 static void
 test_epsv (void)
