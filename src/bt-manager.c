@@ -22,6 +22,7 @@
 #include "bt-dbus.h"
 #include "bt-error.h"
 #include "bt-manager.h"
+#include "bt-notify.h"
 #include "bt-policy.h"
 #include "bt-scheduler.h"
 #include "bt-store.h"
@@ -134,16 +135,6 @@ serialized_turn (BtManager *self, BtTransfer *transfer)
   return TRUE;
 }
 
-static char *
-host_of (BtTransfer *transfer)
-{
-  g_autoptr (GUri) uri
-      = g_uri_parse (bt_transfer_get_current_uri (transfer), G_URI_FLAGS_ENCODED, NULL);
-
-  return uri != NULL && g_uri_get_host (uri) != NULL ? g_ascii_strdown (g_uri_get_host (uri), -1)
-                                                     : NULL;
-}
-
 /* Applies the policy to every transfer that wants to move data, then
  * starts what the scheduler picks (bt-scheduler.c): highest priority
  * first, then oldest first, within the global and per-host limits and
@@ -153,7 +144,6 @@ schedule_now (gpointer user_data)
 {
   BtManager *self = user_data;
   g_autoptr (GArray) queue = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
-  g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GHashTable) host_load = bt_attempt_get_host_load ();
   g_autoptr (GPtrArray) picked = NULL;
   guint max_running = g_settings_get_uint (self->settings, "max-concurrent-transfers");
@@ -188,10 +178,7 @@ schedule_now (gpointer user_data)
         }
       entry.priority = bt_transfer_get_priority (transfer);
       entry.seq = bt_transfer_get_seq (transfer);
-      entry.host = host_of (transfer);
-      g_ptr_array_add (hosts, (gpointer) entry.host);
-      entry.connections = bt_engine_connections_for (bt_transfer_get_kind (transfer),
-                                                     bt_transfer_get_current_uri (transfer));
+      entry.host = bt_transfer_get_host (transfer, &entry.connections);
       entry.its_turn = serialized_turn (self, transfer);
       entry.data = transfer;
       g_array_append_val (queue, entry);
@@ -221,36 +208,6 @@ schedule (BtManager *self)
 {
   if (self->schedule_source == 0)
     self->schedule_source = g_idle_add_full (G_PRIORITY_DEFAULT, schedule_now, self, NULL);
-}
-
-static void
-notify_desktop (BtManager *self, BtTransfer *transfer)
-{
-  const char *title = NULL, *body = "";
-  gboolean success = bt_transfer_get_status (transfer) == BT_STATUS_COMPLETED;
-  const char *app_id = bt_transfer_get_app_id (transfer);
-  GVariant *notify = NULL;
-
-  if (!bt_transfer_take_notification (transfer, &notify) || notify == NULL
-      || bt_transfer_get_status (transfer) == BT_STATUS_CANCELED)
-    return;
-  g_variant_lookup (notify, success ? "success-title" : "failure-title", "&s", &title);
-  g_variant_lookup (notify, success ? "success-body" : "failure-body", "&s", &body);
-  if (title == NULL)
-    return;
-
-  {
-    GVariantBuilder hints;
-
-    g_variant_builder_init (&hints, G_VARIANT_TYPE_VARDICT);
-    if (*app_id != '\0')
-      g_variant_builder_add (&hints, "{sv}", "desktop-entry", g_variant_new_string (app_id));
-    g_dbus_connection_call (
-        self->connection, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
-        "org.freedesktop.Notifications", "Notify",
-        g_variant_new ("(susssasa{sv}i)", "bgtransfer", 0, "", title, body, NULL, &hints, -1), NULL,
-        G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
-  }
 }
 
 static GVariant *
@@ -326,7 +283,7 @@ on_transfer_state_changed (BtTransfer *transfer, BtManager *self)
 {
   if (bt_status_is_finished (bt_transfer_get_status (transfer)))
     {
-      notify_desktop (self, transfer);
+      bt_notify_transfer_ended (self->connection, transfer);
       if (bt_transfer_get_completion_group (transfer) != NULL)
         {
           BtCompletionGroup *group = g_hash_table_lookup (
@@ -375,7 +332,7 @@ handle_create_completion_group (BtManager *self, GDBusMethodInvocation *invocati
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      g_autoptr (GVariant) owned = value;
+      G_GNUC_UNUSED g_autoptr (GVariant) owned = value;
 
       if ((!g_str_equal (key, "app-id") && !g_str_equal (key, "action"))
           || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -427,7 +384,7 @@ handle_configure_group (BtManager *self, GDBusMethodInvocation *invocation, GVar
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_next (&iter, "{&sv}", &option, &value))
     {
-      g_autoptr (GVariant) owned = value;
+      G_GNUC_UNUSED g_autoptr (GVariant) owned = value;
 
       if ((!g_str_equal (option, "app-id") && !g_str_equal (option, "behavior"))
           || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -919,7 +876,7 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
   g_variant_iter_init (&iter, filter);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      g_autoptr (GVariant) owned = value;
+      G_GNUC_UNUSED g_autoptr (GVariant) owned = value;
       const char *type = g_str_equal (key, "status") ? "as"
                          : (g_str_equal (key, "group") || g_str_equal (key, "kind")
                             || g_str_equal (key, "app-id"))

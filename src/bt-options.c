@@ -86,7 +86,7 @@ bt_options_check (GVariant *options, BtKind kind, GError **error)
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      g_autoptr (GVariant) owned = value;
+      G_GNUC_UNUSED g_autoptr (GVariant) owned = value;
       const OptionSpec *spec = NULL;
 
       for (gsize i = 0; i < n_specs; i++)
@@ -163,7 +163,7 @@ bt_options_parse_credential (GVariant *credential, const char *option, char **ou
   g_variant_iter_init (&iter, credential);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      g_autoptr (GVariant) owned = value;
+      G_GNUC_UNUSED g_autoptr (GVariant) owned = value;
       gboolean known = g_str_equal (key, "username") || g_str_equal (key, "password");
 
       if (!known || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))

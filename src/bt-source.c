@@ -117,7 +117,6 @@ stat_file_piece (Piece *piece, struct stat *st, GError **error)
 static Piece *
 piece_new_file (const char *path, int fd, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
   Piece *piece = g_new0 (Piece, 1);
   struct stat st;
 
@@ -263,7 +262,7 @@ add_part (BtSource *self, const char *boundary, GVariant *part, GUnixFDList *fd_
   g_variant_iter_init (&iter, part);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &v))
     {
-      g_autoptr (GVariant) owned = v;
+      G_GNUC_UNUSED g_autoptr (GVariant) owned = v;
       const char *type = NULL;
 
       if (g_str_equal (key, "name") || g_str_equal (key, "filename")
@@ -421,7 +420,7 @@ bt_source_new_for_parts (GVariant *parts, GUnixFDList *fd_list, gboolean sandbox
   g_variant_iter_init (&iter, parts);
   while ((part = g_variant_iter_next_value (&iter)) != NULL)
     {
-      g_autoptr (GVariant) owned = part;
+      G_GNUC_UNUSED g_autoptr (GVariant) owned = part;
 
       if (!add_part (self, boundary, part, fd_list, sandboxed, error))
         return NULL;

@@ -91,6 +91,11 @@ struct _BtTransfer
   char *error_message;
   gint64 completed_time;
 
+  /* Where the current URI goes, for the scheduler: parsed once per URI */
+  const char *host_of_uri; /* the URI string it was parsed from */
+  char *host;
+  guint connections;
+
   /* Running */
   BtAttempt *attempt;
   guint retry_source;
@@ -183,6 +188,7 @@ bt_transfer_finalize (GObject *object)
   g_clear_object (&self->store);
   g_clear_object (&self->policy);
   g_clear_pointer (&self->changes, bt_changes_free);
+  g_free (self->host);
   g_free (self->restore.path);
   g_clear_pointer (&self->restore.source, g_variant_unref);
 
@@ -297,7 +303,7 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
       g_variant_iter_init (&iter, notify);
       while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
         {
-          g_autoptr (GVariant) owned = value;
+          G_GNUC_UNUSED g_autoptr (GVariant) owned = value;
 
           if (!g_strv_contains (keys, key) || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
             {
@@ -1797,6 +1803,7 @@ handle_set_requested_uri (BtTransfer *self, const char *uri, GError **error)
     }
   g_free (self->uri);
   self->uri = g_uri_to_string (parsed);
+  self->host_of_uri = NULL; /* the old string may be reused for another */
   self->uri_index = 0;
   bt_transfer_changed (self, "Uri");
   bt_transfer_save (self);
@@ -2259,4 +2266,33 @@ gboolean
 bt_transfer_is_exported (BtTransfer *self)
 {
   return self->exported;
+}
+
+/*
+ * bt_transfer_get_host:
+ * @out_connections: (out) (optional): how many connections an attempt
+ *   opens to it (see bt-engine.h)
+ *
+ * Returns: (nullable): the host of the URI the transfer fetches from now,
+ *   in lower case
+ */
+const char *
+bt_transfer_get_host (BtTransfer *self, guint *out_connections)
+{
+  const char *uri = bt_transfer_get_current_uri (self);
+
+  if (self->host_of_uri != uri)
+    {
+      g_autoptr (GUri) parsed = g_uri_parse (uri, G_URI_FLAGS_ENCODED, NULL);
+
+      g_free (self->host);
+      self->host = parsed != NULL && g_uri_get_host (parsed) != NULL
+                       ? g_ascii_strdown (g_uri_get_host (parsed), -1)
+                       : NULL;
+      self->connections = bt_engine_connections_for (self->kind, uri);
+      self->host_of_uri = uri;
+    }
+  if (out_connections != NULL)
+    *out_connections = self->connections;
+  return self->host;
 }

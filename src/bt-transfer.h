@@ -86,6 +86,7 @@ void bt_transfer_take_secrets (BtTransfer *self, BtSecrets *secrets);
 gboolean bt_transfer_needs_saving (BtTransfer *self);
 gboolean bt_transfer_take_notification (BtTransfer *self, GVariant **out_notify);
 const char *bt_transfer_get_current_uri (BtTransfer *self);
+const char *bt_transfer_get_host (BtTransfer *self, guint *out_connections);
 const char *bt_transfer_get_method (BtTransfer *self);
 GPtrArray *bt_transfer_get_headers (BtTransfer *self);
 BtSecrets *bt_transfer_get_secrets (BtTransfer *self);
