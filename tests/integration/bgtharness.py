@@ -567,6 +567,26 @@ def require(condition, reason):
     pytest.skip(reason)
 
 
+def find_libfaketime():
+    """libfaketimeMT's path on this architecture, or None."""
+    import glob
+    dirs = []
+    try:
+        arch = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"],
+                              capture_output=True, text=True).stdout.strip()
+        if arch:
+            dirs.append(f"/usr/lib/{arch}/faketime")
+    except OSError:
+        pass
+    dirs += glob.glob("/usr/lib/*/faketime") + ["/usr/lib/faketime", "/usr/lib64/faketime",
+                                                "/usr/local/lib/faketime"]
+    for d in dirs:
+        lib = os.path.join(d, "libfaketimeMT.so.1")
+        if os.path.exists(lib):
+            return lib
+    return None
+
+
 class SystemBus:
     """A private stand-in for the system bus, where python-dbusmock plays
     the system services we do not own (NetworkManager, UPower, …)."""
