@@ -567,6 +567,56 @@ def require(condition, reason):
     pytest.skip(reason)
 
 
+class Tmpfs:
+    """A small tmpfs that needs no root: mounted in a user and mount
+    namespace (unshare -Urm, where the kernel allows unprivileged user
+    namespaces) that a process of ours holds. Everyone, the service too,
+    reaches it through that process's root: path is
+    /proc/HOLDER/root/MOUNTPOINT. (The service cannot run inside the user
+    namespace: from there it could not read its callers' /proc entries to
+    identify them.)"""
+
+    def __init__(self, mountpoint, size):
+        require_tool("unshare")
+        require_tool("nsenter")
+        os.makedirs(mountpoint, exist_ok=True)
+        self.mountpoint = mountpoint
+        # unshare execs sh in place (no pid namespace): this pid is in the
+        # namespaces, and lives until its stdin closes
+        self.holder = subprocess.Popen(
+            ["unshare", "-Urm", "--propagation", "private", "sh", "-c",
+             'mount -t tmpfs -o "size=$1,mode=0777" bgt-test "$0" && echo ready && exec cat',
+             mountpoint, size],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready = self.holder.stdout.readline().strip() == "ready"
+        if not ready:
+            self.holder.stdin.close()
+            err = self.holder.stderr.read().strip()
+            self.holder.wait(10)
+            require(False, f"cannot mount a tmpfs in a user namespace here: {err}")
+        self.pid = self.holder.pid
+        self.path = f"/proc/{self.pid}/root" + os.path.abspath(mountpoint)
+
+    def service_prefix(self):
+        """A ServiceBus prefix that runs the service in the namespace's
+        mount namespace only (its callers stay identifiable), where it sees
+        the tmpfs at mountpoint, also after a restart: for what must not go
+        through /proc/PID/root (SQLite resolves that link to "/"). Entering
+        takes CAP_SYS_ADMIN over the user namespace's parent: root only."""
+        require(os.geteuid() == 0, "entering the tmpfs's mount namespace needs root")
+        return f"nsenter -t {self.pid} -m"
+
+    def resize(self, size):
+        subprocess.run(["nsenter", "-t", str(self.pid), "-U", "-m", "--preserve-credentials",
+                        "mount", "-o", f"remount,size={size}", self.mountpoint], check=True)
+
+    def close(self):
+        self.holder.stdin.close()
+        self.holder.wait(10)
+        self.holder.stdout.close()
+        self.holder.stderr.close()
+
+
 def find_libfaketime():
     """libfaketimeMT's path on this architecture, or None."""
     import glob
