@@ -191,8 +191,10 @@ class ServiceBus:
         # much of the exit record the last check has seen
         self._pid = None
         self._declared = {}   # pid → signal number, or None for any way out
-        self._checked_exits = 0
-        self._checked_log = 0
+        # A bus on the directory of an earlier one (a "reboot") starts
+        # where that one's records end: its deaths were judged by it
+        self._checked_exits = len(self.exit_records())
+        self._checked_log = len(self.service_log())
         self._close_problems = []
         self.closed = False
         ServiceBus.instances.append(self)
