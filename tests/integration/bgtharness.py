@@ -451,6 +451,20 @@ class ServiceBus:
             return ""
 
     def close(self):
+        try:
+            self._stop_service()
+        finally:
+            # Whatever happened, no daemon outlives the test (it would hold
+            # meson's output pipe open until the suite times out)
+            if self.keyring is not None:
+                self.keyring.terminate()
+                self.keyring.wait(10)
+            self.daemon.terminate()
+            self.daemon.wait(10)
+            self.daemon.stdout.close()
+            self.closed = True
+
+    def _stop_service(self):
         for conn in self._connections:
             try:
                 conn.close_sync(None)
@@ -473,19 +487,15 @@ class ServiceBus:
                 if time.monotonic() > deadline:
                     self._close_problems.append(
                         f"the service (pid {pid}) did not exit within 20 s of SIGTERM")
-                    os.kill(pid, signal.SIGKILL)
                     self.declare_exit(pid, signal.SIGKILL)
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
                     break
                 time.sleep(0.02)  # polling a process that is not our child
             if self.exit_status(pid, timeout=10) is None:
                 self._close_problems.append(f"no exit status recorded for the service (pid {pid})")
-        if self.keyring is not None:
-            self.keyring.terminate()
-            self.keyring.wait(10)
-        self.daemon.terminate()
-        self.daemon.wait(10)
-        self.daemon.stdout.close()
-        self.closed = True
 
 
 def describe_exit(code):
@@ -508,7 +518,7 @@ def _is_zombie(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split(") ")[1].startswith("Z")
-    except (FileNotFoundError, IndexError):
+    except (OSError, IndexError):  # gone (ENOENT, or ESRCH while reading)
         return True
 
 
