@@ -16,11 +16,59 @@ from bgtharness import Gio, Bgt  # noqa: E402, F401
 BIG_SIZE = 50 * 1024 * 1024
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "service_may_die: the service may die in this test in any way; "
+        "not checked for crashes (prefer bus.expect_exit() around the deed)")
+
+
+def _service_crashes(item):
+    """Crashes of any service seen since the last check; buses closed and
+    checked are forgotten."""
+    problems = []
+    for svc in list(bgtharness.ServiceBus.instances):
+        problems += svc.crashes()
+        if svc.closed:
+            bgtharness.ServiceBus.instances.remove(svc)
+    if item.get_closest_marker("service_may_die"):
+        return []
+    return problems
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """A test during which the service died unexpectedly fails, even when
+    D-Bus activation hid the death from the test by starting a new one."""
+    outcome = yield
+    problems = _service_crashes(item)
+    if not problems:
+        return
+    item.bgt_crashes = problems
+    if outcome.excinfo is None:
+        pytest.fail("the service crashed during the test:\n  " + "\n  ".join(problems),
+                    pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def service_crash_check(request):
+    """The same check once the test's fixtures have closed their buses (the
+    service's exit on SIGTERM is checked too): a failure at teardown."""
+    for svc in list(bgtharness.ServiceBus.instances):
+        svc.crashes(wait=False)  # what came before this test is not its fault
+    yield
+    problems = _service_crashes(request.node)
+    if problems:
+        pytest.fail("the service crashed:\n  " + "\n  ".join(problems), pytrace=False)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+    crashes = getattr(item, "bgt_crashes", None)
+    if rep.when == "call" and crashes:
+        rep.sections.append(("service crashes", "\n".join(crashes)))
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,11 @@
 # register a handler per path; every request is recorded (method, path,
 # headers) so that tests check what the service asked for.
 
+import fcntl
 import hashlib
 import socket
 import struct
+import termios
 import threading
 import time
 import urllib.parse
@@ -56,17 +58,62 @@ class Request:
 class Conn:
     """One client connection; handlers write raw bytes through it."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, server=None):
         self.sock = sock
+        self.server = server
         self.closed = False
+        self.request = None
+        self.body_sent = 0  # bytes sent since the last head()
 
     def send(self, data):
         self.sock.sendall(data)
+        self.body_sent += len(data)
 
     def head(self, status, headers=(), reason=None):
         lines = [f"HTTP/1.1 {status} {reason or REASONS.get(status, 'Whatever')}"]
         lines += [f"{k}: {v}" for k, v in headers]
         self.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.body_sent = 0
+
+    def unacknowledged(self):
+        """Bytes sent that the peer has not acknowledged yet (SIOCOUTQ)."""
+        buf = fcntl.ioctl(self.sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+        return struct.unpack("i", buf)[0]
+
+    def drain(self, timeout=30):
+        """Waits until the client's end has received every byte sent (the
+        send queue is empty), so that a cut that follows comes after them
+        and not instead of them."""
+        deadline = time.monotonic() + timeout
+        while self.unacknowledged() > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the client did not take the bytes sent")
+            time.sleep(0.002)  # polling the kernel's queue: it has no event
+
+    def cut(self, how="reset"):
+        """Ends the response here once the client has every byte sent so
+        far: "reset" (RST), "close" (FIN), or "stall" (silence until the
+        client gives up). The fault is recorded (FaultServer.faults), so a
+        test can check it fired before judging the outcome."""
+        self.drain()
+        self.mark(how)
+        if how == "reset":
+            self.reset()
+        elif how == "close":
+            self.close()
+        elif how == "stall":
+            if self.server is not None:
+                self.server.stopping.wait(30)
+            else:
+                time.sleep(30)
+            self.close()
+
+    def mark(self, what):
+        """Records that the fault what fired, with the body bytes sent."""
+        if self.server is not None:
+            with self.server.lock:
+                self.server.faults.append((self.request.path if self.request else None,
+                                           what, self.body_sent))
 
     def respond(self, status, body=b"", headers=(), close=False):
         headers = list(headers)
@@ -102,6 +149,7 @@ class FaultServer:
         self.routes = {}
         self.counts = {}
         self.requests = []
+        self.faults = []  # (path, what, body bytes sent) of every fault fired
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -125,6 +173,11 @@ class FaultServer:
     def requests_to(self, path):
         with self.lock:
             return [r for r in self.requests if r.path == path]
+
+    def faults_at(self, path):
+        """[(what, body bytes sent)] of the faults fired on path."""
+        with self.lock:
+            return [(what, sent) for p, what, sent in self.faults if p == path]
 
     def close(self):
         self.stopping.set()
@@ -151,7 +204,7 @@ class FaultServer:
             except OSError:
                 sock.close()
                 return
-        conn = Conn(sock)
+        conn = Conn(sock, self)
         rfile = sock.makefile("rb")
         try:
             while not conn.closed and not self.stopping.is_set():
@@ -167,6 +220,7 @@ class FaultServer:
                 if handler is None:
                     conn.respond(404, b"no such scenario\n")
                     continue
+                conn.request = request
                 handler(conn, request, n)
         except (OSError, ValueError):
             pass

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+import bgtharness
 import pytest
 from bgtharness import Bgt, GLib, Gio, call, sha256_file, wait_for
 
@@ -318,9 +319,15 @@ def test_sigterm_is_clean(bus, client, nginx, dest_dir):
     t = call(Bgt.Downloader.new(client), "create_download", nginx.url("slow/big.bin"),
              Gio.File.new_for_path(str(dest_dir / "term.bin")))
     wait_bytes(t, 1)
+    pid = bus.service_pid()
     bus.kill_service(signal.SIGTERM, timeout=10)
+    # It exited by itself, with status 0: not killed by the signal, nor by
+    # a crash on the way out
+    assert bus.exit_status(pid) == 0, bgtharness.describe_exit(bus.exit_status(pid))
     log = bus.service_log()
-    assert "CRITICAL" not in log and "Segmentation" not in log
+    assert "Terminating on a signal" in log
+    for bad in ("CRITICAL", "Segmentation", "AddressSanitizer", "runtime error:"):
+        assert bad not in log, bad
     # The partial stays for a later resume; nothing is renamed into place
     assert not (dest_dir / "term.bin").exists()
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 import bgtharness
@@ -168,8 +169,11 @@ def test_states_survive_a_crash(bus, client, nginx, dest_dir):
     assert not (dest_dir / "canceled.bin.bgtpart").exists()
     assert by_id[completed.get_id()].props.status == S.COMPLETED
     assert by_id[idle.get_id()].props.status == S.IDLE
-    # Still paused a while later: nothing resumed it behind the app's back
-    time.sleep(0.5)  # a negative check: there is no event to wait for
+    # Still paused once the restarted service has run its queue (a transfer
+    # created now is started and completes): nothing resumed it behind the
+    # app's back
+    probe = dl("probe.txt", "small.txt")
+    assert call(probe, "wait")
     call(p, "refresh")
     assert p.props.status == S.PAUSED_BY_APPLICATION
     # It resumes from its data when asked
@@ -204,30 +208,32 @@ def test_damaged_database_is_moved_aside(tmp_path, nginx):
         bus.close()
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 def test_kill_during_a_store_commit(bus, client, nginx, dest_dir):
     """P2: killed in the middle of committing; the store opens afterwards and
     holds every transfer whose creation was answered."""
     pid = bus.service_pid()
     answered = []
     # Each creation commits (WAL write, then fsync) before it is answered
-    tracer = subprocess.Popen(
-        ["strace", "-qq", "-f", "-p", str(pid), "-e", "trace=fsync,fdatasync",
-         "-e", "inject=fsync,fdatasync:signal=KILL:when=4"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.5)  # strace attaches asynchronously; nothing to wait on
-        for i in range(10):
-            try:
-                t = call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
-                         Gio.File.new_for_path(str(dest_dir / f"c{i}.txt")), )
-                answered.append(t.get_id())
-            except GLib.Error:
-                break
-    finally:
-        tracer.wait(10)
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or bgtharness._is_zombie(pid), 10,
-             "the killed service to go")
+    with bus.expect_exit(signal.SIGKILL):
+        tracer = bgtharness.Strace(pid, "-e", "trace=fsync,fdatasync",
+                                   "-e", "inject=fsync,fdatasync:signal=KILL:when=4")
+        try:
+            for i in range(10):
+                try:
+                    t = call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
+                             Gio.File.new_for_path(str(dest_dir / f"c{i}.txt")), )
+                    answered.append(t.get_id())
+                except GLib.Error:
+                    break
+            # The fault landed: strace saw its signal kill the service in
+            # the fourth flush
+            tracer.wait_line("+++ killed by SIGKILL +++")
+            assert len([l for l in tracer.lines if "sync(" in l]) >= 4, tracer.lines
+        finally:
+            tracer.close()
+        wait_for(lambda: not bgtharness._alive(pid), 10, "the killed service to go")
+    assert bus.exit_status(pid) == -signal.SIGKILL
+    assert len(answered) < 10, "the kill came before the last creation"
     client2 = bus.client("org.example.Tests")
     ids = {t.get_id() for t in call(client2, "list_transfers")}
     assert set(answered) <= ids, "an answered creation was lost"
@@ -279,13 +285,14 @@ def test_plain_upload_restarts_from_zero_after_a_crash(bus, client, tmp_path):
     try:
         bodies = []
         killed = []
+        release = threading.Event()
 
         def handler(conn, req, n):
             bodies.append(req)
             if n == 1:
                 # Hold the answer: the service is killed while it waits
                 killed.append(True)
-                time.sleep(5)
+                release.wait(30)
                 conn.close()
             else:
                 conn.respond(201, b"stored")
@@ -305,6 +312,7 @@ def test_plain_upload_restarts_from_zero_after_a_crash(bus, client, tmp_path):
         assert all(r.method == "PUT" and r.header("content-length") == "300000" for r in puts)
         assert puts[1].header("content-range") is None, "sent whole, from zero"
     finally:
+        release.set()
         server.close()
 
 
@@ -313,14 +321,12 @@ def test_disk_full_while_committing(tmp_path, nginx):
     nothing committed before is lost, and the service keeps working."""
     session = tmp_path / "s"
     state = session / "state"
-    state.mkdir(parents=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "bgt-state", str(state)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    # A tmpfs in a user and mount namespace (no root needed)
+    fs = bgtharness.Tmpfs(str(state), "256k")
     bus = None
     try:
-        bus = ServiceBus(settings={"max-transfers-per-app": "100000"}, tmpdir=str(session))
+        bus = ServiceBus(settings={"max-transfers-per-app": "100000"}, tmpdir=str(session),
+                         prefix=fs.service_prefix())
         client = bus.client("org.example.Full")
         answered = []
         error = None
@@ -347,14 +353,14 @@ def test_disk_full_while_committing(tmp_path, nginx):
     finally:
         if bus is not None:
             bus.close()
-        subprocess.run(["umount", "-l", str(state)])
+        fs.close()
 
 
-@pytest.mark.skipif(shutil.which("fiu-run") is None, reason="needs fiu-utils")
 def test_flush_failure_is_never_success(tmp_path, nginx):
     """P5: fsync/fdatasync start failing with EIO mid-download (libfiu): the
     download ends in error; it is never retried into a claimed success and
     nothing appears at the destination."""
+    bgtharness.require_tool("fiu-run", "needs fiu-utils")
     fifo_base = str(tmp_path / "fiu")
     bus = ServiceBus(tmpdir=str(tmp_path / "s"),
                      prefix=f"fiu-run -x -f {fifo_base}")
@@ -384,9 +390,8 @@ def test_flush_failure_is_never_success(tmp_path, nginx):
 def test_wall_clock_jumps_do_not_move_retries(tmp_path, jump):
     """P6: the service's clock jumps (libfaketime); the retry still comes
     when the monotonic clock says so."""
-    lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
-    if not os.path.exists(lib):
-        pytest.skip("needs faketime")
+    lib = bgtharness.find_libfaketime()
+    bgtharness.require(lib is not None, "needs faketime (libfaketimeMT.so.1)")
     from faultserver import FaultServer
     clock = tmp_path / "clock"
     clock.write_text("+0\n")
@@ -421,7 +426,6 @@ def test_wall_clock_jumps_do_not_move_retries(tmp_path, jump):
         server.close()
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 def test_kill_between_rename_and_its_record(bus, client, nginx, dest_dir):
     """P1: killed right after the data was renamed into place, before
     "completed" was recorded: the restarted service finds the file there
@@ -432,17 +436,21 @@ def test_kill_between_rename_and_its_record(bus, client, nginx, dest_dir):
              Gio.File.new_for_path(str(dest_dir / "m.bin")))
     pid = bus.service_pid()
     # The commit: fsync(part), renameat2, fsync(directory) ← killed here
-    tracer = subprocess.Popen(
-        ["strace", "-qq", "-f", "-p", str(pid), "-e", "trace=fsync",
-         "-e", "inject=fsync:signal=KILL:when=2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.5)  # strace attaches asynchronously; nothing to wait on
-        call(t, "start")
-        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or bgtharness._is_zombie(pid), 30,
-                 "the service to be killed")
-    finally:
-        tracer.wait(10)
+    with bus.expect_exit(signal.SIGKILL):
+        tracer = bgtharness.Strace(pid, "-e", "trace=fsync,renameat2,rename,renameat",
+                                   "-e", "inject=fsync:signal=KILL:when=2")
+        try:
+            call(t, "start")
+            tracer.wait_line("+++ killed by SIGKILL +++")
+        finally:
+            tracer.close()
+        wait_for(lambda: not bgtharness._alive(pid), 30, "the service to be killed")
+    # The fault landed where intended: the rename came before the second
+    # fsync, which was the last thing the service did
+    calls = [l for l in tracer.lines if "fsync(" in l or "rename" in l]
+    assert any("rename" in l and "m.bin" in l for l in calls), tracer.lines
+    assert "fsync(" in calls[-1], calls
+    assert bus.exit_status(pid) == -signal.SIGKILL
     assert (dest_dir / "m.bin").exists(), "killed after the rename"
     client2 = bus.client("org.example.Tests")
     again = call(client2, "get_transfer", t.get_id())

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 
+import bgtharness
 import pytest
 from bgtharness import BUILDDIR, SRCDIR, Bgt, GLib, Gio, ServiceBus, call, sha256_file, wait_for
 from faultserver import FaultServer
@@ -73,12 +74,10 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def bwrap_works(tmp_path_factory):
-    if shutil.which("bwrap") is None:
-        pytest.skip("needs bubblewrap")
+    bgtharness.require_tool("bwrap", "needs bubblewrap")
     r = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-pid", "true"],
                        capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"bwrap cannot run here: {r.stderr.strip()}")
+    bgtharness.require(r.returncode == 0, f"bwrap cannot run here: {r.stderr.strip()}")
 
 
 def is_error(result, name):
@@ -217,8 +216,7 @@ def basic_handler(user="alice", password=SENTINEL_PASSWORD, body=b"basic ok"):
 
 @pytest.fixture
 def keyring_bus(tmp_path):
-    if shutil.which("gnome-keyring-daemon") is None:
-        pytest.skip("needs gnome-keyring")
+    bgtharness.require_tool("gnome-keyring-daemon", "needs gnome-keyring")
     svc = ServiceBus(tmpdir=str(tmp_path / "session"), keyring=True)
     yield svc
     svc.close()
@@ -377,38 +375,51 @@ def test_planted_partial_symlink_is_not_followed(client, nginx, tmp_path):
 
 
 def test_symlink_swapped_in_during_the_download(client, nginx, tmp_path):
-    """A racing thread keeps putting a symlink at the final name: the
-    download never writes through it."""
+    """FAULTS X4: while the download runs, a racing thread keeps replacing
+    the final name and the partial file (atomically, by rename) with
+    symlinks to a victim: the service never writes through them."""
     import threading
     victim = tmp_path / "victim"
     victim.write_text("precious")
+    victim_inode = victim.stat().st_ino
     d = tmp_path / "d"
     d.mkdir()
     final = d / "race.bin"
+    part = d / "race.bin.bgtpart"
     stop = threading.Event()
+    swaps = []
 
     def swapper():
+        link = d / ".swap"
         while not stop.is_set():
-            try:
-                os.symlink(victim, final)
-            except FileExistsError:
-                pass
-            time.sleep(0.001)
+            for target in (part, final):
+                try:
+                    os.symlink(victim, link)
+                    os.rename(link, target)  # over the real file, if any
+                    swaps.append(target.name)
+                except OSError:
+                    pass
+    t = call(Bgt.Downloader.new(client), "create_download", nginx.url("slow/medium.bin"),
+             Gio.File.new_for_path(str(final)))
+    # The race starts once the download really runs into its partial file
+    wait_for(lambda: t.props.bytes_received > 0 and part.exists(), 20, "the download to run")
     th = threading.Thread(target=swapper, daemon=True)
     th.start()
     try:
-        t = call(Bgt.Downloader.new(client), "create_download", nginx.url("slow/medium.bin"),
-                 Gio.File.new_for_path(str(final)))
+        wait_for(lambda: len(swaps) > 100, 10, "the swapper to race")
+        received = t.props.bytes_received
+        assert t.props.status == Bgt.Status.RUNNING, "the race ran while the download did"
         try:
             call(t, "wait")
         except GLib.Error:
             pass
-    except GLib.Error:
-        pass
     finally:
         stop.set()
         th.join()
+    assert "race.bin.bgtpart" in swaps and "race.bin" in swaps
+    assert received < 4 * 1024 * 1024, "swapping began before the data was all there"
     assert victim.read_text() == "precious"
+    assert victim.stat().st_ino == victim_inode and not victim.is_symlink()
 
 
 @pytest.mark.parametrize("path", ["{d}/../escape", "{d}/./x", "{d}//x/..", "{d}/sub/../x"])
@@ -487,6 +498,8 @@ def test_c1_bad_uris(bus, client, tmp_path, uri):
 
 def test_c7_malformed_calls_leave_the_service_standing(bus, client):
     conn = client.get_connection()
+    call(client, "list_transfers")
+    pid = bus.service_pid()  # the process that must survive every call
     bad = [
         ("CreateDownload", GLib.Variant("(s)", ("http://127.0.0.1:9/",))),
         ("CreateDownload", GLib.Variant("(sa{sv})", ("http://127.0.0.1:9/", {
@@ -502,11 +515,14 @@ def test_c7_malformed_calls_leave_the_service_standing(bus, client):
         try:
             result = bus.call_manager(method, args, conn=conn)
         except GLib.Error as e:
-            assert "org.freedesktop" in e.message, e.message  # a D-Bus error, typed
+            # A D-Bus error, typed; NoReply would be a crash
+            assert "org.freedesktop" in e.message and "NoReply" not in e.message, e.message
         else:
             assert method == "GetTransfers" and result == ([],), (method, result)
-    assert bus.service_running()
+        assert bus.service_pid() == pid, f"the service died on {method}"
+    bus.assert_alive()
     assert list(call(client, "list_transfers")) == []
+    assert bus.service_pid() == pid
 
 
 @pytest.mark.parametrize("service_settings", [{"max-transfers-per-app": "5"}], indirect=True)
@@ -528,7 +544,6 @@ def test_c8_quota_per_app(bus, tmp_path):
     assert create(other, 0).props.status == Bgt.Status.IDLE
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 @pytest.mark.parametrize("service_settings", [{"max-transfers-per-app": "100000"}], indirect=True)
 def test_c8_a_flood_of_calls_does_not_starve_another_app(bus, tmp_path):
     """With the store slowed down (every flush 0.3 s late), one app fires
@@ -540,12 +555,9 @@ def test_c8_a_flood_of_calls_does_not_starve_another_app(bus, tmp_path):
         bus.call_manager("GetTransfers", GLib.Variant("(a{sv})", ({
             "app-id": GLib.Variant("s", "org.example.Flood")},)), conn=conn)
     pid = bus.service_pid()
-    tracer = subprocess.Popen(
-        ["strace", "-qq", "-f", "-p", str(pid), "-e", "trace=fsync,fdatasync",
-         "-e", "inject=fsync,fdatasync:delay_enter=300000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tracer = bgtharness.Strace(pid, "-e", "trace=fsync,fdatasync",
+                               "-e", "inject=fsync,fdatasync:delay_enter=300000")
     try:
-        time.sleep(0.5)  # strace attaches asynchronously; nothing to wait on
         results = []
 
         def done(conn, result):
@@ -569,9 +581,10 @@ def test_c8_a_flood_of_calls_does_not_starve_another_app(bus, tmp_path):
                  Gio.File.new_for_path(str(tmp_path / "modest")))
         modest_s = time.monotonic() - start
         wait_for(lambda: len(results) == 360, 120, "every flood call answered")
+        # The store was slowed down indeed: strace delayed its flushes
+        tracer.wait_line("(DELAYED)")
     finally:
-        tracer.terminate()
-        tracer.wait(10)
+        tracer.close()
     refused = [r for r in results if "in flight" in r]
     print(f"\nflood: {results.count('ok')} created, {len(refused)} told to wait; "
           f"the other app answered in {modest_s:.2f} s")
