@@ -6,6 +6,7 @@
 
 #include "bgtransfer.h"
 #include "bgt-private.h"
+#include "bt-names.h"
 
 /**
  * bgt_status_is_finished:
@@ -37,26 +38,32 @@ bgt_status_is_paused (BgtStatus status)
          && status <= BGT_STATUS_PAUSED_RECOVERABLE_ERROR;
 }
 
-static const char *
-enum_nick (GType type, int value)
-{
-  g_autoptr (GEnumClass) klass = g_type_class_ref (type);
-  GEnumValue *v = g_enum_get_value (klass, value);
-
-  /* Nicks are interned by the generated type: they outlive the class ref */
-  return v != NULL ? v->value_nick : NULL;
-}
+/* The bus strings come from common/bt-names.c, shared with the service,
+ * whose tables are indexed by the same values as these enumerations.
+ * tests/unit/test-names.c checks that the nicks of the GTypes (what GI
+ * users see) are these strings too. */
+G_STATIC_ASSERT (BT_N_KIND_NAMES == BGT_TRANSFER_KIND_UPLOAD + 1);
+G_STATIC_ASSERT (BT_N_STATUS_NAMES == BGT_STATUS_ERROR + 1);
+G_STATIC_ASSERT (BT_N_ERROR_STATUS_NAMES == BGT_ERROR_STATUS_UNKNOWN + 1);
+G_STATIC_ASSERT (BT_N_PRIORITY_NAMES == BGT_PRIORITY_HIGH + 1);
+G_STATIC_ASSERT (BT_N_COST_POLICY_NAMES == BGT_COST_POLICY_ALWAYS + 1);
 
 static gboolean
-enum_from_nick (GType type, const char *nick, int *out)
+names_of_type (GType type, const char *const **names, gsize *n_names)
 {
-  g_autoptr (GEnumClass) klass = g_type_class_ref (type);
-  GEnumValue *v = nick != NULL ? g_enum_get_value_by_nick (klass, nick) : NULL;
-
-  if (v == NULL)
-    return FALSE;
-  *out = v->value;
-  return TRUE;
+#define NAMES(table, n) (*names = (table), *n_names = (n), TRUE)
+  if (type == BGT_TYPE_TRANSFER_KIND)
+    return NAMES (bt_kind_names, BT_N_KIND_NAMES);
+  if (type == BGT_TYPE_STATUS)
+    return NAMES (bt_status_names, BT_N_STATUS_NAMES);
+  if (type == BGT_TYPE_ERROR_STATUS)
+    return NAMES (bt_error_status_names, BT_N_ERROR_STATUS_NAMES);
+  if (type == BGT_TYPE_PRIORITY)
+    return NAMES (bt_priority_names, BT_N_PRIORITY_NAMES);
+  if (type == BGT_TYPE_COST_POLICY)
+    return NAMES (bt_cost_policy_names, BT_N_COST_POLICY_NAMES);
+#undef NAMES
+  return FALSE;
 }
 
 /**
@@ -70,7 +77,7 @@ enum_from_nick (GType type, const char *nick, int *out)
 const char *
 bgt_status_to_string (BgtStatus status)
 {
-  return enum_nick (BGT_TYPE_STATUS, status);
+  return _bgt_enum_to_string (BGT_TYPE_STATUS, status);
 }
 
 /**
@@ -85,23 +92,36 @@ bgt_status_to_string (BgtStatus status)
 const char *
 bgt_error_status_to_string (BgtErrorStatus error_status)
 {
-  if (error_status == BGT_ERROR_STATUS_NONE)
-    return "";
-  return enum_nick (BGT_TYPE_ERROR_STATUS, error_status);
+  return _bgt_enum_to_string (BGT_TYPE_ERROR_STATUS, error_status);
 }
 
+/* The empty string gives @fallback, even for BgtErrorStatus: the caller
+ * decides what an empty ErrorStatus means */
 int
 _bgt_enum_from_string (GType type, const char *str, int fallback)
 {
+  const char *const *names;
+  gsize n_names;
   int value;
 
-  if (str == NULL || *str == '\0' || !enum_from_nick (type, str, &value))
+  g_return_val_if_fail (names_of_type (type, &names, &n_names), fallback);
+
+  if (str == NULL || *str == '\0')
     return fallback;
-  return value;
+  value = bt_names_lookup (names, n_names, str);
+  return value >= 0 ? value : fallback;
 }
 
+/* NULL for a value out of range */
 const char *
 _bgt_enum_to_string (GType type, int value)
 {
-  return enum_nick (type, value);
+  const char *const *names;
+  gsize n_names;
+
+  g_return_val_if_fail (names_of_type (type, &names, &n_names), NULL);
+
+  if (value < 0 || (gsize) value >= n_names)
+    return NULL;
+  return names[value];
 }

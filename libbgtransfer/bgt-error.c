@@ -8,22 +8,26 @@
 
 #include "bgtransfer.h"
 #include "bgt-private.h"
+#include "bt-names.h"
 
+/* The names come from common/bt-names.h, shared with the service; the
+ * codes are the indexes of bt_dbus_error_names[] */
 static const GDBusErrorEntry bgt_error_entries[] = {
-  { BGT_ERROR_FAILED, "org.freedesktop.BackgroundTransfer.Error.Failed" },
-  { BGT_ERROR_INVALID_ARGUMENT, "org.freedesktop.BackgroundTransfer.Error.InvalidArgument" },
-  { BGT_ERROR_NOT_FOUND, "org.freedesktop.BackgroundTransfer.Error.NotFound" },
-  { BGT_ERROR_ACCESS_DENIED, "org.freedesktop.BackgroundTransfer.Error.AccessDenied" },
-  { BGT_ERROR_INVALID_STATE, "org.freedesktop.BackgroundTransfer.Error.InvalidState" },
-  { BGT_ERROR_QUOTA_EXCEEDED, "org.freedesktop.BackgroundTransfer.Error.QuotaExceeded" },
-  { BGT_ERROR_UNSUPPORTED_SCHEME, "org.freedesktop.BackgroundTransfer.Error.UnsupportedScheme" },
-  { BGT_ERROR_NOT_SUPPORTED, "org.freedesktop.BackgroundTransfer.Error.NotSupported" },
-  { BGT_ERROR_SERVICE_UNAVAILABLE, "org.freedesktop.BackgroundTransfer.Error.ServiceUnavailable" },
-  { BGT_ERROR_TRANSFER_FAILED, "org.freedesktop.BackgroundTransfer.Error.TransferFailed" },
-  { BGT_ERROR_TRANSFER_CANCELED, "org.freedesktop.BackgroundTransfer.Error.TransferCanceled" },
+  { BGT_ERROR_FAILED, BT_DBUS_ERROR_FAILED },
+  { BGT_ERROR_INVALID_ARGUMENT, BT_DBUS_ERROR_INVALID_ARGUMENT },
+  { BGT_ERROR_NOT_FOUND, BT_DBUS_ERROR_NOT_FOUND },
+  { BGT_ERROR_ACCESS_DENIED, BT_DBUS_ERROR_ACCESS_DENIED },
+  { BGT_ERROR_INVALID_STATE, BT_DBUS_ERROR_INVALID_STATE },
+  { BGT_ERROR_QUOTA_EXCEEDED, BT_DBUS_ERROR_QUOTA_EXCEEDED },
+  { BGT_ERROR_UNSUPPORTED_SCHEME, BT_DBUS_ERROR_UNSUPPORTED_SCHEME },
+  { BGT_ERROR_NOT_SUPPORTED, BT_DBUS_ERROR_NOT_SUPPORTED },
+  { BGT_ERROR_SERVICE_UNAVAILABLE, BT_DBUS_ERROR_SERVICE_UNAVAILABLE },
+  { BGT_ERROR_TRANSFER_FAILED, BT_DBUS_ERROR_TRANSFER_FAILED },
+  { BGT_ERROR_TRANSFER_CANCELED, BT_DBUS_ERROR_TRANSFER_CANCELED },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (bgt_error_entries) == BGT_ERROR_TRANSFER_CANCELED + 1);
+G_STATIC_ASSERT (BT_N_DBUS_ERROR_NAMES == BGT_ERROR_TRANSFER_CANCELED + 1);
 
 /**
  * bgt_error_quark:
@@ -56,13 +60,13 @@ _bgt_error_convert (GError *error)
     {
       g_autofree char *name = g_dbus_error_get_remote_error (error);
 
-      for (gsize i = 0; name != NULL && i < G_N_ELEMENTS (bgt_error_entries); i++)
-        if (g_str_equal (name, bgt_error_entries[i].dbus_error_name))
-          {
-            error->domain = BGT_ERROR;
-            error->code = bgt_error_entries[i].error_code;
-            break;
-          }
+      int code = bt_names_lookup (bt_dbus_error_names, BT_N_DBUS_ERROR_NAMES, name);
+
+      if (code >= 0)
+        {
+          error->domain = BGT_ERROR;
+          error->code = code;
+        }
       if (name != NULL && error->domain == G_IO_ERROR
           && g_str_equal (name, "org.freedesktop.DBus.Error.NotSupported"))
         {

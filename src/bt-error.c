@@ -6,20 +6,25 @@
 
 #include "bt-error.h"
 
+#include "bt-names.h"
+
+/* The names come from common/bt-names.h, shared with libbgtransfer */
 static const GDBusErrorEntry bt_error_entries[] = {
-  { BT_ERROR_FAILED, "org.freedesktop.BackgroundTransfer.Error.Failed" },
-  { BT_ERROR_INVALID_ARGUMENT, "org.freedesktop.BackgroundTransfer.Error.InvalidArgument" },
-  { BT_ERROR_NOT_FOUND, "org.freedesktop.BackgroundTransfer.Error.NotFound" },
-  { BT_ERROR_ACCESS_DENIED, "org.freedesktop.BackgroundTransfer.Error.AccessDenied" },
-  { BT_ERROR_INVALID_STATE, "org.freedesktop.BackgroundTransfer.Error.InvalidState" },
-  { BT_ERROR_QUOTA_EXCEEDED, "org.freedesktop.BackgroundTransfer.Error.QuotaExceeded" },
-  { BT_ERROR_UNSUPPORTED_SCHEME, "org.freedesktop.BackgroundTransfer.Error.UnsupportedScheme" },
+  { BT_ERROR_FAILED, BT_DBUS_ERROR_FAILED },
+  { BT_ERROR_INVALID_ARGUMENT, BT_DBUS_ERROR_INVALID_ARGUMENT },
+  { BT_ERROR_NOT_FOUND, BT_DBUS_ERROR_NOT_FOUND },
+  { BT_ERROR_ACCESS_DENIED, BT_DBUS_ERROR_ACCESS_DENIED },
+  { BT_ERROR_INVALID_STATE, BT_DBUS_ERROR_INVALID_STATE },
+  { BT_ERROR_QUOTA_EXCEEDED, BT_DBUS_ERROR_QUOTA_EXCEEDED },
+  { BT_ERROR_UNSUPPORTED_SCHEME, BT_DBUS_ERROR_UNSUPPORTED_SCHEME },
 };
 
 /* BT_ERROR_NOT_SUPPORTED leaves as the standard
  * org.freedesktop.DBus.Error.NotSupported, which belongs to G_DBUS_ERROR:
  * registering it again would fail */
 G_STATIC_ASSERT (G_N_ELEMENTS (bt_error_entries) == BT_ERROR_NOT_SUPPORTED);
+/* The codes are those of bt_dbus_error_names[] (and BgtError) */
+G_STATIC_ASSERT (BT_ERROR_NOT_SUPPORTED < BT_N_DBUS_ERROR_NAMES);
 
 GQuark
 bt_error_quark (void)

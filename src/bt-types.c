@@ -6,109 +6,88 @@
 
 #include "bt-types.h"
 
-static const char *const kind_names[] = { "download", "upload" };
+#include "bt-names.h"
 
-static const char *const status_names[] = {
-  "idle",
-  "running",
-  "paused-by-application",
-  "paused-costed-network",
-  "paused-no-network",
-  "paused-system-policy",
-  "paused-recoverable-error",
-  "completed",
-  "canceled",
-  "error",
-};
-G_STATIC_ASSERT (G_N_ELEMENTS (status_names) == BT_STATUS_ERROR + 1);
-
-static const char *const error_status_names[] = {
-  "",
-  "host-name-not-resolved",
-  "cannot-connect",
-  "timeout",
-  "connection-reset",
-  "certificate-invalid",
-  "unauthorized",
-  "proxy-authentication-required",
-  "forbidden",
-  "not-found",
-  "gone",
-  "requested-range-not-satisfiable",
-  "server-error",
-  "service-unavailable",
-  "too-many-redirects",
-  "insecure-redirect",
-  "resource-changed",
-  "checksum-mismatch",
-  "disk-full",
-  "destination-unwritable",
-  "protocol-error",
-  "unknown",
-};
-G_STATIC_ASSERT (G_N_ELEMENTS (error_status_names) == BT_ERROR_STATUS_UNKNOWN + 1);
-
-static const char *const priority_names[] = { "low", "default", "high" };
-G_STATIC_ASSERT (G_N_ELEMENTS (priority_names) == BT_PRIORITY_HIGH + 1);
-
-static const char *const cost_policy_names[] = { "unrestricted-only", "default", "always" };
-G_STATIC_ASSERT (G_N_ELEMENTS (cost_policy_names) == BT_COST_POLICY_ALWAYS + 1);
+/* The strings themselves live in common/bt-names.c, shared with
+ * libbgtransfer: here they are checked against the service's enumerations */
+G_STATIC_ASSERT (BT_N_KIND_NAMES == BT_KIND_UPLOAD + 1);
+G_STATIC_ASSERT (BT_N_STATUS_NAMES == BT_STATUS_ERROR + 1);
+G_STATIC_ASSERT (BT_N_ERROR_STATUS_NAMES == BT_ERROR_STATUS_UNKNOWN + 1);
+G_STATIC_ASSERT (BT_N_PRIORITY_NAMES == BT_PRIORITY_HIGH + 1);
+G_STATIC_ASSERT (BT_N_COST_POLICY_NAMES == BT_COST_POLICY_ALWAYS + 1);
 
 const char *
 bt_kind_to_string (BtKind kind)
 {
   g_return_val_if_fail (kind <= BT_KIND_UPLOAD, NULL);
-  return kind_names[kind];
+  return bt_kind_names[kind];
 }
 
 const char *
 bt_status_to_string (BtStatus status)
 {
   g_return_val_if_fail (status <= BT_STATUS_ERROR, NULL);
-  return status_names[status];
+  return bt_status_names[status];
 }
 
 const char *
 bt_error_status_to_string (BtErrorStatus error_status)
 {
   g_return_val_if_fail (error_status <= BT_ERROR_STATUS_UNKNOWN, NULL);
-  return error_status_names[error_status];
+  return bt_error_status_names[error_status];
 }
 
 const char *
 bt_priority_to_string (BtPriority priority)
 {
   g_return_val_if_fail (priority <= BT_PRIORITY_HIGH, NULL);
-  return priority_names[priority];
+  return bt_priority_names[priority];
 }
 
 const char *
 bt_cost_policy_to_string (BtCostPolicy policy)
 {
   g_return_val_if_fail (policy <= BT_COST_POLICY_ALWAYS, NULL);
-  return cost_policy_names[policy];
+  return bt_cost_policy_names[policy];
 }
 
-static gboolean
-lookup (const char *const *names, gsize n_names, const char *str, int *out)
+gboolean
+bt_kind_from_string (const char *str, BtKind *out)
 {
-  for (gsize i = 0; i < n_names; i++)
-    {
-      if (g_str_equal (names[i], str))
-        {
-          *out = (int) i;
-          return TRUE;
-        }
-    }
-  return FALSE;
+  int v = bt_names_lookup (bt_kind_names, BT_N_KIND_NAMES, str);
+
+  if (v < 0)
+    return FALSE;
+  *out = (BtKind) v;
+  return TRUE;
+}
+
+gboolean
+bt_status_from_string (const char *str, BtStatus *out)
+{
+  int v = bt_names_lookup (bt_status_names, BT_N_STATUS_NAMES, str);
+
+  if (v < 0)
+    return FALSE;
+  *out = (BtStatus) v;
+  return TRUE;
+}
+
+/* "" is NONE; a string this version does not know is UNKNOWN */
+BtErrorStatus
+bt_error_status_from_string (const char *str)
+{
+  int v = bt_names_lookup (bt_error_status_names, BT_N_ERROR_STATUS_NAMES, str);
+
+  return v < 0 ? BT_ERROR_STATUS_UNKNOWN : (BtErrorStatus) v;
 }
 
 gboolean
 bt_priority_from_string (const char *str, BtPriority *out)
 {
-  int v;
+  int v = bt_names_lookup (bt_priority_names, BT_N_PRIORITY_NAMES, str);
 
-  if (!lookup (priority_names, G_N_ELEMENTS (priority_names), str, &v))
+  if (v < 0)
     return FALSE;
   *out = (BtPriority) v;
   return TRUE;
@@ -117,9 +96,9 @@ bt_priority_from_string (const char *str, BtPriority *out)
 gboolean
 bt_cost_policy_from_string (const char *str, BtCostPolicy *out)
 {
-  int v;
+  int v = bt_names_lookup (bt_cost_policy_names, BT_N_COST_POLICY_NAMES, str);
 
-  if (!lookup (cost_policy_names, G_N_ELEMENTS (cost_policy_names), str, &v))
+  if (v < 0)
     return FALSE;
   *out = (BtCostPolicy) v;
   return TRUE;

@@ -74,6 +74,9 @@ const char *bt_error_status_to_string (BtErrorStatus error_status);
 const char *bt_priority_to_string (BtPriority priority);
 const char *bt_cost_policy_to_string (BtCostPolicy policy);
 
+gboolean bt_kind_from_string (const char *str, BtKind *out);
+gboolean bt_status_from_string (const char *str, BtStatus *out);
+BtErrorStatus bt_error_status_from_string (const char *str);
 gboolean bt_priority_from_string (const char *str, BtPriority *out);
 gboolean bt_cost_policy_from_string (const char *str, BtCostPolicy *out);
 
