@@ -735,7 +735,7 @@ void
 bt_attempt_add_request_headers (BtAttempt *self, SoupMessageHeaders *headers, GUri *target)
 {
   GPtrArray *plain = bt_transfer_get_headers (self->transfer);
-  BtSecrets *secrets = bt_transfer_get_secrets (self->transfer);
+  GPtrArray *secret = bt_secrets_get_headers (bt_transfer_get_secrets (self->transfer));
   gboolean same = same_origin (target, self->origin);
 
   for (guint i = 0; i + 1 < plain->len; i += 2)
@@ -746,9 +746,9 @@ bt_attempt_add_request_headers (BtAttempt *self, SoupMessageHeaders *headers, GU
         continue;
       soup_message_headers_append (headers, name, g_ptr_array_index (plain, i + 1));
     }
-  for (guint i = 0; same && i + 1 < secrets->headers->len; i += 2)
-    soup_message_headers_append (headers, g_ptr_array_index (secrets->headers, i),
-                                 g_ptr_array_index (secrets->headers, i + 1));
+  for (guint i = 0; same && i + 1 < secret->len; i += 2)
+    soup_message_headers_append (headers, g_ptr_array_index (secret, i),
+                                 g_ptr_array_index (secret, i + 1));
 }
 
 /*
@@ -764,13 +764,10 @@ bt_attempt_get_credentials (BtAttempt *self, gboolean proxy, GUri *target,
                             const char **out_username, const char **out_password)
 {
   BtSecrets *secrets = bt_transfer_get_secrets (self->transfer);
-  const char *username = proxy ? secrets->proxy_username : secrets->server_username;
 
-  if (username == NULL || (!proxy && target != NULL && !same_origin (target, self->origin)))
+  if (!proxy && target != NULL && !same_origin (target, self->origin))
     return FALSE;
-  *out_username = username;
-  *out_password = proxy ? secrets->proxy_password : secrets->server_password;
-  return TRUE;
+  return bt_secrets_get_credential (secrets, proxy, out_username, out_password);
 }
 
 /*
@@ -1082,7 +1079,8 @@ bt_attempt_start (BtTransfer *transfer, SoupSession *session)
   self->checkpoint_us
       = (gint64) g_settings_get_uint (self->settings, "checkpoint-interval-ms") * 1000;
   self->last_checkpoint_us = self->last_sync_us = self->last_activity_us = g_get_monotonic_time ();
-  if (secrets->server_username != NULL || secrets->proxy_username != NULL)
+  if (bt_secrets_get_credential (secrets, FALSE, NULL, NULL)
+      || bt_secrets_get_credential (secrets, TRUE, NULL, NULL))
     self->session = bt_soup_session_new (self->settings);
   else if (session != NULL)
     self->session = g_object_ref (session);

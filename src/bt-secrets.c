@@ -25,6 +25,15 @@ static const SecretSchema bt_secret_schema = {
   },
 };
 
+struct _BtSecrets
+{
+  char *server_username;
+  char *server_password;
+  char *proxy_username;
+  char *proxy_password;
+  GPtrArray *headers; /* alternating name, value */
+};
+
 BtSecrets *
 bt_secrets_new (void)
 {
@@ -224,4 +233,49 @@ bt_secrets_clear (const char *transfer_id)
   g_autoptr (GHashTable) attributes = transfer_attributes (transfer_id);
 
   secret_password_clearv (&bt_secret_schema, attributes, NULL, on_cleared, NULL);
+}
+
+/*
+ * bt_secrets_get_credential:
+ * @proxy: the proxy's credential rather than the server's
+ *
+ * Returns: whether there is one
+ */
+gboolean
+bt_secrets_get_credential (BtSecrets *secrets, gboolean proxy, const char **out_username,
+                           const char **out_password)
+{
+  const char *username = proxy ? secrets->proxy_username : secrets->server_username;
+
+  if (username == NULL)
+    return FALSE;
+  if (out_username != NULL)
+    *out_username = username;
+  if (out_password != NULL)
+    *out_password = proxy ? secrets->proxy_password : secrets->server_password;
+  return TRUE;
+}
+
+static void
+replace_secret (char **slot, const char *value)
+{
+  if (*slot != NULL)
+    memset (*slot, 0, strlen (*slot));
+  g_free (*slot);
+  *slot = g_strdup (value);
+}
+
+void
+bt_secrets_set_credential (BtSecrets *secrets, gboolean proxy, const char *username,
+                           const char *password)
+{
+  replace_secret (proxy ? &secrets->proxy_username : &secrets->server_username, username);
+  replace_secret (proxy ? &secrets->proxy_password : &secrets->server_password, password);
+}
+
+/* (transfer none): the secret headers, alternating names and values */
+GPtrArray *
+bt_secrets_get_headers (BtSecrets *secrets)
+{
+  return secrets->headers;
 }

@@ -9,18 +9,16 @@
 G_BEGIN_DECLS
 
 /* What a transfer keeps out of the state store */
-typedef struct
-{
-  char *server_username;
-  char *server_password;
-  char *proxy_username;
-  char *proxy_password;
-  GPtrArray *headers; /* alternating name, value */
-} BtSecrets;
+typedef struct _BtSecrets BtSecrets;
 
 BtSecrets *bt_secrets_new (void);
 void bt_secrets_free (BtSecrets *secrets);
 gboolean bt_secrets_is_empty (BtSecrets *secrets);
+gboolean bt_secrets_get_credential (BtSecrets *secrets, gboolean proxy, const char **out_username,
+                                    const char **out_password);
+void bt_secrets_set_credential (BtSecrets *secrets, gboolean proxy, const char *username,
+                                const char *password);
+GPtrArray *bt_secrets_get_headers (BtSecrets *secrets);
 GVariant *bt_secrets_serialize (BtSecrets *secrets);
 BtSecrets *bt_secrets_deserialize (GVariant *value);
 

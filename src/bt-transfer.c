@@ -21,6 +21,7 @@
 #include "bt-bus-object.h"
 #include "bt-changes.h"
 #include "bt-dbus.h"
+#include "bt-names.h"
 #include "bt-options.h"
 #include "bt-record.h"
 #include "bt-error.h"
@@ -131,8 +132,6 @@ enum
 };
 static guint signals[N_SIGNALS];
 
-static void init_names (void);
-
 /* Announced at once; the other properties are counters, coalesced */
 static const char *const immediate_properties[] = {
   "Status", "ErrorStatus", "ErrorMessage", "CompletedTime", "Priority", "CostPolicy", "Uri", NULL,
@@ -202,7 +201,6 @@ bt_transfer_class_init (BtTransferClass *klass)
 
   object_class->dispose = bt_transfer_dispose;
   object_class->finalize = bt_transfer_finalize;
-  init_names ();
 
   /* The status or the wish to run changed: the scheduler looks again */
   signals[SIGNAL_STATE_CHANGED]
@@ -234,7 +232,6 @@ static gboolean
 parse_common (BtTransfer *self, GVariant *options, GError **error)
 {
   g_autoptr (GVariant) headers = NULL;
-  g_autoptr (GVariant) credential = NULL;
   g_autoptr (GVariant) notify = NULL;
   const char *str;
   guint64 max_rate = 0;
@@ -273,21 +270,24 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
     }
   headers = g_variant_lookup_value (options, "headers", G_VARIANT_TYPE ("a(ss)"));
   if (headers != NULL
-      && !bt_options_parse_headers (headers, self->headers, self->secrets->headers, error))
+      && !bt_options_parse_headers (headers, self->headers, bt_secrets_get_headers (self->secrets),
+                                    error))
     return FALSE;
-  credential = g_variant_lookup_value (options, "server-credential", G_VARIANT_TYPE_VARDICT);
-  if (credential != NULL
-      && !bt_options_parse_credential (credential, "server-credential",
-                                       &self->secrets->server_username,
-                                       &self->secrets->server_password, error))
-    return FALSE;
-  g_clear_pointer (&credential, g_variant_unref);
-  credential = g_variant_lookup_value (options, "proxy-credential", G_VARIANT_TYPE_VARDICT);
-  if (credential != NULL
-      && !bt_options_parse_credential (credential, "proxy-credential",
-                                       &self->secrets->proxy_username,
-                                       &self->secrets->proxy_password, error))
-    return FALSE;
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *option = i == 0 ? "server-credential" : "proxy-credential";
+      g_autoptr (GVariant) credential
+          = g_variant_lookup_value (options, option, G_VARIANT_TYPE_VARDICT);
+      g_autofree char *username = NULL;
+      g_autofree char *password = NULL;
+
+      if (credential == NULL)
+        continue;
+      if (!bt_options_parse_credential (credential, option, &username, &password, error))
+        return FALSE;
+      bt_secrets_set_credential (self->secrets, i == 1, username, password);
+      memset (password, 0, strlen (password));
+    }
   self->has_secrets = !bt_secrets_is_empty (self->secrets);
   g_variant_lookup (options, "start", "b", &start);
   self->queued = start;
@@ -609,19 +609,12 @@ bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const c
  * header values and credentials are never in it: they live in
  * self->secrets, which only the Secret Service stores (bt-secrets.c). */
 
-static char *
-digest_to_string (BtDigest *digest)
-{
-  return g_strdup_printf ("%s:%s", digest->type == G_CHECKSUM_SHA512 ? "sha512" : "sha256",
-                          digest->hex);
-}
-
 static GVariant *
 write_checksum (gconstpointer object)
 {
   const BtTransfer *self = object;
 
-  return self->checksum != NULL ? g_variant_new_take_string (digest_to_string (self->checksum))
+  return self->checksum != NULL ? g_variant_new_take_string (bt_digest_to_string (self->checksum))
                                 : NULL;
 }
 
@@ -640,7 +633,7 @@ write_server_digest (gconstpointer object)
   const BtTransfer *self = object;
 
   return self->server_digest != NULL
-             ? g_variant_new_take_string (digest_to_string (self->server_digest))
+             ? g_variant_new_take_string (bt_digest_to_string (self->server_digest))
              : NULL;
 }
 
@@ -658,8 +651,8 @@ write_server_digest_origin (gconstpointer object)
 {
   const BtTransfer *self = object;
 
-  return self->server_digest != NULL && self->server_digest->origin != NULL
-             ? g_variant_new_string (self->server_digest->origin)
+  return self->server_digest != NULL && bt_digest_get_origin (self->server_digest) != NULL
+             ? g_variant_new_string (bt_digest_get_origin (self->server_digest))
              : NULL;
 }
 
@@ -672,8 +665,7 @@ read_server_digest_origin (gpointer object, GVariant *value)
   if (self->server_digest != NULL && value != NULL
       && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
     {
-      g_free (self->server_digest->origin);
-      self->server_digest->origin = g_variant_dup_string (value, NULL);
+      bt_digest_set_origin (self->server_digest, g_variant_get_string (value, NULL));
     }
 }
 
@@ -809,12 +801,6 @@ read_max_rate (gpointer object, GVariant *value)
     self->rate_limiter = bt_rate_limiter_new (g_variant_get_uint64 (value));
 }
 
-static const char *kind_names[BT_KIND_UPLOAD + 1];
-static const char *status_names[BT_STATUS_ERROR + 1];
-static const char *error_status_names[BT_ERROR_STATUS_UNKNOWN + 1];
-static const char *priority_names[BT_PRIORITY_HIGH + 1];
-static const char *cost_policy_names[BT_COST_POLICY_ALWAYS + 1];
-
 G_STATIC_ASSERT (sizeof (BtStatus) == sizeof (int) && sizeof (BtKind) == sizeof (int)
                  && sizeof (BtErrorStatus) == sizeof (int) && sizeof (BtPriority) == sizeof (int)
                  && sizeof (BtCostPolicy) == sizeof (int));
@@ -835,12 +821,12 @@ G_STATIC_ASSERT (sizeof (BtStatus) == sizeof (int) && sizeof (BtKind) == sizeof 
 
 static const BtRecordField record_fields[] = {
   /* What was asked */
-  ENUM ("kind", kind, kind_names, TRUE),
+  ENUM ("kind", kind, bt_kind_names, TRUE),
   PLAIN ("uri", STRING, uri),
   PLAIN ("method", STRING, method),
   PLAIN ("headers", PAIRS, headers),
-  ENUM ("priority", priority, priority_names, FALSE),
-  ENUM ("cost-policy", cost_policy, cost_policy_names, FALSE),
+  ENUM ("priority", priority, bt_priority_names, FALSE),
+  ENUM ("cost-policy", cost_policy, bt_cost_policy_names, FALSE),
   PLAIN ("group", STRING, group),
   PLAIN ("tag", STRING, tag),
   PLAIN ("fail-if-changed", BOOLEAN, fail_if_changed),
@@ -859,7 +845,7 @@ static const BtRecordField record_fields[] = {
   COMPUTED ("max-rate", max_rate),
   PLAIN ("notify", VARDICT, notify),
   /* Where it stands */
-  ENUM ("status", status, status_names, TRUE),
+  ENUM ("status", status, bt_status_names, TRUE),
   PLAIN ("queued", BOOLEAN, queued),
   PLAIN ("actual-uri", STRING, actual_uri),
   COMPUTED ("bytes", bytes),
@@ -878,7 +864,7 @@ static const BtRecordField record_fields[] = {
   PLAIN ("is-resumable", BOOLEAN, is_resumable),
   PLAIN ("attempts", UINT32, attempts),
   PLAIN ("retries", UINT32, retries),
-  ENUM ("error-status", error_status, error_status_names, FALSE),
+  ENUM ("error-status", error_status, bt_error_status_names, FALSE),
   PLAIN ("error-message", STRING, error_message),
   PLAIN ("completed-time", INT64, completed_time),
   PLAIN ("notified", BOOLEAN, notified),
@@ -887,21 +873,6 @@ static const BtRecordField record_fields[] = {
 #undef PLAIN
 #undef ENUM
 #undef COMPUTED
-
-static void
-init_names (void)
-{
-  for (int i = 0; i < (int) G_N_ELEMENTS (kind_names); i++)
-    kind_names[i] = bt_kind_to_string (i);
-  for (int i = 0; i < (int) G_N_ELEMENTS (status_names); i++)
-    status_names[i] = bt_status_to_string (i);
-  for (int i = 0; i < (int) G_N_ELEMENTS (error_status_names); i++)
-    error_status_names[i] = bt_error_status_to_string (i);
-  for (int i = 0; i < (int) G_N_ELEMENTS (priority_names); i++)
-    priority_names[i] = bt_priority_to_string (i);
-  for (int i = 0; i < (int) G_N_ELEMENTS (cost_policy_names); i++)
-    cost_policy_names[i] = bt_cost_policy_to_string (i);
-}
 
 /*
  * bt_transfer_serialize:

@@ -17,6 +17,13 @@
 
 #define VERIFY_BUFFER_SIZE (1024 * 1024)
 
+struct _BtDigest
+{
+  GChecksumType type;
+  char *hex;    /* lower-case */
+  char *origin; /* "the application's checksum", "the server's Repr-Digest" */
+};
+
 BtDigest *
 bt_digest_new (GChecksumType type, const char *hex, const char *origin)
 {
@@ -203,4 +210,26 @@ bt_verify_finish (GAsyncResult *result, GError **error)
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bt_verify_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Returns: (transfer full): "sha256:<hex>" or "sha512:<hex>", as the option */
+char *
+bt_digest_to_string (BtDigest *digest)
+{
+  return g_strdup_printf ("%s:%s", digest->type == G_CHECKSUM_SHA512 ? "sha512" : "sha256",
+                          digest->hex);
+}
+
+/* Returns: (nullable): who gave it: "the application's checksum", … */
+const char *
+bt_digest_get_origin (BtDigest *digest)
+{
+  return digest->origin;
+}
+
+void
+bt_digest_set_origin (BtDigest *digest, const char *origin)
+{
+  g_free (digest->origin);
+  digest->origin = g_strdup (origin);
 }

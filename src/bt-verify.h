@@ -8,15 +8,13 @@
 
 G_BEGIN_DECLS
 
-typedef struct
-{
-  GChecksumType type;
-  char *hex;    /* lower-case */
-  char *origin; /* "the application's checksum", "the server's Repr-Digest" */
-} BtDigest;
+typedef struct _BtDigest BtDigest;
 
 BtDigest *bt_digest_new (GChecksumType type, const char *hex, const char *origin);
 void bt_digest_free (BtDigest *digest);
+char *bt_digest_to_string (BtDigest *digest);
+const char *bt_digest_get_origin (BtDigest *digest);
+void bt_digest_set_origin (BtDigest *digest, const char *origin);
 BtDigest *bt_digest_parse_option (const char *value, GError **error);
 BtDigest *bt_digest_parse_header (const char *header_name, const char *value);
 
