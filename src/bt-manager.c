@@ -590,6 +590,20 @@ count_unfinished (BtManager *self, const char *app_id)
   return n;
 }
 
+/* TransferAdded / TransferRemoved: only to the owning app's connections */
+static void
+emit_to_owner (BtManager *self, BtTransfer *transfer, const char *signal_name)
+{
+  g_autoptr (GVariant) params
+      = g_variant_ref_sink (g_variant_new ("(o)", bt_transfer_get_object_path (transfer)));
+  GPtrArray *peers = bt_callers_get_peers (self->callers, bt_transfer_get_app_id (transfer));
+
+  for (guint i = 0; peers != NULL && i < peers->len; i++)
+    g_dbus_connection_emit_signal (self->connection, g_ptr_array_index (peers, i),
+                                   BT_MANAGER_PATH, BT_MANAGER_INTERFACE, signal_name, params,
+                                   NULL);
+}
+
 static void
 on_transfer_removed (BtTransfer *transfer, BtManager *self)
 {
@@ -601,6 +615,7 @@ on_transfer_removed (BtTransfer *transfer, BtManager *self)
     bt_destination_remove_file (bt_transfer_get_destination (transfer));
   if (bt_transfer_has_secrets (transfer))
     bt_secrets_clear (bt_transfer_get_id (transfer));
+  emit_to_owner (self, transfer, "TransferRemoved");
   g_hash_table_remove (self->transfers, bt_transfer_get_id (transfer));
   update_idle (self);
 }
@@ -828,6 +843,7 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
   bt_transfer_save (transfer);
   bt_store_when_durable (self->store, invocation,
                          g_variant_new ("(o)", bt_transfer_get_object_path (transfer)), NULL);
+  emit_to_owner (self, transfer, "TransferAdded");
   schedule (self);
 }
 

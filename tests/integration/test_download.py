@@ -342,3 +342,45 @@ def test_undelivered_option_says_not_supported(bus, client, nginx, dest_dir):
         })))
     assert "org.freedesktop.DBus.Error.NotSupported" in e.value.message
     assert os.listdir(dest_dir) == []
+
+
+def test_transfer_added_and_removed_reach_only_the_owner(bus, nginx, dest_dir):
+    """SPEC §8.1: TransferAdded and TransferRemoved go to every connection of
+    the owning app, and to no other app."""
+    owner_a, owner_b, other = bus.connect(), bus.connect(), bus.connect()
+    heard = {"a": [], "b": [], "other": []}
+    for name, conn in (("a", owner_a), ("b", owner_b), ("other", other)):
+        conn.signal_subscribe(None, bgtharness.MANAGER_IFACE, None, bgtharness.MANAGER_PATH,
+                              None, Gio.DBusSignalFlags.NONE,
+                              lambda c, s, p, i, sig, params, n=name: heard[n].append(
+                                  (sig, params.unpack()[0])))
+    # Each connection declares its app: two of the owner's, one of another's
+    for conn, app in ((owner_a, "org.example.Owner"), (owner_b, "org.example.Owner"),
+                      (other, "org.example.Other")):
+        bus.call_manager("GetTransfers",
+                         GLib.Variant("(a{sv})", ({"app-id": GLib.Variant("s", app)},)),
+                         conn=conn)
+    (path,) = bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (
+        nginx.url("small.txt"), {"app-id": GLib.Variant("s", "org.example.Owner"),
+                                 "destination": GLib.Variant("s", str(dest_dir / "s.bin"))})),
+        conn=owner_a)
+    wait_for(lambda: ("TransferAdded", path) in heard["a"]
+             and ("TransferAdded", path) in heard["b"], 10, "TransferAdded at both owners")
+    proxy = Gio.DBusProxy.new_sync(owner_b, Gio.DBusProxyFlags.DO_NOT_LOAD_PROPERTIES, None,
+                                   bgtharness.BUS_NAME, path, bgtharness.TRANSFER_IFACE, None)
+
+    def status():
+        return proxy.call_sync("org.freedesktop.DBus.Properties.Get",
+                               GLib.Variant("(ss)", (bgtharness.TRANSFER_IFACE, "Status")),
+                               Gio.DBusCallFlags.NONE, 5000, None).unpack()[0]
+    wait_for(lambda: status() == "completed", 30, "the download")
+    proxy.call_sync("Remove", None, Gio.DBusCallFlags.NONE, 5000, None)
+    wait_for(lambda: ("TransferRemoved", path) in heard["a"]
+             and ("TransferRemoved", path) in heard["b"], 10, "TransferRemoved at both owners")
+    # The other app heard nothing of it: a later signal of its own proves
+    # its subscription works and that nothing of the owner's came before it
+    (own,) = bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (
+        nginx.url("small.txt"), {"destination": GLib.Variant("s", str(dest_dir / "o.bin"))})),
+        conn=other)
+    wait_for(lambda: heard["other"], 10, "the other app's own TransferAdded")
+    assert heard["other"] == [("TransferAdded", own)], heard["other"]
