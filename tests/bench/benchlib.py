@@ -85,7 +85,9 @@ def settle(warm=(), drop_caches=True, dirty_limit_kib=16 * 1024, timeout=60):
         with open(path, "rb", buffering=0) as f:
             while f.read(MIB):
                 pass
-    return "sync + drop_caches" if dropped else "sync + Dirty below %d MiB" % (dirty_limit_kib >> 10)
+    if dropped:
+        return "sync + drop_caches"
+    return "sync + Dirty below %d MiB" % (dirty_limit_kib >> 10)
 
 
 def dd_rate(path, mib):
