@@ -5,13 +5,21 @@
 #
 # Not a test: it prints figures (SPEC §7). Serves a file from a loopback
 # nginx and downloads it with curl, aria2c and the real bgtransferd (on a
-# private bus, through libbgtransfer), several rounds each, interleaved so
-# that the machine's state is shared fairly. Prints throughput, CPU seconds
-# per GiB of the downloading process (for bgtransfer: the service) and the
-# ratios to curl, from medians.
+# private bus, through libbgtransfer), several rounds, the competitors'
+# order alternating from round to round (benchlib.order). Before every
+# competitor the same preparation (benchlib.settle): the previous one's
+# output deleted and its write-back done (sync, drop_caches as root, Dirty
+# down), the source read back into the page cache, so that nobody pays for
+# another's dirty pages. Every competitor's file in every round is checked
+# against the source's sha256 (a mismatch aborts: no figure). The disk's
+# own rate (dd conv=fdatasync, the same size) is measured in the same
+# rotation and printed beside. Prints the median and min–max throughput,
+# the median CPU seconds per GiB of the downloading process (for
+# bgtransfer: the service) and the ratios to curl, from medians.
 #
 # Usage (from a built tree):
-#   meson devenv -C _build /usr/bin/python3 ../tests/bench/bench-download.py [--size-mib 1024] [--rounds 3]
+#   meson devenv -C _build /usr/bin/python3 ../tests/bench/bench-download.py
+#       [--size-mib 1024] [--rounds 5] [--quick]
 
 import argparse
 import os
@@ -22,7 +30,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+import benchlib  # noqa: E402
 import bgtharness  # noqa: E402
 from bgtharness import Bgt, Gio, call  # noqa: E402
 
@@ -70,7 +80,8 @@ def drop(path):
 
 class Bgtransfer:
     def __init__(self, workdir, settings):
-        self.bus = bgtharness.ServiceBus(settings=settings,
+        # No idle exit between its rounds: the CPU figure is the download's
+        self.bus = bgtharness.ServiceBus(settings=settings, idle_timeout=3600,
                                          tmpdir=os.path.join(workdir, "session"))
         self.client = self.bus.client("org.freedesktop.BackgroundTransfer.Bench")
         self.downloader = Bgt.Downloader.new(self.client)
@@ -93,15 +104,21 @@ class Bgtransfer:
         self.bus.close()
 
 
+DISK = "disk: dd conv=fdatasync"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size-mib", type=int, default=1024)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="64 MiB, 2 rounds: does it run?")
     ap.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
                     help="a GSettings value of the service (GVariant text)")
     ap.add_argument("--only", action="append", default=[], help="measure only these tools")
     ap.add_argument("--workdir", default=None, help="where to put the files (default: /tmp)")
     args = ap.parse_args()
+    if args.quick:
+        args.size_mib, args.rounds = 64, 2
 
     work = tempfile.mkdtemp(prefix="bgt-bench-", dir=args.workdir)
     os.chmod(work, 0o755)  # nginx's workers run unprivileged
@@ -109,11 +126,16 @@ def main():
     os.makedirs(root)
     size = args.size_mib << 20
     print(f"# preparing a {args.size_mib} MiB file in {root}", flush=True)
-    bgtharness.make_file(os.path.join(root, "file.bin"), size)
+    source = os.path.join(root, "file.bin")
+    digest = bgtharness.make_file(source, size)
     nginx = bgtharness.Nginx(root)
     url = nginx.url("file.bin")
     dest = os.path.join(work, "out.bin")
     bgt = Bgtransfer(work, dict(kv.split("=", 1) for kv in args.setting))
+
+    def disk():
+        rate = benchlib.dd_rate(os.path.join(work, "dd.bin"), args.size_mib)
+        return size / rate / (1 << 20), 0.0  # as a (wall, CPU) pair
 
     tools = {
         "curl": lambda: run_child(["curl", "-sS", "--fail", "-o", dest, url]),
@@ -129,45 +151,53 @@ def main():
     if args.only:
         tools = {k: v for k, v in tools.items()
                  if k in args.only or k in ("curl", "curl + fsync", "bgtransfer")}
+    tools[DISK] = disk
     results = {name: [] for name in tools}
     try:
         # One unmeasured round of the service: activation and first-use costs
         drop(dest)
         bgt.download(url, dest)
+        drop(dest)
         for r in range(args.rounds):
-            for name, fn in tools.items():
-                drop(dest)
-                wall, cpu = fn()
-                if os.path.getsize(dest) != size:
-                    raise RuntimeError(f"{name} wrote {os.path.getsize(dest)} bytes")
+            for name in benchlib.order(tools, r):
+                how = benchlib.settle(warm=[source])
+                wall, cpu = tools[name]()
+                if name != DISK:
+                    benchlib.check_files(name, {"out.bin": digest}, work)
+                    drop(dest)
                 results[name].append((wall, cpu))
-                print(f"round {r + 1}  {name:16} {wall:7.3f} s  {size / wall / (1 << 20):8.1f} MiB/s"
-                      f"  CPU {cpu / (size / GIB):6.3f} s/GiB", flush=True)
+                cpu_text = "" if name == DISK else f"  CPU {cpu / (size / GIB):6.3f} s/GiB"
+                print(f"# round {r + 1}  {name:24} {wall:7.3f} s  "
+                      f"{size / wall / (1 << 20):8.1f} MiB/s{cpu_text}", flush=True)
     finally:
         bgt.close()
         nginx.close()
         shutil.rmtree(work, ignore_errors=True)
 
     print()
-    print(f"{'tool':16} {'median MiB/s':>12} {'CPU s/GiB':>10}")
+    print(f"{args.size_mib} MiB over loopback, {args.rounds} rounds in alternating order, "
+          f"each competitor after {how}, every file checked (sha256)")
+    print(f"{'':24} {'median MiB/s':>12} {'min–max MiB/s':>15} {'CPU s/GiB':>10}")
     med = {}
     for name, rows in results.items():
-        wall = statistics.median(w for w, _ in rows)
+        rates = [size / w / (1 << 20) for w, _ in rows]
+        rate, lo, hi = benchlib.spread(rates)
         cpu = statistics.median(c for _, c in rows) / (size / GIB)
-        med[name] = (size / wall / (1 << 20), cpu)
-        print(f"{name:16} {med[name][0]:12.1f} {cpu:10.3f}")
+        med[name] = (rate, cpu)
+        cpu_text = "" if name == DISK else f"{cpu:10.3f}"
+        print(f"{name:24} {rate:12.1f} {f'{lo:.0f}–{hi:.0f}':>15} {cpu_text}")
     print()
-    tput = med["bgtransfer"][0] / med["curl"][0]
-    cpu = med["bgtransfer"][1] / med["curl"][1] if med["curl"][1] > 0 else float("inf")
-    print(f"single connection: bgtransfer/curl throughput {tput:.2f} (target >= 0.95), "
-          f"service CPU/curl CPU {cpu:.2f} (target <= 1.5)")
-    durable = med["bgtransfer"][0] / med["curl + fsync"][0]
-    print(f"                   bgtransfer/(curl + fsync) throughput {durable:.2f}: bgtransfer "
-          "flushes a download to the disk before it renames it into place, curl does not; "
-          "when the disk is slower than loopback, the disk sets the pace")
     if "aria2c -x4 -s4" in med:
         print(f"4 connections: aria2c -x4 -s4 {med['aria2c -x4 -s4'][0]:.1f} MiB/s; "
               "bgtransfer has no segmented downloads yet (option 'connections' is refused)")
+    durable = med["bgtransfer"][0] / med["curl + fsync"][0]
+    print(f"bgtransfer/(curl + fsync) throughput, medians: {durable:.2f} (bgtransfer flushes a "
+          "download to the disk before it renames it into place, curl does not; when the disk "
+          f"is slower than loopback, the disk sets the pace: dd {med[DISK][0]:.0f} MiB/s)")
+    tput = med["bgtransfer"][0] / med["curl"][0]
+    cpu = med["bgtransfer"][1] / med["curl"][1] if med["curl"][1] > 0 else float("inf")
+    print(f"bgtransfer/curl throughput, medians: {tput:.2f} (target >= 0.95); "
+          f"service CPU/curl CPU: {cpu:.2f} (target <= 1.5)")
 
 
 if __name__ == "__main__":
