@@ -301,6 +301,15 @@ bt_attempt_fail_http (BtAttempt *self, guint status, const char *reason, const c
                    reason != NULL && *reason != '\0' ? reason : soup_status_get_phrase (status));
 }
 
+/* The answer of @msg: its status, reason phrase and Retry-After */
+void
+bt_attempt_fail_message (BtAttempt *self, SoupMessage *msg)
+{
+  bt_attempt_fail_http (
+      self, soup_message_get_status (msg), soup_message_get_reason_phrase (msg),
+      soup_message_headers_get_one (soup_message_get_response_headers (msg), "Retry-After"));
+}
+
 void
 bt_attempt_fail_ftp (BtAttempt *self, guint code, const char *text)
 {

@@ -111,6 +111,7 @@ void bt_attempt_fail (BtAttempt *self, BtErrorStatus status, gboolean transient,
 void bt_attempt_fail_error (BtAttempt *self, const GError *error);
 void bt_attempt_fail_http (BtAttempt *self, guint status, const char *reason,
                            const char *retry_after);
+void bt_attempt_fail_message (BtAttempt *self, SoupMessage *msg);
 void bt_attempt_fail_ftp (BtAttempt *self, guint code, const char *text);
 
 G_END_DECLS

@@ -180,14 +180,6 @@ content_length_is_valid (const char *value)
   return TRUE;
 }
 
-static void
-fail_http (BtEngineJob *job, guint status)
-{
-  bt_attempt_fail_http (
-      job->attempt, status, soup_message_get_reason_phrase (job->msg),
-      soup_message_headers_get_one (soup_message_get_response_headers (job->msg), "Retry-After"));
-}
-
 /* The answer to a range request, or to a plain one: where the body goes */
 static void
 on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -232,7 +224,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!SOUP_STATUS_IS_SUCCESSFUL (status) && status != 416)
     {
-      fail_http (job, status);
+      bt_attempt_fail_message (job->attempt, job->msg);
       job_free (job);
       return;
     }
@@ -266,7 +258,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
       case BT_RESUME_PROTOCOL_ERROR:
         if (status == 416)
-          fail_http (job, status);
+          bt_attempt_fail_message (job->attempt, job->msg);
         else
           bt_attempt_fail (attempt, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE, 0,
                            "The server answered with a range that was not asked for");

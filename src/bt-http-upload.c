@@ -62,14 +62,6 @@ job_stop (BtEngineJob *job)
 }
 
 static void
-fail_http (BtEngineJob *job, guint status)
-{
-  bt_attempt_fail_http (
-      job->attempt, status, soup_message_get_reason_phrase (job->msg),
-      soup_message_headers_get_one (soup_message_get_response_headers (job->msg), "Retry-After"));
-}
-
-static void
 on_wrote_body_data (SoupMessage *msg, guint chunk_size, gpointer user_data)
 {
   BtEngineJob *job = user_data;
@@ -99,7 +91,7 @@ on_response_read (BtAttempt *attempt, gpointer user_data)
       bt_attempt_complete (attempt);
     }
   else
-    fail_http (job, status);
+    bt_attempt_fail_message (job->attempt, job->msg);
   job_free (job);
 }
 
@@ -154,7 +146,7 @@ next_step (BtEngineJob *job, guint status, SoupMessageHeaders *headers, GInputSt
                 bt_attempt_fail (attempt, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE, 0,
                                  "The tus server created no upload");
               else
-                fail_http (job, status);
+                bt_attempt_fail_message (job->attempt, job->msg);
               return FALSE;
             }
           upload_uri = g_uri_parse_relative (job->uri, location, G_URI_FLAGS_ENCODED, NULL);
@@ -183,7 +175,7 @@ next_step (BtEngineJob *job, guint status, SoupMessageHeaders *headers, GInputSt
           }
         if (!SOUP_STATUS_IS_SUCCESSFUL (status))
           {
-            fail_http (job, status);
+            bt_attempt_fail_message (job->attempt, job->msg);
             return FALSE;
           }
         job->offset = parse_offset (headers);
@@ -203,7 +195,7 @@ next_step (BtEngineJob *job, guint status, SoupMessageHeaders *headers, GInputSt
       default:
         if (!SOUP_STATUS_IS_SUCCESSFUL (status))
           {
-            fail_http (job, status);
+            bt_attempt_fail_message (job->attempt, job->msg);
             return FALSE;
           }
         if (parse_offset (headers) != bt_attempt_get_total_to_send (attempt))

@@ -797,10 +797,8 @@ events {{ worker_connections 256; }}
 http {{
   default_type application/octet-stream;
   sendfile on;
-  log_format ranges '$request_method $uri $status range="$http_range" '
-                    'if_range="$http_if_range" accept_encoding="$http_accept_encoding" '
-                    'sent=$body_bytes_sent';
-  access_log {dir}/access.log ranges;
+  log_format custom {log_format};
+  access_log {dir}/access.log custom;
   client_body_temp_path {dir}/tmp/body;
   proxy_temp_path {dir}/tmp/proxy;
   fastcgi_temp_path {dir}/tmp/fastcgi;
@@ -824,10 +822,16 @@ http {{
 """
 
 
+# What each request asked for: tests check the service's Range and If-Range
+NGINX_LOG_RANGES = ("'$request_method $uri $status range=\"$http_range\" "
+                    "if_range=\"$http_if_range\" accept_encoding=\"$http_accept_encoding\" "
+                    "sent=$body_bytes_sent'")
+
+
 class Nginx:
     """A real nginx on a loopback port, unprivileged, serving root."""
 
-    def __init__(self, root, slow_rate="1m", tmpdir=None):
+    def __init__(self, root, slow_rate="1m", tmpdir=None, log_format=NGINX_LOG_RANGES):
         self.dir = tmpdir or tempfile.mkdtemp(prefix="bgt-nginx-")
         self.root = root
         self.port = free_port()
@@ -842,7 +846,7 @@ class Nginx:
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, root=root, port=self.port,
-                                      slow_rate=slow_rate))
+                                      slow_rate=slow_rate, log_format=log_format))
         self.proc = subprocess.Popen(
             ["nginx", "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -9,47 +9,11 @@
 # /slow/ serves the same files at a rate of the test's choosing.
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 
-from bgtharness import free_port
+from bgtharness import Nginx
 
-CONF = """daemon off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log;
-events {{ worker_connections 256; }}
-http {{
-  default_type application/octet-stream;
-  sendfile on;
-  log_format timed '$msec $request_time $request_method $uri $status $connection '
-                   'sent=$body_bytes_sent';
-  access_log {dir}/access.log timed;
-  client_body_temp_path {dir}/tmp/body;
-  proxy_temp_path {dir}/tmp/proxy;
-  fastcgi_temp_path {dir}/tmp/fastcgi;
-  uwsgi_temp_path {dir}/tmp/uwsgi;
-  scgi_temp_path {dir}/tmp/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    root {root};
-    location /slow/ {{
-      alias {root}/;
-      limit_rate {slow_rate};
-    }}
-    location /dav/ {{
-      alias {dir}/dav/;
-      dav_methods PUT DELETE;
-      create_full_put_path on;
-      client_max_body_size 0;
-    }}
-  }}
-}}
-"""
+# When each request ended and how long it ran
+LOG_TIMED = "'$msec $request_time $request_method $uri $status $connection sent=$body_bytes_sent'"
 
 
 class Request:
@@ -71,36 +35,11 @@ class Request:
                 f"{self.start:.3f}–{self.end:.3f} sent={self.sent}>")
 
 
-class TimedNginx:
-    def __init__(self, root, slow_rate="256k"):
-        self.dir = tempfile.mkdtemp(prefix="bgt-nginx-timed-")
-        self.root = root
-        self.port = free_port()
-        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
-        self.dav = os.path.join(self.dir, "dav")
-        os.makedirs(self.dav, exist_ok=True)
-        os.chmod(self.dav, 0o777)
-        os.chmod(os.path.join(self.dir, "tmp"), 0o777)
-        for d in (self.dir, root):
-            os.chmod(d, 0o755)
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(CONF.format(dir=self.dir, root=root, port=self.port, slow_rate=slow_rate))
-        self.proc = subprocess.Popen(
-            ["nginx", "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("nginx did not start")
-                time.sleep(0.02)
+class TimedNginx(Nginx):
+    """bgtharness.Nginx whose access log times each request."""
 
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+    def __init__(self, root, slow_rate="256k"):
+        super().__init__(root, slow_rate=slow_rate, log_format=LOG_TIMED)
 
     def requests(self, prefix=""):
         """The requests logged so far whose URI starts with prefix, in the
@@ -112,15 +51,6 @@ class TimedNginx:
             return []
         reqs = [Request(line) for line in lines if line.strip()]
         return sorted((r for r in reqs if r.uri.startswith(prefix)), key=lambda r: r.start)
-
-    def close(self):
-        self.proc.send_signal(signal.SIGQUIT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # nginx logs times to the millisecond: two requests that follow each other
