@@ -43,7 +43,8 @@ TUS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tus")
 
 def settings(**kv):
     return pytest.mark.parametrize("service_settings", [{k.replace("_", "-"): str(v)
-                                                         for k, v in kv.items()}], indirect=True)
+                                                         for k, v in kv.items()}], indirect=True,
+                                   ids=["settings"])
 
 
 def engines(*names):
@@ -604,7 +605,7 @@ def test_sandboxed_app_may_not_reach_a_local_server(bwrap_works, engine, target,
     ("put", 404, E.NOT_FOUND), ("put", 401, E.UNAUTHORIZED),
     ("tus", 404, E.NOT_FOUND), ("tus", 401, E.UNAUTHORIZED),
     ("ftps", 550, E.NOT_FOUND), ("ftps", 530, E.UNAUTHORIZED),
-])
+], ids=["put-404", "put-401", "tus-404", "tus-401", "ftps-550", "ftps-530"])
 def test_permanent_errors_are_mapped_and_not_retried(engine, fault, error, bus, client, tmp_path,
                                                      half, request):
     if engine == "ftps":
