@@ -650,3 +650,33 @@ def test_refused_port_is_cannot_connect(engine, bus, client, tmp_path, half):
     assert t.props.status == S.ERROR
     assert t.props.error_status == E.CANNOT_CONNECT, \
         f"{t.props.error_status.value_nick}: {t.props.error_message}"
+
+
+@engines("http", "put", "tus", "ftp", "ftps")
+@settings(retry_limit=0)
+def test_sandboxed_app_cannot_tell_open_local_ports_from_closed(bwrap_works, engine, bus,  # noqa: F811
+                                                                tmp_path, half):
+    """The local-network rule refuses before connecting: a sandboxed app
+    gets forbidden for a local port that listens and for one that does not,
+    so it cannot scan this machine's ports through the service."""
+    app = Sandbox(bus, "org.example.SandScan", str(tmp_path / "app"))
+    src = tmp_path / "app" / "src.bin"
+    make_source(src, 4 * KIB)
+    listening = Silent()
+    try:
+        class Closed:
+            port = free_port()  # bound and closed: nobody listens
+        seen = {}
+        for label, server in (("listening", listening), ("closed", Closed)):
+            tg = Target(engine, server, tmp_path, half)
+            if tg.kind == "download":
+                path = app.run("create-fd", tg.uri(), str(tmp_path / "app" / label))
+            else:
+                path = app.run("create-upload-fd", tg.uri(label), str(src), "PUT",
+                               "tus" if engine == "tus" else "plain")
+            assert app.run("wait-completed", path) == "error"
+            seen[label] = app.run("get", path, "ErrorStatus")
+        assert seen == {"listening": "forbidden", "closed": "forbidden"}, seen
+        assert listening.accepted == [], "the service connected to a local port"
+    finally:
+        listening.close()
