@@ -39,6 +39,18 @@ def main(argv):
             out = call(conn, MANAGER, MANAGER_IFACE, "CreateDownload",
                        GLib.Variant("(sa{sv})", (uri, {"destination-fd": GLib.Variant("h", index)})),
                        fds)[0]
+        elif action == "create-upload-fd":
+            # uri path method protocol: a file the app opened itself
+            uri, path, method, protocol = args
+            fd = os.open(path, os.O_RDONLY)
+            fds = Gio.UnixFDList.new()
+            index = fds.append(fd)
+            os.close(fd)
+            out = call(conn, MANAGER, MANAGER_IFACE, "CreateUpload",
+                       GLib.Variant("(sa{sv})", (uri, {"source-fd": GLib.Variant("h", index),
+                                                       "method": GLib.Variant("s", method),
+                                                       "protocol": GLib.Variant("s", protocol)})),
+                       fds)[0]
         elif action == "create-path":
             uri, path = args
             out = call(conn, MANAGER, MANAGER_IFACE, "CreateDownload",
