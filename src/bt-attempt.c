@@ -41,7 +41,8 @@
 
 typedef enum
 {
-  PHASE_WAITING, /* connecting, sending, waiting for an answer */
+  PHASE_WAITING, /* connecting, waiting for an answer */
+  PHASE_SENDING, /* a request body flowing out */
   PHASE_BODY,    /* data flowing in */
   PHASE_ENDING,  /* verifying and committing */
 } Phase;
@@ -251,8 +252,9 @@ end_with_error (BtAttempt *self, const GError *error)
   if (self->timed_out)
     {
       end (self, BT_ERROR_STATUS_TIMEOUT,
-           self->phase == PHASE_BODY ? "The server stopped sending data"
-                                     : "The server did not answer in time",
+           self->phase == PHASE_BODY      ? "The server stopped sending data"
+           : self->phase == PHASE_SENDING ? "The server stopped taking data"
+                                          : "The server did not answer in time",
            self->repeatable, 0);
       return;
     }
@@ -440,7 +442,8 @@ on_watchdog (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
 
-  /* Low speed: fewer than low-speed-limit bytes/s over low-speed-time s */
+  /* Low speed, while data flows in or out: fewer than low-speed-limit
+   * bytes/s over low-speed-time s */
   if (++self->window_seconds >= MAX (g_settings_get_uint (self->settings, "low-speed-time"), 1))
     {
       guint64 limit = g_settings_get_uint (self->settings, "low-speed-limit");
@@ -1025,6 +1028,13 @@ bt_attempt_sent (BtAttempt *self, guint64 bytes_sent_in_all)
 {
   guint64 before = bt_transfer_get_bytes_sent (self->transfer);
 
+  if (self->phase == PHASE_WAITING)
+    {
+      /* The body flows: the low-speed watchdog watches it */
+      self->phase = PHASE_SENDING;
+      self->window_bytes = 0;
+      self->window_seconds = 0;
+    }
   if (bytes_sent_in_all > before)
     activity (self, bytes_sent_in_all - before);
   bt_transfer_set_bytes_sent (self->transfer, bytes_sent_in_all, FALSE);

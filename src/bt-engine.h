@@ -87,6 +87,7 @@ gboolean bt_attempt_check_peer (BtAttempt *self, GSocketConnection *connection, 
 
 /* ---- What an engine tells ----------------------------------------------- */
 
+/* The request (with all of its body) is out: waiting for the answer */
 void bt_attempt_request_sent (BtAttempt *self);
 void bt_attempt_record_response (BtAttempt *self, guint status, SoupMessageHeaders *headers,
                                  GUri *actual_uri);
@@ -96,6 +97,7 @@ void bt_attempt_record_server_digest (BtAttempt *self, const char *header_name, 
 void bt_attempt_record_resume_url (BtAttempt *self, const char *url);
 gboolean bt_attempt_restart_at (BtAttempt *self, guint64 offset, const char *why);
 void bt_attempt_set_repeatable (BtAttempt *self, gboolean repeatable);
+/* Body bytes left: under the low-speed watchdog until request_sent() */
 void bt_attempt_sent (BtAttempt *self, guint64 bytes_sent_in_all);
 
 typedef void (*BtAttemptBodyDone) (BtAttempt *attempt, gpointer user_data);

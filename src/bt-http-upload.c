@@ -77,6 +77,16 @@ on_wrote_body_data (SoupMessage *msg, guint chunk_size, gpointer user_data)
   bt_attempt_sent (job->attempt, job->offset + job->sent);
 }
 
+/* All of the body went out: now the server's answer is awaited */
+static void
+on_wrote_body (SoupMessage *msg, gpointer user_data)
+{
+  BtEngineJob *job = user_data;
+
+  if (!job->stopped)
+    bt_attempt_request_sent (job->attempt);
+}
+
 /* ---- The server's reply ------------------------------------------------- */
 
 static void
@@ -275,6 +285,7 @@ set_body (BtEngineJob *job, guint64 offset, const char *content_type)
                                  size == BT_SIZE_UNKNOWN ? -1 : (gssize) (size - offset));
   job->sent = 0;
   g_signal_connect (job->msg, "wrote-body-data", G_CALLBACK (on_wrote_body_data), job);
+  g_signal_connect (job->msg, "wrote-body", G_CALLBACK (on_wrote_body), job);
   return TRUE;
 }
 

@@ -2,9 +2,10 @@
  *
  * A sandboxed app must not use the service to reach what its sandbox keeps
  * it from: this machine's own services and the local network (FAULTS X3).
- * The address is checked once connected, so that it is the address really
- * used, whatever the name resolved to and on every redirect hop; the
- * request has not been sent yet at that point.
+ * The address is checked as GSocketClient is about to connect to it, and
+ * again once connected, so that it is the address really used, whatever
+ * the name resolved to and on every redirect hop; the request has not been
+ * sent yet at that point.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -49,11 +50,26 @@ on_network_event (SoupMessage *msg, GSocketClientEvent event, GIOStream *connect
                   gpointer user_data)
 {
   Guard *guard = user_data;
-  if (event != G_SOCKET_CLIENT_CONNECTED || !G_IS_SOCKET_CONNECTION (connection))
+
+  /* About to connect (GSocketClient gives the address it will use) and
+   * once connected: refused either way, so that an open local port and a
+   * closed one look the same to the app (no port scanning through us) */
+  g_autoptr (GSocketAddress) address = NULL;
+
+  if ((event != G_SOCKET_CLIENT_CONNECTING && event != G_SOCKET_CLIENT_CONNECTED)
+      || !G_IS_SOCKET_CONNECTION (connection))
+    return;
+  /* Before connecting, an address GSocketClient does not tell is left to
+   * the check once connected */
+  address = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (connection), NULL);
+  if (event == G_SOCKET_CLIENT_CONNECTING && address == NULL)
     return;
   if (!bt_connection_may_be_reached (G_SOCKET_CONNECTION (connection)))
     {
       *guard->denied = TRUE;
+      /* Closed before GSocketClient connects it: not even a SYN leaves */
+      if (event == G_SOCKET_CLIENT_CONNECTING)
+        g_socket_close (g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)), NULL);
       g_cancellable_cancel (guard->cancellable);
     }
 }

@@ -9,6 +9,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -566,14 +567,24 @@ def test_c8_a_flood_of_calls_does_not_starve_another_app(bus, tmp_path):
                 results.append("ok")
             except GLib.Error as e:
                 results.append(e.message)
-        for c, conn in enumerate(flooder):
-            for i in range(120):  # under the bus's 128 pending replies a connection
-                conn.call("org.freedesktop.BackgroundTransfer", "/org/freedesktop/BackgroundTransfer",
-                          "org.freedesktop.BackgroundTransfer.Manager", "CreateDownload",
-                          GLib.Variant("(sa{sv})", (f"http://127.0.0.1:9/{c}-{i}", {
-                              "destination": GLib.Variant("s", str(tmp_path / f"f{c}-{i}")),
-                              "start": GLib.Variant("b", False)})),
-                          GLib.VariantType("(o)"), Gio.DBusCallFlags.NONE, 120000, None, done)
+        # The whole flood waits in the bus while the service is stopped, so
+        # that it arrives at once however slowly this test sends it
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for c, conn in enumerate(flooder):
+                for i in range(120):  # under the bus's 128 pending replies a connection
+                    conn.call("org.freedesktop.BackgroundTransfer",
+                              "/org/freedesktop/BackgroundTransfer",
+                              "org.freedesktop.BackgroundTransfer.Manager", "CreateDownload",
+                              GLib.Variant("(sa{sv})", (f"http://127.0.0.1:9/{c}-{i}", {
+                                  "destination": GLib.Variant("s", str(tmp_path / f"f{c}-{i}")),
+                                  "start": GLib.Variant("b", False)})),
+                              GLib.VariantType("(o)"), Gio.DBusCallFlags.NONE, 120000, None,
+                              done)
+            for conn in flooder:
+                conn.flush_sync(None)
+        finally:
+            os.kill(pid, signal.SIGCONT)
         d = Bgt.Downloader.new(modest)
         d.set_start(False)
         start = time.monotonic()
