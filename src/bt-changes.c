@@ -21,6 +21,7 @@ struct _BtChanges
   const char *interface;
   const char *const *immediate; /* NULL-terminated */
   BtChangesGetFunc get_value;
+  BtChangesFlushFunc flush_func;
   gpointer object;
 
   GDBusConnection *connection; /* NULL while detached */
@@ -72,6 +73,39 @@ bt_changes_attach (BtChanges *self, GDBusConnection *connection, BtCallers *call
   self->app_id = g_strdup (app_id);
 }
 
+/*
+ * bt_changes_set_flush_func:
+ *
+ * @func runs each time the changes go out (also when no property changed),
+ * to send with them the signals that are coalesced with them
+ * (bt_changes_emit()).
+ */
+void
+bt_changes_set_flush_func (BtChanges *self, BtChangesFlushFunc func)
+{
+  self->flush_func = func;
+}
+
+/*
+ * bt_changes_emit:
+ * @parameters: (transfer floating): the signal's parameters
+ *
+ * Sends a signal of the interface to the owner's connections only.
+ */
+void
+bt_changes_emit (BtChanges *self, const char *signal_name, GVariant *parameters)
+{
+  g_autoptr (GVariant) params = g_variant_ref_sink (parameters);
+  GPtrArray *peers;
+
+  if (self->connection == NULL)
+    return;
+  peers = bt_callers_get_peers (self->callers, self->app_id);
+  for (guint i = 0; peers != NULL && i < peers->len; i++)
+    g_dbus_connection_emit_signal (self->connection, g_ptr_array_index (peers, i),
+                                   self->object_path, self->interface, signal_name, params, NULL);
+}
+
 /* What is pending goes out first; nothing is sent afterwards */
 void
 bt_changes_detach (BtChanges *self)
@@ -94,6 +128,8 @@ bt_changes_flush (BtChanges *self)
   GPtrArray *peers;
 
   g_clear_handle_id (&self->flush_source, g_source_remove);
+  if (self->flush_func != NULL)
+    self->flush_func (self->object, self);
   if (g_hash_table_size (self->dirty) == 0)
     return;
 
@@ -132,6 +168,14 @@ on_flush_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Everything pending goes out from the main loop, before anything else */
+void
+bt_changes_flush_soon (BtChanges *self)
+{
+  g_clear_handle_id (&self->flush_source, g_source_remove);
+  self->flush_source = g_idle_add_full (G_PRIORITY_HIGH, on_flush_timeout, self, NULL);
+}
+
 /*
  * bt_changes_add:
  * @property: (not nullable): a property of the interface
@@ -149,8 +193,7 @@ bt_changes_add (BtChanges *self, const char *property)
 
   if (g_strv_contains (self->immediate, property))
     {
-      g_clear_handle_id (&self->flush_source, g_source_remove);
-      self->flush_source = g_idle_add_full (G_PRIORITY_HIGH, on_flush_timeout, self, NULL);
+      bt_changes_flush_soon (self);
       return;
     }
   if (self->flush_source != 0)

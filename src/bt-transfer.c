@@ -120,6 +120,8 @@ struct _BtTransfer
   BtCallers *callers;
   gboolean exported;
   BtChanges *changes;
+  guint64 ranges_reported;   /* RangesAdded told the app of the data up to here */
+  gboolean ranges_restarted; /* …and must say that it started over from zero */
 };
 
 G_DEFINE_TYPE (BtTransfer, bt_transfer, G_TYPE_OBJECT)
@@ -138,6 +140,7 @@ static const char *const immediate_properties[] = {
 };
 
 static GVariant *changed_value (gpointer object, const char *name);
+static void emit_ranges_added (gpointer object, BtChanges *changes);
 static GVariant *string_pairs (GPtrArray *pairs, gboolean hide_secrets);
 static void bt_transfer_changed (BtTransfer *self, const char *property);
 
@@ -218,6 +221,7 @@ bt_transfer_init (BtTransfer *self)
   self->secrets = bt_secrets_new ();
   self->response_headers = g_ptr_array_new_with_free_func (g_free);
   self->changes = bt_changes_new (BT_TRANSFER_INTERFACE, immediate_properties, changed_value, self);
+  bt_changes_set_flush_func (self->changes, emit_ranges_added);
   self->total_bytes = BT_SIZE_UNKNOWN;
   self->method = g_strdup ("GET");
   self->priority = BT_PRIORITY_DEFAULT;
@@ -1053,6 +1057,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
         break;
     }
   self->synced_bytes = MIN (self->synced_bytes, self->checkpoint_bytes);
+  self->ranges_reported = self->bytes_received; /* as far as the app may know */
   self->recovered_changes = self->status != recorded_status || self->queued != recorded_queued
                             || self->bytes_received != self->restore.bytes;
   if (self->bytes_received == 0 && !bt_status_is_finished (self->status))
@@ -1358,6 +1363,33 @@ static GVariant *
 changed_value (gpointer object, const char *name)
 {
   return get_property_value (BT_TRANSFER (object), name);
+}
+
+/* RangesAdded (SPEC §8.1): the data that arrived since the last one, and
+ * whether the download started over from zero; sent with the properties'
+ * flush, so at most as often (and at once on a restart and at the end) */
+static void
+emit_ranges_added (gpointer object, BtChanges *changes)
+{
+  BtTransfer *self = object;
+  GVariantBuilder added;
+  gboolean restarted = self->ranges_restarted;
+
+  if (self->kind != BT_KIND_DOWNLOAD)
+    return;
+  if (self->ranges_reported > self->bytes_received)
+    self->ranges_reported = self->bytes_received; /* data dropped, not a restart */
+  if (!restarted && self->bytes_received == self->ranges_reported)
+    return;
+  g_variant_builder_init (&added, G_VARIANT_TYPE ("a(tt)"));
+  if (restarted)
+    self->ranges_reported = 0;
+  if (self->bytes_received > self->ranges_reported)
+    g_variant_builder_add (&added, "(tt)", self->ranges_reported,
+                           self->bytes_received - self->ranges_reported);
+  self->ranges_reported = self->bytes_received;
+  self->ranges_restarted = FALSE;
+  bt_changes_emit (changes, "RangesAdded", g_variant_new ("(a(tt)b)", &added, restarted));
 }
 
 /* Announces a change of a property (bt-changes.c) */
@@ -2134,6 +2166,12 @@ bt_transfer_restarted (BtTransfer *self)
 {
   g_clear_pointer (&self->etag, g_free);
   g_clear_pointer (&self->last_modified, g_free);
+  if (self->ranges_reported > 0)
+    {
+      /* The app hears of it at once: what it read so far is void */
+      self->ranges_restarted = TRUE;
+      bt_changes_flush_soon (self->changes);
+    }
 }
 
 void

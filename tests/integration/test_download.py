@@ -384,3 +384,90 @@ def test_transfer_added_and_removed_reach_only_the_owner(bus, nginx, dest_dir):
         conn=other)
     wait_for(lambda: heard["other"], 10, "the other app's own TransferAdded")
     assert heard["other"] == [("TransferAdded", own)], heard["other"]
+
+
+def _raw_download(bus, conn, uri, dest, app_id):
+    (path,) = bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (
+        uri, {"app-id": GLib.Variant("s", app_id), "destination": GLib.Variant("s", str(dest))})),
+        conn=conn)
+    return path
+
+
+def _transfer_call(conn, path, method, args=None):
+    return conn.call_sync(bgtharness.BUS_NAME, path, bgtharness.TRANSFER_IFACE, method, args,
+                          None, Gio.DBusCallFlags.NONE, 10000, None)
+
+
+def _transfer_get(conn, path, name):
+    return conn.call_sync(bgtharness.BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
+                          GLib.Variant("(ss)", (bgtharness.TRANSFER_IFACE, name)), None,
+                          Gio.DBusCallFlags.NONE, 10000, None).unpack()[0]
+
+
+def _collect_ranges_added(conn, path):
+    heard = []
+    conn.signal_subscribe(None, bgtharness.TRANSFER_IFACE, "RangesAdded", path, None,
+                          Gio.DBusSignalFlags.NONE,
+                          lambda c, s, p, i, sig, params: heard.append(
+                              (time.monotonic(),) + tuple(params.unpack())))
+    return heard
+
+
+def test_ranges_added_tell_every_byte_once(bus, nginx, dest_dir):
+    """SPEC §8.1: RangesAdded reports the data as it arrives, each byte once,
+    in order, at most about ten times a second, the last one by the end;
+    RangesDownloaded agrees."""
+    conn = bus.connect()
+    dest = dest_dir / "ranged.bin"
+    path = _raw_download(bus, conn, nginx.url("slow/medium.bin"), dest, "org.example.Ranges")
+    heard = _collect_ranges_added(conn, path)
+    start = time.monotonic()
+    wait_for(lambda: _transfer_get(conn, path, "Status") == "completed", 60, "the download")
+    size = os.path.getsize(dest)
+    wait_for(lambda: heard and sum(r[1] for _, added, _r in heard for r in added) >= size, 10,
+             "RangesAdded to cover the file")
+    duration = time.monotonic() - start
+    expect = 0
+    for _, added, restarted in heard:
+        assert not restarted
+        for offset, length in added:
+            assert offset == expect and length > 0, heard
+            expect += length
+    assert expect == size
+    assert len(heard) <= 10 * duration + 2, f"{len(heard)} signals in {duration:.1f} s"
+    assert len(heard) >= 2, "the ranges came as the data did, not only at the end"
+    assert _transfer_get(conn, path, "RangesDownloaded") == [(0, size)]
+
+
+def test_ranges_added_says_when_the_download_restarts(bus, nginx, www, dest_dir):
+    """A file that changes on the server while paused: the resume gets the
+    whole new file (If-Range fails) and RangesAdded says restarted at once."""
+    root, _ = www
+    name = "changing-%d.bin" % os.getpid()
+    source = os.path.join(root, name)
+    bgtharness.make_file(source, 3 * 1024 * 1024)
+    conn = bus.connect()
+    dest = dest_dir / "changing.bin"
+    path = _raw_download(bus, conn, nginx.url("slow/" + name), dest, "org.example.Ranges")
+    heard = _collect_ranges_added(conn, path)
+    wait_for(lambda: heard and any(added for _, added, _r in heard), 30, "some ranges")
+    _transfer_call(conn, path, "Pause")
+    # Another version: other bytes, another mtime, so another ETag
+    new_sha = bgtharness.make_file(source, 3 * 1024 * 1024)
+    st = os.stat(source)
+    os.utime(source, (st.st_atime, st.st_mtime + 60))
+    _transfer_call(conn, path, "Resume")
+    wait_for(lambda: any(r for _, _a, r in heard), 30, "RangesAdded with restarted")
+    wait_for(lambda: _transfer_get(conn, path, "Status") == "completed", 60, "the download")
+    assert sha256_file(dest) == new_sha
+    # After the restart, the ranges start from zero again and cover the file
+    restart = max(i for i, (_, _a, r) in enumerate(heard) if r)
+    wait_for(lambda: sum(n for _, added, _r in heard[restart:] for _o, n in added)
+             >= 3 * 1024 * 1024, 10, "the new version's ranges")
+    covered = 0
+    for _, added, _r in heard[restart:]:
+        for offset, length in added:
+            assert offset == covered, heard[restart:]
+            covered += length
+    assert covered == 3 * 1024 * 1024
+    os.unlink(source)
