@@ -135,11 +135,11 @@ def name_has_owner(conn, name):
     return reply.unpack()[0]
 
 
-def call(obj, method, *args):
+def call(obj, method, *args, timeout=60):
     """Calls obj.<method>_async(*args, None, cb) and returns <method>_finish()."""
     box = []
     getattr(obj, method + "_async")(*args, None, lambda o, r: box.append(r))
-    wait_for(lambda: box, 60, method)
+    wait_for(lambda: box, timeout, method)
     return getattr(obj, method + "_finish")(box[0])
 
 

@@ -22,7 +22,7 @@ import time
 import uuid
 
 import pytest
-from bgtharness import Bgt, Gio, GLib, call, free_port, sha256_file, wait_for
+from bgtharness import Bgt, Gio, GLib, call, free_port, make_file, sha256_file, wait_for
 from faultserver import FaultServer
 from ftpservers import PyFtpd, VsFtpd
 from tcpproxy import Proxy
@@ -233,9 +233,21 @@ def test_per_host_connection_limit(engine, target, bus, client):
     connections)."""
     tg = target(engine, stall_after=None)
     # nginx sends a file into the socket buffers at once: its /slow/ makes
-    # a download hold its connection (the service's own max-rate would not)
+    # a download hold its connection (the service's own max-rate would
+    # not), and the relay sees a connection in use only while bytes pass,
+    # so each download must take long enough to overlap another: /slow/
+    # sends its first second's worth at once, the rest at 1 MiB/s
     tg.http_prefix = "slow/"
-    ts = [tg.create(bus, client, **{"max-rate": GLib.Variant("t", 2 * RATE)}) for _ in range(3)]
+    if engine == "http":
+        name = "wide-%d.bin" % os.getpid()
+        tg.sha = make_file(os.path.join(tg.server.root, name), 3 * MIB)
+        tg.uri = lambda name=name: f"http://127.0.0.1:{tg.port}/slow/{name}"
+    # Created stopped, then started together: they would all run at once
+    # but for the limit, however slowly this test creates them
+    ts = [tg.create(bus, client, **{"max-rate": GLib.Variant("t", 2 * RATE),
+                                    "start": GLib.Variant("b", False)}) for _ in range(3)]
+    for t in ts:
+        t.start_async(None, None)
     for t in ts:
         tg.check(t)
     assert tg.proxy.accepted() >= (3 if engine in ("ftp", "ftps") else 2)

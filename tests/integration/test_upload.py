@@ -173,7 +173,8 @@ def test_multipart_upload_of_files_and_values(bus, client, receiver, tmp_path):
     u = uploader(client)
     t = call(u, "create_multipart_upload", receiver.url("form"), parts)
     sampler = PeakRss(bus)
-    assert call(t, "wait"), t.props.error_message
+    # 300 MiB through a Python receiver: a bound for a loaded machine, not a speed
+    assert call(t, "wait", timeout=600), t.props.error_message
     peak = sampler.done()
     print(f"\nmultipart 3 × 100 MiB: service peak RSS {peak:.1f} MiB")
     assert peak < 100
