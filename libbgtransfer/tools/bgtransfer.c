@@ -2111,10 +2111,13 @@ main (int argc, char **argv)
   g_autoptr (Cli) cli = NULL;
   const Command *command;
   char *help_argv[] = { NULL, NULL, (char *) "--help", NULL };
+  const char *localedir;
   int status = EXIT_SUCCESS;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* $BGTRANSFER_LOCALEDIR: the translations of a build tree, for its tests */
+  localedir = g_getenv ("BGTRANSFER_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("bgtransfer");
