@@ -1844,8 +1844,9 @@ prompt_password (const char *prompt)
   action.sa_handler = restore_echo_and_die;
   sigaction (SIGINT, &action, &old_int);
   sigaction (SIGTERM, &action, &old_term);
-  g_printerr ("%s", prompt);
+  /* Silent before the prompt shows, so that nothing typed is echoed */
   tcsetattr (STDIN_FILENO, TCSAFLUSH, &silent);
+  g_printerr ("%s", prompt);
   while (read (STDIN_FILENO, &c, 1) == 1 && c != '\n')
     g_string_append_c (password, c);
   tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved_termios);
