@@ -4,9 +4,23 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "bgtransfer.h"
 #include "bgt-private.h"
+#include "bt-descriptions.h"
 #include "bt-names.h"
+
+/* The library's texts are in the "bgtransfer" domain, whatever the
+ * application's own. Bound when the library is loaded, so that a program
+ * that binds the domain elsewhere (the CLI run from the build tree) does
+ * so after, and wins. */
+__attribute__ ((constructor)) static void
+bgt_i18n_init (void)
+{
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+}
 
 /**
  * bgt_status_is_finished:
@@ -93,6 +107,27 @@ const char *
 bgt_error_status_to_string (BgtErrorStatus error_status)
 {
   return _bgt_enum_to_string (BGT_TYPE_ERROR_STATUS, error_status);
+}
+
+/**
+ * bgt_error_status_get_description:
+ * @error_status: a #BgtErrorStatus
+ *
+ * Says in words, for the user, what went wrong: "The file was not found
+ * on the server" for %BGT_ERROR_STATUS_NOT_FOUND. Translated into the
+ * language of the current locale.
+ *
+ * Returns: (transfer none): a sentence without a final period, or %NULL
+ *   for a value out of range
+ *
+ * Since: 0.2
+ */
+const char *
+bgt_error_status_get_description (BgtErrorStatus error_status)
+{
+  const char *description = bt_error_status_description (error_status);
+
+  return description != NULL ? g_dgettext (GETTEXT_PACKAGE, description) : NULL;
 }
 
 /* The empty string gives @fallback, even for BgtErrorStatus: the caller

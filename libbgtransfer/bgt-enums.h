@@ -171,4 +171,7 @@ const char *bgt_status_to_string (BgtStatus status);
 BGT_AVAILABLE_IN_ALL
 const char *bgt_error_status_to_string (BgtErrorStatus error_status);
 
+BGT_AVAILABLE_IN_ALL
+const char *bgt_error_status_get_description (BgtErrorStatus error_status);
+
 G_END_DECLS

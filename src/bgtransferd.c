@@ -15,6 +15,11 @@
 #include "bt-manager.h"
 
 #define BT_BUS_NAME "org.freedesktop.BackgroundTransfer"
+
+/* Where the translations are: the test build reads the build tree's */
+#ifndef BT_LOCALEDIR
+#define BT_LOCALEDIR LOCALEDIR
+#endif
 #define DEFAULT_IDLE_TIMEOUT_S 60
 
 typedef struct
@@ -127,7 +132,7 @@ main (int argc, char **argv)
   };
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, BT_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

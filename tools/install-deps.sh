@@ -11,6 +11,7 @@ PACKAGES="
   dbus dbus-daemon nginx-light curl aria2 gnome-keyring libsecret-tools
   python3-pyftpdlib python3-trustme openssl clang-format valgrind vsftpd
   valac bash-completion strace fiu-utils faketime bubblewrap
+  zsh fish locales
 "
 
 # Node.js and npm run the tus server of the upload tests; the machine's own
@@ -28,6 +29,28 @@ install_npm() {
   fi
 }
 
+# The CLI's tests run in zh_CN.UTF-8 too: generate that locale (the
+# locales package alone does not)
+ensure_locale() {
+  if locale -a 2>/dev/null | grep -qix 'zh_CN\.utf-\?8'; then
+    return
+  fi
+  echo "install-deps: generating the zh_CN.UTF-8 locale"
+  if [ -f /etc/locale.gen ] && command -v locale-gen >/dev/null 2>&1; then
+    $SUDO sed -i 's/^# *\(zh_CN\.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+    grep -q '^zh_CN\.UTF-8 UTF-8' /etc/locale.gen ||
+      echo 'zh_CN.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+    $SUDO locale-gen
+  else
+    $SUDO localedef -i zh_CN -f UTF-8 zh_CN.UTF-8
+  fi
+}
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  SUDO="sudo"
+fi
+
 missing=""
 for p in $PACKAGES; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -37,13 +60,9 @@ done
 
 if [ -z "$missing" ]; then
   install_npm
+  ensure_locale
   echo "install-deps: all dependencies present"
   exit 0
-fi
-
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  SUDO="sudo"
 fi
 
 echo "install-deps: installing:$missing"
@@ -53,3 +72,4 @@ $SUDO apt-get update -q
 # the tests run their own unprivileged instances.
 $SUDO apt-get install -y -q --no-install-recommends $missing
 install_npm
+ensure_locale

@@ -66,8 +66,8 @@ cli_throttle_clear (CliThrottle *self)
 
 /* ---- Formatting --------------------------------------------------------- */
 
-static const char *
-enum_nick (GType type, int value)
+const char *
+cli_enum_nick (GType type, int value)
 {
   /* The class stays referenced: its nicks live as long as the program */
   GEnumClass *klass = g_type_class_ref (type);
@@ -106,6 +106,71 @@ format_size (guint64 size)
       memmove (nbsp + 1, nbsp + 2, strlen (nbsp + 2) + 1);
     }
   return text;
+}
+
+/* The columns @str takes on a terminal: two for a wide (CJK) character */
+glong
+cli_display_width (const char *str)
+{
+  glong width = 0;
+
+  for (const char *p = str; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iszerowidth (c))
+        continue;
+      width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  return width;
+}
+
+/* A status for people: the bus string in English, translated elsewhere */
+const char *
+cli_status_label (BgtStatus status)
+{
+  switch (status)
+    {
+      case BGT_STATUS_IDLE:
+        /* TRANSLATORS: a transfer status: created, or waiting in the queue */
+        return C_ ("status", "idle");
+      case BGT_STATUS_RUNNING:
+        return C_ ("status", "running");
+      case BGT_STATUS_PAUSED_BY_APPLICATION:
+        return C_ ("status", "paused-by-application");
+      case BGT_STATUS_PAUSED_COSTED_NETWORK:
+        /* TRANSLATORS: a transfer status: waiting for a network its cost policy allows */
+        return C_ ("status", "paused-costed-network");
+      case BGT_STATUS_PAUSED_NO_NETWORK:
+        return C_ ("status", "paused-no-network");
+      case BGT_STATUS_PAUSED_SYSTEM_POLICY:
+        /* TRANSLATORS: a transfer status: held back by the power policy */
+        return C_ ("status", "paused-system-policy");
+      case BGT_STATUS_PAUSED_RECOVERABLE_ERROR:
+        /* TRANSLATORS: a transfer status: waiting to retry after an error */
+        return C_ ("status", "paused-recoverable-error");
+      case BGT_STATUS_COMPLETED:
+        return C_ ("status", "completed");
+      case BGT_STATUS_CANCELED:
+        return C_ ("status", "canceled");
+      case BGT_STATUS_ERROR:
+        return C_ ("status", "error");
+      default:
+        return bgt_status_to_string (status);
+    }
+}
+
+/* "0:42", "12:05", "1:02:03": hours, minutes, seconds, as clocks count */
+char *
+cli_format_duration (guint64 seconds)
+{
+  if (seconds >= 100 * 3600)
+    /* TRANSLATORS: a time left of more than 99 hours */
+    return g_strdup (_ (">99h"));
+  if (seconds >= 3600)
+    return g_strdup_printf ("%u:%02u:%02u", (guint) (seconds / 3600), (guint) (seconds / 60 % 60),
+                            (guint) (seconds % 60));
+  return g_strdup_printf ("%u:%02u", (guint) (seconds / 60), (guint) (seconds % 60));
 }
 
 /* Bytes moved and bytes to move (G_MAXUINT64 when unknown): received for a
@@ -164,8 +229,8 @@ percentage (guint64 bytes, guint64 total)
   return (int) MIN (100.0, (double) bytes * 100.0 / (double) total);
 }
 
-static char *
-format_rate (guint64 rate)
+char *
+cli_format_rate (guint64 rate)
 {
   g_autofree char *size = format_size (rate);
 
@@ -173,42 +238,97 @@ format_rate (guint64 rate)
   return g_strdup_printf (_ ("%s/s"), size);
 }
 
-/* "12.3 MB/50.0 MB (24%)", then the rate while running or the status */
-static void
-append_progress (GString *out, BgtTransfer *transfer, gboolean with_status)
+/* "ETA 0:42" while running with a known size and rate, else NULL */
+static char *
+format_eta (BgtTransfer *transfer)
 {
+  guint64 bytes, total, rate = bgt_transfer_get_rate (transfer);
+  g_autofree char *duration = NULL;
+
+  cli_transfer_get_progress (transfer, &bytes, &total);
+  if (bgt_transfer_get_status (transfer) != BGT_STATUS_RUNNING || rate == 0 || total == G_MAXUINT64
+      || bytes >= total)
+    return NULL;
+  duration = cli_format_duration ((total - bytes + rate - 1) / rate);
+  /* TRANSLATORS: the estimated time left, such as "ETA 1:05" (minutes:seconds) */
+  return g_strdup_printf (_ ("ETA %s"), duration);
+}
+
+/* The pieces of a progress report, most important first; NULL ends it.
+ * " 24%", "12.3 MB/50.0 MB", "2.0 MB/s", "ETA 0:23", or the status of a
+ * transfer that is not running when @with_status. */
+static GStrv
+progress_pieces (BgtTransfer *transfer, gboolean with_status)
+{
+  g_autoptr (GStrvBuilder) pieces = g_strv_builder_new ();
   BgtStatus status = bgt_transfer_get_status (transfer);
   g_autofree char *progress = cli_format_progress (transfer);
+  g_autofree char *eta = format_eta (transfer);
   guint64 bytes, total;
   int percent;
 
   cli_transfer_get_progress (transfer, &bytes, &total);
   percent = percentage (bytes, total);
   if (percent >= 0)
-    g_string_append_printf (out, "%3d%% ", percent);
-  g_string_append (out, progress);
+    {
+      g_autofree char *text = g_strdup_printf ("%3d%%", percent);
+
+      g_strv_builder_add (pieces, text);
+    }
+  g_strv_builder_add (pieces, progress);
   if (status == BGT_STATUS_RUNNING && bgt_transfer_get_rate (transfer) > 0)
     {
-      g_autofree char *rate = format_rate (bgt_transfer_get_rate (transfer));
+      g_autofree char *rate = cli_format_rate (bgt_transfer_get_rate (transfer));
 
-      g_string_append_printf (out, "  %s", rate);
+      g_strv_builder_add (pieces, rate);
     }
   else if (with_status && status != BGT_STATUS_RUNNING)
-    g_string_append_printf (out, "  %s", bgt_status_to_string (status));
+    g_strv_builder_add (pieces, cli_status_label (status));
+  if (eta != NULL)
+    g_strv_builder_add (pieces, eta);
+  return g_strv_builder_end (pieces);
+}
+
+/* The pieces that fit in @columns, two spaces apart (the percentage, one) */
+static void
+append_pieces (GString *out, GStrv pieces, glong columns)
+{
+  glong width = 0;
+
+  for (guint i = 0; pieces[i] != NULL; i++)
+    {
+      const char *sep = i == 0 ? "" : (g_str_has_suffix (pieces[i - 1], "%") ? " " : "  ");
+      glong piece = (glong) strlen (sep) + cli_display_width (pieces[i]);
+
+      if (columns >= 0 && width + piece > columns)
+        break;
+      g_string_append (out, sep);
+      g_string_append (out, pieces[i]);
+      width += piece;
+    }
+}
+
+/* " 24% 12.3 MB/50.0 MB  2.0 MB/s  ETA 0:23" */
+static void
+append_progress (GString *out, BgtTransfer *transfer, gboolean with_status)
+{
+  g_auto (GStrv) pieces = progress_pieces (transfer, with_status);
+
+  append_pieces (out, pieces, -1);
 }
 
 /* One line for the monitor: "running  24% 12.3 MB/50.0 MB  2.0 MB/s" */
 char *
 cli_format_state (BgtTransfer *transfer)
 {
-  GString *out = g_string_new (bgt_status_to_string (bgt_transfer_get_status (transfer)));
+  GString *out = g_string_new (cli_status_label (bgt_transfer_get_status (transfer)));
   BgtErrorStatus error_status = bgt_transfer_get_error_status (transfer);
 
   g_string_append_c (out, ' ');
   append_progress (out, transfer, FALSE);
   if (error_status != BGT_ERROR_STATUS_NONE)
-    g_string_append_printf (out, "  %s: %s", bgt_error_status_to_string (error_status),
-                            or_dash (bgt_transfer_get_error_message (transfer)));
+    g_string_append_printf (out, "  %s (%s)", bgt_error_status_get_description (error_status),
+                            bgt_error_status_to_string (error_status));
   return g_string_free (out, FALSE);
 }
 
@@ -338,7 +458,8 @@ cli_transfer_to_json (BgtTransfer *transfer, const char *event, gboolean with_he
   if (event != NULL)
     json_string (out, "event", event);
   json_string (out, "id", bgt_transfer_get_id (transfer));
-  json_string (out, "kind", enum_nick (BGT_TYPE_TRANSFER_KIND, bgt_transfer_get_kind (transfer)));
+  json_string (out, "kind",
+               cli_enum_nick (BGT_TYPE_TRANSFER_KIND, bgt_transfer_get_kind (transfer)));
   json_string (out, "status", bgt_status_to_string (bgt_transfer_get_status (transfer)));
   json_string (out, "uri", bgt_transfer_get_uri (transfer));
   json_string (out, "actual-uri", bgt_transfer_get_actual_uri (transfer));
@@ -356,9 +477,9 @@ cli_transfer_to_json (BgtTransfer *transfer, const char *event, gboolean with_he
                bgt_error_status_to_string (bgt_transfer_get_error_status (transfer)));
   json_string (out, "error-message", bgt_transfer_get_error_message (transfer));
   json_string (out, "priority",
-               enum_nick (BGT_TYPE_PRIORITY, bgt_transfer_get_priority (transfer)));
+               cli_enum_nick (BGT_TYPE_PRIORITY, bgt_transfer_get_priority (transfer)));
   json_string (out, "cost-policy",
-               enum_nick (BGT_TYPE_COST_POLICY, bgt_transfer_get_cost_policy (transfer)));
+               cli_enum_nick (BGT_TYPE_COST_POLICY, bgt_transfer_get_cost_policy (transfer)));
   json_string (out, "group", bgt_transfer_get_group (transfer));
   json_string (out, "tag", bgt_transfer_get_tag (transfer));
   json_uint (out, "attempts", bgt_transfer_get_attempts (transfer));
@@ -392,7 +513,7 @@ static void
 append_padded (GString *out, const char *str, glong width)
 {
   g_string_append (out, str);
-  for (glong n = g_utf8_strlen (str, -1); n < width; n++)
+  for (glong n = cli_display_width (str); n < width; n++)
     g_string_append_c (out, ' ');
 }
 
@@ -407,16 +528,16 @@ cli_print_transfer_list (GListModel *transfers)
   g_autoptr (GString) out = g_string_new (NULL);
 
   for (guint c = 0; c < G_N_ELEMENTS (widths); c++)
-    widths[c] = g_utf8_strlen (_ (headings[c]), -1);
+    widths[c] = cli_display_width (_ (headings[c]));
   for (guint i = 0; i < n; i++)
     {
       g_autoptr (BgtTransfer) transfer = g_list_model_get_item (transfers, i);
       char *text = cli_format_progress (transfer);
 
-      widths[0] = MAX (widths[0], g_utf8_strlen (or_empty (bgt_transfer_get_id (transfer)), -1));
+      widths[0] = MAX (widths[0], cli_display_width (or_empty (bgt_transfer_get_id (transfer))));
       widths[1] = MAX (widths[1],
-                       (glong) strlen (bgt_status_to_string (bgt_transfer_get_status (transfer))));
-      widths[2] = MAX (widths[2], g_utf8_strlen (text, -1));
+                       cli_display_width (cli_status_label (bgt_transfer_get_status (transfer))));
+      widths[2] = MAX (widths[2], cli_display_width (text));
       g_ptr_array_add (progress, text);
     }
 
@@ -432,12 +553,125 @@ cli_print_transfer_list (GListModel *transfers)
 
       append_padded (out, or_empty (bgt_transfer_get_id (transfer)), widths[0]);
       g_string_append (out, "  ");
-      append_padded (out, bgt_status_to_string (bgt_transfer_get_status (transfer)), widths[1]);
+      append_padded (out, cli_status_label (bgt_transfer_get_status (transfer)), widths[1]);
       g_string_append (out, "  ");
       append_padded (out, g_ptr_array_index (progress, i), widths[2]);
       g_string_append_printf (out, "  %s\n", or_empty (bgt_transfer_get_uri (transfer)));
     }
   g_print ("%s", out->str);
+}
+
+/* @str cut to @width columns, with "…" when something was cut */
+static void
+append_fitted (GString *out, const char *str, glong width)
+{
+  glong used = 0;
+
+  if (cli_display_width (str) <= width)
+    {
+      append_padded (out, str, width);
+      return;
+    }
+  for (const char *p = str; *p != '\0' && width > 0; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      glong w = g_unichar_iszerowidth (c) ? 0 : (g_unichar_iswide (c) ? 2 : 1);
+
+      if (used + w > width - 1)
+        break;
+      g_string_append_unichar (out, c);
+      used += w;
+    }
+  if (width > 0)
+    {
+      g_string_append (out, "…");
+      used++;
+    }
+  for (; used < width; used++)
+    g_string_append_c (out, ' ');
+}
+
+/* What the monitor's table calls a transfer: its file's name, else its URI */
+static char *
+short_name (BgtTransfer *transfer)
+{
+  const char *location = cli_transfer_get_location (transfer);
+
+  if (location != NULL && *location != '\0')
+    return g_path_get_basename (location);
+  return g_strdup (or_empty (bgt_transfer_get_uri (transfer)));
+}
+
+/* The monitor's table: a heading, then a line per transfer, each fitted to
+ * @columns; at most @max_lines lines in all */
+char *
+cli_format_table (GPtrArray *transfers, glong columns, glong max_lines)
+{
+  /* TRANSLATORS: column headings of "bgtransfer monitor" on a terminal */
+  const char *headings[] = { N_ ("ID"), N_ ("STATUS"), N_ ("PROGRESS"), N_ ("NAME") };
+  g_autoptr (GPtrArray) progress = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) out = g_string_new (NULL);
+  glong widths[3], name_width;
+  guint shown = transfers->len;
+
+  if (max_lines >= 2 && transfers->len + 1 > (guint) max_lines)
+    shown = (guint) max_lines - 2; /* and a line that says how many more */
+  for (guint c = 0; c < G_N_ELEMENTS (widths); c++)
+    widths[c] = cli_display_width (_ (headings[c]));
+  for (guint i = 0; i < shown; i++)
+    {
+      BgtTransfer *transfer = g_ptr_array_index (transfers, i);
+      g_autoptr (GString) text = g_string_new (NULL);
+
+      append_progress (text, transfer, FALSE);
+      widths[0] = MAX (widths[0], cli_display_width (or_empty (bgt_transfer_get_id (transfer))));
+      widths[1] = MAX (widths[1],
+                       cli_display_width (cli_status_label (bgt_transfer_get_status (transfer))));
+      widths[2] = MAX (widths[2], cli_display_width (text->str));
+      g_ptr_array_add (progress, g_string_free (g_steal_pointer (&text), FALSE));
+    }
+  /* The progress gives way to the name down to 12 columns, then is cut */
+  name_width = columns - 1 - (widths[0] + widths[1] + widths[2] + 6);
+  if (name_width < 12)
+    {
+      widths[2] = MAX (widths[2] - (12 - name_width), 8);
+      name_width = MAX (columns - 1 - (widths[0] + widths[1] + widths[2] + 6), 0);
+    }
+
+  for (guint i = 0; i <= shown; i++)
+    {
+      BgtTransfer *transfer = i > 0 ? g_ptr_array_index (transfers, i - 1) : NULL;
+      g_autofree char *name = transfer != NULL ? short_name (transfer) : NULL;
+
+      append_fitted (out,
+                     transfer != NULL ? or_empty (bgt_transfer_get_id (transfer)) : _ (headings[0]),
+                     widths[0]);
+      g_string_append (out, "  ");
+      append_fitted (out,
+                     transfer != NULL ? cli_status_label (bgt_transfer_get_status (transfer))
+                                      : _ (headings[1]),
+                     widths[1]);
+      g_string_append (out, "  ");
+      append_fitted (out, transfer != NULL ? g_ptr_array_index (progress, i - 1) : _ (headings[2]),
+                     widths[2]);
+      g_string_append (out, "  ");
+      append_fitted (out, transfer != NULL ? name : _ (headings[3]), name_width);
+      /* No trailing blanks */
+      while (out->len > 0 && out->str[out->len - 1] == ' ')
+        g_string_truncate (out, out->len - 1);
+      g_string_append_c (out, '\n');
+    }
+  if (shown < transfers->len)
+    {
+      guint more = transfers->len - shown;
+
+      /* TRANSLATORS: below the monitor's table when the terminal is too short */
+      g_string_append_printf (out,
+                              g_dngettext (GETTEXT_PACKAGE, "… and %u more transfer\n",
+                                           "… and %u more transfers\n", more),
+                              more);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 static void
@@ -486,7 +720,7 @@ cli_print_transfer_details (BgtTransfer *transfer)
   gboolean upload = bgt_transfer_get_kind (transfer) == BGT_TRANSFER_KIND_UPLOAD;
   BgtErrorStatus error_status = bgt_transfer_get_error_status (transfer);
   guint64 bytes, total;
-  g_autofree char *rate = format_rate (bgt_transfer_get_rate (transfer));
+  g_autofree char *rate = cli_format_rate (bgt_transfer_get_rate (transfer));
   g_autofree char *http_status = NULL;
   g_autofree char *attempts = g_strdup_printf ("%u", bgt_transfer_get_attempts (transfer));
   g_autofree char *created = cli_format_time (bgt_transfer_get_created_time (transfer));
@@ -499,26 +733,34 @@ cli_print_transfer_details (BgtTransfer *transfer)
     http_status = g_strdup_printf ("%u", bgt_transfer_get_http_status (transfer));
 
   print_field (_ ("ID"), bgt_transfer_get_id (transfer));
-  print_field (_ ("Kind"), enum_nick (BGT_TYPE_TRANSFER_KIND, bgt_transfer_get_kind (transfer)));
+  print_field (_ ("Kind"),
+               cli_enum_nick (BGT_TYPE_TRANSFER_KIND, bgt_transfer_get_kind (transfer)));
   print_field (_ ("URI"), bgt_transfer_get_uri (transfer));
   print_field (_ ("Actual URI"), bgt_transfer_get_actual_uri (transfer));
   print_field (upload ? _ ("Source") : _ ("Destination"), cli_transfer_get_location (transfer));
   print_field (_ ("Method"), bgt_transfer_get_method (transfer));
-  print_field (_ ("Status"), bgt_status_to_string (bgt_transfer_get_status (transfer)));
+  print_field (_ ("Status"), cli_status_label (bgt_transfer_get_status (transfer)));
   if (waiting_reason (transfer) != NULL)
     print_field (_ ("Waiting because"), waiting_reason (transfer));
   print_size_field (_ ("Bytes"), bytes);
   print_size_field (_ ("Total"), total);
   print_field (_ ("Rate"), rate);
   print_field (_ ("HTTP status"), http_status);
-  /* TRANSLATORS: the error status of a transfer that has none */
-  print_field (_ ("Error status"), error_status == BGT_ERROR_STATUS_NONE
-                                       ? _ ("none")
-                                       : bgt_error_status_to_string (error_status));
+  if (error_status == BGT_ERROR_STATUS_NONE)
+    /* TRANSLATORS: the error status of a transfer that has none */
+    print_field (_ ("Error status"), _ ("none"));
+  else
+    {
+      g_autofree char *text = g_strdup_printf ("%s (%s)", bgt_error_status_to_string (error_status),
+                                               bgt_error_status_get_description (error_status));
+
+      print_field (_ ("Error status"), text);
+    }
   print_field (_ ("Error message"), bgt_transfer_get_error_message (transfer));
-  print_field (_ ("Priority"), enum_nick (BGT_TYPE_PRIORITY, bgt_transfer_get_priority (transfer)));
+  print_field (_ ("Priority"),
+               cli_enum_nick (BGT_TYPE_PRIORITY, bgt_transfer_get_priority (transfer)));
   print_field (_ ("Cost policy"),
-               enum_nick (BGT_TYPE_COST_POLICY, bgt_transfer_get_cost_policy (transfer)));
+               cli_enum_nick (BGT_TYPE_COST_POLICY, bgt_transfer_get_cost_policy (transfer)));
   print_field (_ ("Group"), bgt_transfer_get_group (transfer));
   print_field (_ ("Tag"), bgt_transfer_get_tag (transfer));
   print_field (_ ("Created"), created);
@@ -551,31 +793,54 @@ struct _CliProgress
   gboolean ended;
 };
 
-static glong
-terminal_columns (void)
+/* The width of the terminal on @fd; $COLUMNS, or 80, when it does not say */
+glong
+cli_terminal_columns (int fd)
 {
   struct winsize size;
+  const char *env = g_getenv ("COLUMNS");
+  guint64 columns;
 
-  if (ioctl (STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+  if (ioctl (fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
     return size.ws_col;
+  if (env != NULL && g_ascii_string_to_unsigned (env, 10, 1, 10000, &columns, NULL))
+    return (glong) columns;
   return 80;
 }
 
+/* The height of the terminal on @fd; $LINES, or 24 */
+glong
+cli_terminal_rows (int fd)
+{
+  struct winsize size;
+  const char *env = g_getenv ("LINES");
+  guint64 rows;
+
+  if (ioctl (fd, TIOCGWINSZ, &size) == 0 && size.ws_row > 0)
+    return size.ws_row;
+  if (env != NULL && g_ascii_string_to_unsigned (env, 10, 1, 10000, &rows, NULL))
+    return (glong) rows;
+  return 24;
+}
+
+/* "[=====>      ]  24% 12.3 MB/50.0 MB  2.0 MB/s  ETA 0:23", redrawn in
+ * place: what does not fit in the terminal's width goes, the bar first,
+ * then the least important pieces */
 static void
 draw_bar (CliProgress *self)
 {
   g_autoptr (GString) right = g_string_new (NULL);
   g_autoptr (GString) line = g_string_new ("\r");
+  g_auto (GStrv) pieces = progress_pieces (self->transfer, TRUE);
   guint64 bytes, total;
-  glong columns = terminal_columns ();
+  glong columns = cli_terminal_columns (STDERR_FILENO) - 1; /* the last column would wrap */
   glong width, bar;
 
   cli_transfer_get_progress (self->transfer, &bytes, &total);
-  append_progress (right, self->transfer, TRUE);
-  width = g_utf8_strlen (right->str, -1);
+  append_pieces (right, pieces, columns);
+  width = cli_display_width (right->str);
 
-  /* "[=====>      ] " when the size is known and there is room */
-  bar = MIN (columns - 1 - width - 3, 40);
+  bar = MIN (columns - width - 3, 40);
   if (total != G_MAXUINT64 && bar >= 10)
     {
       glong filled = total == 0
@@ -622,7 +887,7 @@ print_status_line (CliProgress *self)
     return;
   self->status_shown = TRUE;
   self->shown_status = status;
-  g_printerr ("%s\n", bgt_status_to_string (status));
+  g_printerr ("%s\n", cli_status_label (status));
 }
 
 static void

@@ -30,6 +30,13 @@ void cli_throttle_fire (CliThrottle *self);
 void cli_throttle_clear (CliThrottle *self);
 
 /* Formatting */
+const char *cli_enum_nick (GType type, int value);
+glong cli_display_width (const char *str);
+glong cli_terminal_columns (int fd);
+glong cli_terminal_rows (int fd);
+const char *cli_status_label (BgtStatus status);
+char *cli_format_duration (guint64 seconds);
+char *cli_format_rate (guint64 rate);
 void cli_transfer_get_progress (BgtTransfer *transfer, guint64 *bytes, guint64 *total);
 char *cli_format_progress (BgtTransfer *transfer);
 char *cli_format_state (BgtTransfer *transfer);
@@ -43,6 +50,7 @@ char *cli_transfer_to_json (BgtTransfer *transfer, const char *event, gboolean w
 /* Whole outputs */
 void cli_print_transfer_list (GListModel *transfers);
 void cli_print_transfer_details (BgtTransfer *transfer);
+char *cli_format_table (GPtrArray *transfers, glong columns, glong max_lines);
 
 /* A progress report on stderr while waiting for a transfer */
 typedef enum

@@ -8,8 +8,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <gio/gunixfdlist.h>
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 
@@ -18,7 +20,12 @@
 #include "bgtransfer-output.h"
 
 #define EXIT_USAGE 2
-#define MONITOR_LIST_INTERVAL_MS 2000
+
+#define BUS_NAME "org.freedesktop.BackgroundTransfer"
+#define MANAGER_PATH "/org/freedesktop/BackgroundTransfer"
+#define MANAGER_INTERFACE "org.freedesktop.BackgroundTransfer.Manager"
+#define TRANSFER_INTERFACE "org.freedesktop.BackgroundTransfer.Transfer"
+#define CALL_TIMEOUT_MS 60000
 
 typedef struct _Cli Cli;
 
@@ -76,15 +83,26 @@ struct _Cli
   gboolean ids;
   gboolean resumable;
   char **part_args;
-  GPtrArray *parts; /* of BgtContentPart, from --part */
+  GVariant *parts; /* aa{sv}, from --part */
   char *cost_policy_name;
   char *priority_name;
   char *group;
   char *tag;
   char *checksum;
   char *user;
+  char *proxy_user;
   char *method;
   char **header_args;
+  char **mirrors;
+  char *limit_rate;
+  int connections;
+  char *if_changed;
+  gboolean notify;
+  char *notify_success;
+  char *notify_failure;
+  char *completion_group;
+  gboolean no_start;
+  gboolean random_access;
   char **args;
 
   /* Options checked */
@@ -93,6 +111,10 @@ struct _Cli
   GPtrArray *headers; /* name, value, name, value… */
   char *username;
   char *password;
+  char *proxy_username;
+  char *proxy_password;
+  guint64 max_rate;      /* 0: none */
+  int enum_arg;          /* set-priority, set-cost-policy, group: the value */
   GFile *file;           /* download: the destination; upload: the source */
   gboolean upload_stdin; /* upload: the source is "-" */
 
@@ -106,10 +128,15 @@ struct _Cli
   gboolean failed;
 
   /* monitor */
-  GHashTable *watches; /* id → Watch */
-  guint monitor_timeout_id;
+  GHashTable *watches; /* object path → Watch */
+  GPtrArray *rows;     /* the table's transfers, in the order they came */
+  gboolean table;      /* a table redrawn in place on a terminal */
+  CliThrottle table_throttle;
+  guint table_lines; /* drawn last time */
+  guint signal_subscriptions[2];
+  guint name_watch_id;
+  gboolean service_seen;
   gboolean monitor_listing;
-  gint64 monitor_list_started;
 };
 
 static void
@@ -124,7 +151,13 @@ cli_free (Cli *cli)
 {
   for (guint i = 0; i < G_N_ELEMENTS (cli->signal_ids); i++)
     g_clear_handle_id (&cli->signal_ids[i], g_source_remove);
-  g_clear_handle_id (&cli->monitor_timeout_id, g_source_remove);
+  for (guint i = 0; i < G_N_ELEMENTS (cli->signal_subscriptions); i++)
+    if (cli->signal_subscriptions[i] != 0)
+      g_dbus_connection_signal_unsubscribe (bgt_client_get_connection (cli->client),
+                                            cli->signal_subscriptions[i]);
+  g_clear_handle_id (&cli->name_watch_id, g_bus_unwatch_name);
+  cli_throttle_clear (&cli->table_throttle);
+  g_clear_pointer (&cli->rows, g_ptr_array_unref);
   g_clear_pointer (&cli->watches, g_hash_table_unref);
   g_clear_pointer (&cli->progress, cli_progress_free);
   g_clear_object (&cli->transfer);
@@ -135,6 +168,8 @@ cli_free (Cli *cli)
   g_clear_pointer (&cli->headers, g_ptr_array_unref);
   wipe_string (cli->user);
   wipe_string (cli->password);
+  wipe_string (cli->proxy_user);
+  wipe_string (cli->proxy_password);
   g_free (cli->app_id);
   g_free (cli->cost_policy_name);
   g_free (cli->priority_name);
@@ -145,9 +180,18 @@ cli_free (Cli *cli)
   g_free (cli->method);
   g_free (cli->username);
   g_free (cli->password);
+  g_free (cli->proxy_user);
+  g_free (cli->proxy_username);
+  g_free (cli->proxy_password);
+  g_strfreev (cli->mirrors);
+  g_free (cli->limit_rate);
+  g_free (cli->if_changed);
+  g_free (cli->notify_success);
+  g_free (cli->notify_failure);
+  g_free (cli->completion_group);
   g_strfreev (cli->header_args);
   g_strfreev (cli->part_args);
-  g_clear_pointer (&cli->parts, g_ptr_array_unref);
+  g_clear_pointer (&cli->parts, g_variant_unref);
   g_strfreev (cli->args);
   g_free (cli);
 }
@@ -254,7 +298,8 @@ print_transfer_json (BgtTransfer *transfer, gboolean with_headers)
   print_raw_line (json);
 }
 
-/* How a transfer that did not complete ended */
+/* How a transfer that did not complete ended: the reason in words, then
+ * the service's own (English) details */
 static void
 print_transfer_failure (BgtTransfer *transfer)
 {
@@ -263,14 +308,18 @@ print_transfer_failure (BgtTransfer *transfer)
 
   if (bgt_transfer_get_status (transfer) == BGT_STATUS_CANCELED)
     {
-      print_error ("%s: %s", bgt_status_to_string (BGT_STATUS_CANCELED),
+      print_error ("%s: %s", cli_status_label (BGT_STATUS_CANCELED),
                    _ ("the transfer was canceled"));
       return;
     }
-  print_error ("%s: %s",
-               bgt_error_status_to_string (
-                   error_status != BGT_ERROR_STATUS_NONE ? error_status : BGT_ERROR_STATUS_UNKNOWN),
-               message != NULL ? message : _ ("the transfer failed"));
+  if (error_status == BGT_ERROR_STATUS_NONE)
+    error_status = BGT_ERROR_STATUS_UNKNOWN;
+  if (message != NULL && *message != '\0')
+    print_error ("%s (%s: %s)", bgt_error_status_get_description (error_status),
+                 bgt_error_status_to_string (error_status), message);
+  else
+    print_error ("%s (%s)", bgt_error_status_get_description (error_status),
+                 bgt_error_status_to_string (error_status));
 }
 
 /* ---- Following a transfer to its end ------------------------------------ */
@@ -458,39 +507,195 @@ prepare_download (Cli *cli, GError **error)
   return TRUE;
 }
 
+/* ---- Creating a transfer ----------------------------------------------- */
+
+/* The CLI speaks CreateDownload and CreateUpload itself, through the
+ * library's connection: every option of the interface (SPEC §2) is a flag,
+ * including those libbgtransfer has no setter for yet. The transfer it
+ * creates is then followed through the library like any other. */
+
+/* What the service said, as the library would have said it */
 static void
-on_download_created (GObject *source, GAsyncResult *result, gpointer user_data)
+convert_error (GError *error)
+{
+  if (g_dbus_error_is_remote_error (error))
+    g_dbus_error_strip_remote_error (error);
+  if (error->domain != G_DBUS_ERROR)
+    return;
+  switch (error->code)
+    {
+      case G_DBUS_ERROR_NOT_SUPPORTED:
+        error->domain = BGT_ERROR;
+        error->code = BGT_ERROR_NOT_SUPPORTED;
+        break;
+      case G_DBUS_ERROR_INVALID_ARGS:
+        error->domain = BGT_ERROR;
+        error->code = BGT_ERROR_INVALID_ARGUMENT;
+        break;
+      case G_DBUS_ERROR_ACCESS_DENIED:
+        error->domain = BGT_ERROR;
+        error->code = BGT_ERROR_ACCESS_DENIED;
+        break;
+      default:
+        break; /* the bus's own: the service is out of reach */
+    }
+}
+
+static GVariant *
+credential_new (const char *username, const char *password)
+{
+  GVariantBuilder credential;
+
+  g_variant_builder_init (&credential, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&credential, "{sv}", "username", g_variant_new_string (username));
+  g_variant_builder_add (&credential, "{sv}", "password",
+                         g_variant_new_string (password != NULL ? password : ""));
+  return g_variant_builder_end (&credential);
+}
+
+/* "TITLE", or "TITLE\nBODY" */
+static void
+add_notify_text (GVariantBuilder *notify, const char *outcome, const char *text)
+{
+  const char *newline = strchr (text, '\n');
+  g_autofree char *title_key = g_strconcat (outcome, "-title", NULL);
+  g_autofree char *body_key = g_strconcat (outcome, "-body", NULL);
+
+  if (newline == NULL)
+    {
+      g_variant_builder_add (notify, "{sv}", title_key, g_variant_new_string (text));
+      return;
+    }
+  g_variant_builder_add (notify, "{sv}", title_key,
+                         g_variant_new_take_string (g_strndup (text, newline - text)));
+  g_variant_builder_add (notify, "{sv}", body_key, g_variant_new_string (newline + 1));
+}
+
+/* The options of both kinds of transfer */
+static void
+add_common_options (Cli *cli, GVariantBuilder *options)
+{
+  if (cli->app_id != NULL)
+    g_variant_builder_add (options, "{sv}", "app-id", g_variant_new_string (cli->app_id));
+  if (cli->cost_policy != BGT_COST_POLICY_DEFAULT)
+    g_variant_builder_add (
+        options, "{sv}", "cost-policy",
+        g_variant_new_string (cli_enum_nick (BGT_TYPE_COST_POLICY, cli->cost_policy)));
+  if (cli->priority != BGT_PRIORITY_DEFAULT)
+    g_variant_builder_add (options, "{sv}", "priority",
+                           g_variant_new_string (cli_enum_nick (BGT_TYPE_PRIORITY, cli->priority)));
+  if (cli->group != NULL)
+    g_variant_builder_add (options, "{sv}", "group", g_variant_new_string (cli->group));
+  if (cli->tag != NULL)
+    g_variant_builder_add (options, "{sv}", "tag", g_variant_new_string (cli->tag));
+  if (cli->no_start)
+    g_variant_builder_add (options, "{sv}", "start", g_variant_new_boolean (FALSE));
+  if (cli->completion_group != NULL)
+    g_variant_builder_add (options, "{sv}", "completion-group",
+                           g_variant_new_object_path (cli->completion_group));
+  if (cli->max_rate > 0)
+    g_variant_builder_add (options, "{sv}", "max-rate", g_variant_new_uint64 (cli->max_rate));
+  if (cli->headers->len > 0)
+    {
+      GVariantBuilder headers;
+
+      g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
+      for (guint i = 0; i + 1 < cli->headers->len; i += 2)
+        g_variant_builder_add (&headers, "(ss)", (const char *) g_ptr_array_index (cli->headers, i),
+                               (const char *) g_ptr_array_index (cli->headers, i + 1));
+      g_variant_builder_add (options, "{sv}", "headers", g_variant_builder_end (&headers));
+    }
+  if (cli->username != NULL)
+    g_variant_builder_add (options, "{sv}", "server-credential",
+                           credential_new (cli->username, cli->password));
+  if (cli->proxy_username != NULL)
+    g_variant_builder_add (options, "{sv}", "proxy-credential",
+                           credential_new (cli->proxy_username, cli->proxy_password));
+  if (cli->notify || cli->notify_success != NULL || cli->notify_failure != NULL)
+    {
+      GVariantBuilder notify;
+
+      g_variant_builder_init (&notify, G_VARIANT_TYPE_VARDICT);
+      if (cli->notify_success != NULL)
+        add_notify_text (&notify, "success", cli->notify_success);
+      if (cli->notify_failure != NULL)
+        add_notify_text (&notify, "failure", cli->notify_failure);
+      g_variant_builder_add (options, "{sv}", "notify", g_variant_builder_end (&notify));
+    }
+}
+
+static void
+on_created_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Cli *cli = user_data;
   g_autoptr (GError) error = NULL;
-  BgtDownload *download
-      = bgt_downloader_create_download_finish (BGT_DOWNLOADER (source), result, &error);
+  BgtTransfer *transfer = bgt_client_get_transfer_finish (BGT_CLIENT (source), result, &error);
 
-  if (download == NULL)
+  if (transfer == NULL)
     fail_create (cli, error);
   else
-    follow_new_transfer (cli, BGT_TRANSFER (download));
+    follow_new_transfer (cli, transfer);
+}
+
+static void
+on_created (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Cli *cli = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  const char *path;
+
+  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), NULL, result,
+                                                           &error);
+  if (reply == NULL)
+    {
+      convert_error (error);
+      fail_create (cli, error);
+      return;
+    }
+  g_variant_get (reply, "(&o)", &path);
+  /* Not cancellable: an interruption waits for the transfer, then detaches */
+  bgt_client_get_transfer_async (cli->client, path, NULL, on_created_loaded, cli);
+}
+
+static void
+create_transfer (Cli *cli, const char *method, const char *uri, GVariantBuilder *options,
+                 GUnixFDList *fd_list)
+{
+  (void) BGT_ERROR; /* registered: the service's errors arrive in its domain */
+  /* Not cancellable: an interruption waits for the id, then detaches */
+  g_dbus_connection_call_with_unix_fd_list (
+      bgt_client_get_connection (cli->client), BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, method,
+      g_variant_new ("(sa{sv})", uri, options), G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE,
+      CALL_TIMEOUT_MS, fd_list, NULL, on_created, cli);
 }
 
 static void
 run_download (Cli *cli)
 {
-  g_autoptr (BgtDownloader) downloader = bgt_downloader_new (cli->client);
+  g_autofree char *path = g_file_get_path (cli->file);
+  GVariantBuilder options;
 
-  bgt_downloader_set_cost_policy (downloader, cli->cost_policy);
-  bgt_downloader_set_priority (downloader, cli->priority);
-  bgt_downloader_set_group (downloader, cli->group);
-  bgt_downloader_set_tag (downloader, cli->tag);
-  bgt_downloader_set_overwrite (downloader, cli->overwrite);
-  bgt_downloader_set_checksum (downloader, cli->checksum);
-  for (guint i = 0; i + 1 < cli->headers->len; i += 2)
-    bgt_downloader_set_request_header (downloader, g_ptr_array_index (cli->headers, i),
-                                       g_ptr_array_index (cli->headers, i + 1));
-  if (cli->username != NULL)
-    bgt_downloader_set_server_credential (downloader, cli->username, cli->password);
-  /* Not cancellable: an interruption waits for the id, then detaches */
-  bgt_downloader_create_download_async (downloader, cli->args[0], cli->file, NULL,
-                                        on_download_created, cli);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  add_common_options (cli, &options);
+  g_variant_builder_add (&options, "{sv}", "destination", g_variant_new_string (path));
+  if (cli->overwrite)
+    g_variant_builder_add (&options, "{sv}", "overwrite", g_variant_new_boolean (TRUE));
+  if (cli->method != NULL)
+    g_variant_builder_add (&options, "{sv}", "method", g_variant_new_string (cli->method));
+  if (cli->checksum != NULL)
+    g_variant_builder_add (&options, "{sv}", "checksum", g_variant_new_string (cli->checksum));
+  if (cli->mirrors != NULL)
+    g_variant_builder_add (&options, "{sv}", "mirrors",
+                           g_variant_new_strv ((const char *const *) cli->mirrors, -1));
+  if (cli->connections > 0)
+    g_variant_builder_add (&options, "{sv}", "connections",
+                           g_variant_new_uint32 ((guint32) cli->connections));
+  if (cli->if_changed != NULL)
+    g_variant_builder_add (&options, "{sv}", "if-changed", g_variant_new_string (cli->if_changed));
+  if (cli->random_access)
+    g_variant_builder_add (&options, "{sv}", "random-access", g_variant_new_boolean (TRUE));
+  create_transfer (cli, "CreateDownload", cli->args[0], &options, NULL);
 }
 
 /* ---- upload ------------------------------------------------------------- */
@@ -498,33 +703,40 @@ run_download (Cli *cli)
 static gboolean
 prepare_parts (Cli *cli, GError **error)
 {
-  cli->parts = g_ptr_array_new_with_free_func (g_object_unref);
+  GVariantBuilder parts;
+
+  g_variant_builder_init (&parts, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; cli->part_args[i] != NULL; i++)
     {
       const char *arg = cli->part_args[i];
       const char *eq = strchr (arg, '=');
-      g_autofree char *name = NULL;
-      BgtContentPart *part;
+      GVariantBuilder part;
 
       if (eq == NULL || eq == arg)
         {
+          g_variant_builder_clear (&parts);
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                        _ ("invalid part “%s”: use NAME=@FILE or NAME=VALUE"), arg);
           return FALSE;
         }
-      name = g_strndup (arg, (gsize) (eq - arg));
+      g_variant_builder_init (&part, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&part, "{sv}", "name",
+                             g_variant_new_take_string (g_strndup (arg, (gsize) (eq - arg))));
       if (eq[1] == '@')
         {
           g_autoptr (GFile) file = g_file_new_for_commandline_arg (eq + 2);
+          g_autofree char *path = g_file_get_path (file);
           g_autofree char *basename = g_file_get_basename (file);
 
-          part = bgt_content_part_new_for_file (name, file);
-          bgt_content_part_set_filename (part, basename);
+          g_variant_builder_add (&part, "{sv}", "file",
+                                 g_variant_new_string (path != NULL ? path : ""));
+          g_variant_builder_add (&part, "{sv}", "filename", g_variant_new_string (basename));
         }
       else
-        part = bgt_content_part_new_for_value (name, eq + 1);
-      g_ptr_array_add (cli->parts, part);
+        g_variant_builder_add (&part, "{sv}", "value", g_variant_new_string (eq + 1));
+      g_variant_builder_add_value (&parts, g_variant_builder_end (&part));
     }
+  cli->parts = g_variant_ref_sink (g_variant_builder_end (&parts));
   return TRUE;
 }
 
@@ -568,45 +780,42 @@ prepare_upload (Cli *cli, GError **error)
 }
 
 static void
-on_upload_created (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Cli *cli = user_data;
-  g_autoptr (GError) error = NULL;
-  BgtUpload *upload = bgt_uploader_create_upload_finish (BGT_UPLOADER (source), result, &error);
-
-  if (upload == NULL)
-    fail_create (cli, error);
-  else
-    follow_new_transfer (cli, BGT_TRANSFER (upload));
-}
-
-static void
 run_upload (Cli *cli)
 {
-  g_autoptr (BgtUploader) uploader = bgt_uploader_new (cli->client);
   const char *uri = cli->parts != NULL ? cli->args[0] : cli->args[1];
+  g_autoptr (GUnixFDList) fd_list = NULL;
+  GVariantBuilder options;
 
-  bgt_uploader_set_method (uploader, cli->method);
-  bgt_uploader_set_resumable (uploader, cli->resumable);
-  bgt_uploader_set_cost_policy (uploader, cli->cost_policy);
-  bgt_uploader_set_priority (uploader, cli->priority);
-  bgt_uploader_set_group (uploader, cli->group);
-  bgt_uploader_set_tag (uploader, cli->tag);
-  for (guint i = 0; i + 1 < cli->headers->len; i += 2)
-    bgt_uploader_set_request_header (uploader, g_ptr_array_index (cli->headers, i),
-                                     g_ptr_array_index (cli->headers, i + 1));
-  if (cli->username != NULL)
-    bgt_uploader_set_server_credential (uploader, cli->username, cli->password);
-  /* Not cancellable: an interruption waits for the id, then detaches */
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  add_common_options (cli, &options);
+  if (cli->method != NULL)
+    g_variant_builder_add (&options, "{sv}", "method", g_variant_new_string (cli->method));
+  if (cli->resumable)
+    g_variant_builder_add (&options, "{sv}", "protocol", g_variant_new_string ("tus"));
   if (cli->parts != NULL)
-    bgt_uploader_create_multipart_upload_async (uploader, uri,
-                                                (BgtContentPart **) cli->parts->pdata,
-                                                cli->parts->len, NULL, on_upload_created, cli);
+    g_variant_builder_add (&options, "{sv}", "parts", cli->parts);
   else if (cli->upload_stdin)
-    bgt_uploader_create_upload_for_fd_async (uploader, uri, STDIN_FILENO, NULL, on_upload_created,
-                                             cli);
+    {
+      g_autoptr (GError) error = NULL;
+      int index;
+
+      fd_list = g_unix_fd_list_new ();
+      index = g_unix_fd_list_append (fd_list, STDIN_FILENO, &error);
+      if (index < 0)
+        {
+          g_variant_builder_clear (&options);
+          fail_create (cli, error);
+          return;
+        }
+      g_variant_builder_add (&options, "{sv}", "source-fd", g_variant_new_handle (index));
+    }
   else
-    bgt_uploader_create_upload_async (uploader, uri, cli->file, NULL, on_upload_created, cli);
+    {
+      g_autofree char *path = g_file_get_path (cli->file);
+
+      g_variant_builder_add (&options, "{sv}", "source", g_variant_new_string (path));
+    }
+  create_transfer (cli, "CreateUpload", uri, &options, fd_list);
 }
 
 /* ---- list --------------------------------------------------------------- */
@@ -778,7 +987,172 @@ run_action (Cli *cli)
   act_on_next (cli);
 }
 
+/* ---- set-priority, set-cost-policy, set-uri, group --------------------- */
+
+static gboolean
+parse_enum (GType type, const char *nick, int *value)
+{
+  g_autoptr (GEnumClass) klass = g_type_class_ref (type);
+  GEnumValue *enum_value = g_enum_get_value_by_nick (klass, nick);
+
+  if (enum_value == NULL)
+    return FALSE;
+  *value = enum_value->value;
+  return TRUE;
+}
+
+static gboolean
+prepare_set_priority (Cli *cli, GError **error)
+{
+  if (parse_enum (BGT_TYPE_PRIORITY, cli->args[1], &cli->enum_arg))
+    return TRUE;
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               _ ("invalid priority “%s”: use low, default or high"), cli->args[1]);
+  return FALSE;
+}
+
+static gboolean
+prepare_set_cost_policy (Cli *cli, GError **error)
+{
+  if (parse_enum (BGT_TYPE_COST_POLICY, cli->args[1], &cli->enum_arg))
+    return TRUE;
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               _ ("invalid cost policy “%s”: use unrestricted-only, default or always"),
+               cli->args[1]);
+  return FALSE;
+}
+
+static gboolean
+prepare_set_uri (Cli *cli, GError **error)
+{
+  if (g_uri_is_valid (cli->args[1], G_URI_FLAGS_PARSE_RELAXED, NULL))
+    return TRUE;
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _ ("invalid URI “%s”"),
+               cli->args[1]);
+  return FALSE;
+}
+
+static gboolean
+prepare_group (Cli *cli, GError **error)
+{
+  if (parse_enum (BGT_TYPE_TRANSFER_BEHAVIOR, cli->args[1], &cli->enum_arg))
+    return TRUE;
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               _ ("invalid behavior “%s”: use parallel or serialized"), cli->args[1]);
+  return FALSE;
+}
+
+/* The end of a change: nothing to say on success */
+static void
+change_done (Cli *cli, gboolean done, GError *error)
+{
+  if (done)
+    {
+      cli_quit (cli, EXIT_SUCCESS);
+      return;
+    }
+  if (is_fatal (error))
+    {
+      cli_fail (cli, error);
+      return;
+    }
+  /* TRANSLATORS: the id, then the service's reason */
+  print_error (_ ("cannot change transfer %s: %s"), cli->args[0], error->message);
+  cli_quit (cli, EXIT_FAILURE);
+}
+
+static void
+on_priority_set (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean done = bgt_transfer_set_priority_finish (BGT_TRANSFER (source), result, &error);
+
+  change_done (user_data, done, error);
+}
+
+static void
+set_priority (Cli *cli)
+{
+  bgt_transfer_set_priority_async (cli->transfer, cli->enum_arg, cli->cancellable, on_priority_set,
+                                   cli);
+}
+
+static void
+on_cost_policy_set (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean done = bgt_transfer_set_cost_policy_finish (BGT_TRANSFER (source), result, &error);
+
+  change_done (user_data, done, error);
+}
+
+static void
+set_cost_policy (Cli *cli)
+{
+  bgt_transfer_set_cost_policy_async (cli->transfer, cli->enum_arg, cli->cancellable,
+                                      on_cost_policy_set, cli);
+}
+
+static void
+on_uri_set (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+
+  if (reply == NULL)
+    convert_error (error);
+  change_done (user_data, reply != NULL, error);
+}
+
+/* SetRequestedUri, which libbgtransfer does not wrap yet */
+static void
+set_uri (Cli *cli)
+{
+  (void) BGT_ERROR; /* registered: the service's errors arrive in its domain */
+  g_dbus_connection_call (bgt_client_get_connection (cli->client), BUS_NAME,
+                          bgt_transfer_get_object_path (cli->transfer), TRANSFER_INTERFACE,
+                          "SetRequestedUri", g_variant_new ("(s)", cli->args[1]), NULL,
+                          G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, cli->cancellable, on_uri_set,
+                          cli);
+}
+
+static void
+on_group_configured (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Cli *cli = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (bgt_client_configure_group_finish (BGT_CLIENT (source), result, &error))
+    {
+      cli_quit (cli, EXIT_SUCCESS);
+      return;
+    }
+  if (is_fatal (error))
+    {
+      cli_fail (cli, error);
+      return;
+    }
+  /* TRANSLATORS: the group's name, then the service's reason */
+  print_error (_ ("cannot configure group %s: %s"), cli->args[0], error->message);
+  cli_quit (cli, EXIT_FAILURE);
+}
+
+static void
+run_group (Cli *cli)
+{
+  bgt_client_configure_group_async (cli->client, cli->args[0], cli->enum_arg, cli->cancellable,
+                                    on_group_configured, cli);
+}
+
 /* ---- monitor ------------------------------------------------------------ */
+
+/* The Manager's TransferAdded and TransferRemoved tell of the app's
+ * transfers as they come and go; each is then followed through its
+ * properties. On a terminal, a table redrawn in place; otherwise a line,
+ * or with --json a JSON object, per event. */
+
+#define TABLE_INTERVAL_MS 250
 
 typedef struct
 {
@@ -801,6 +1175,7 @@ watch_free (Watch *watch)
 static void
 watch_print (Watch *watch, const char *event)
 {
+  Cli *cli = watch->cli;
   BgtTransfer *transfer = watch->transfer;
   guint64 total;
   g_autoptr (GDateTime) now = NULL;
@@ -809,7 +1184,12 @@ watch_print (Watch *watch, const char *event)
 
   cli_transfer_get_progress (transfer, &watch->shown_bytes, &total);
   watch->shown_status = bgt_transfer_get_status (transfer);
-  if (watch->cli->json)
+  if (cli->table)
+    {
+      cli_throttle_poke (&cli->table_throttle);
+      return;
+    }
+  if (cli->json)
     {
       g_autofree char *json = cli_transfer_to_json (transfer, event, FALSE);
 
@@ -854,7 +1234,9 @@ on_watch_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
 {
   Watch *watch = user_data;
 
-  if (g_str_equal (pspec->name, "status"))
+  if (watch->cli->table)
+    cli_throttle_poke (&watch->cli->table_throttle);
+  else if (g_str_equal (pspec->name, "status"))
     cli_throttle_fire (&watch->throttle);
   else
     cli_throttle_poke (&watch->throttle);
@@ -864,29 +1246,111 @@ static void
 watch_add (Cli *cli, BgtTransfer *transfer)
 {
   static const char *const signals[]
-      = { "notify::status", "notify::bytes-received", "notify::total-bytes-to-receive",
-          "notify::bytes-sent", "notify::total-bytes-to-send" };
-  Watch *watch = g_new0 (Watch, 1);
+      = { "notify::status",     "notify::bytes-received",      "notify::total-bytes-to-receive",
+          "notify::bytes-sent", "notify::total-bytes-to-send", "notify::rate" };
+  const char *path = bgt_transfer_get_object_path (transfer);
+  Watch *watch;
 
+  if (path == NULL || g_hash_table_contains (cli->watches, path))
+    return;
+  watch = g_new0 (Watch, 1);
   watch->cli = cli;
   watch->transfer = g_object_ref (transfer);
   cli_throttle_init (&watch->throttle, 1000, on_watch_throttled, watch);
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
     g_signal_connect (transfer, signals[i], G_CALLBACK (on_watch_notify), watch);
-  g_hash_table_insert (cli->watches, g_strdup (bgt_transfer_get_id (transfer)), watch);
+  g_hash_table_insert (cli->watches, g_strdup (path), watch);
+  g_ptr_array_add (cli->rows, g_object_ref (transfer));
   watch_print (watch, "added");
+}
+
+static void
+watch_remove (Cli *cli, const char *path)
+{
+  Watch *watch = g_hash_table_lookup (cli->watches, path);
+
+  if (watch == NULL)
+    return;
+  g_ptr_array_remove (cli->rows, watch->transfer);
+  watch_print (watch, "removed");
+  g_hash_table_remove (cli->watches, path);
+}
+
+static void
+draw_table (gpointer user_data)
+{
+  Cli *cli = user_data;
+  glong rows = cli_terminal_rows (STDOUT_FILENO);
+  g_autofree char *table
+      = cli_format_table (cli->rows, cli_terminal_columns (STDOUT_FILENO), MAX (rows - 1, 3));
+  g_auto (GStrv) lines = g_strsplit (table, "\n", -1);
+  g_autoptr (GString) out = g_string_new (NULL);
+  guint n = 0;
+
+  /* Back to the table's first line, then each line over the old one */
+  if (cli->table_lines > 0)
+    g_string_append_printf (out, "\033[%uA\r", cli->table_lines);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (lines[i][0] == '\0' && lines[i + 1] == NULL)
+        break;
+      g_string_append_printf (out, "%s\033[K\n", lines[i]);
+      n++;
+    }
+  g_string_append (out, "\033[J");
+  cli->table_lines = n;
+  fputs (out->str, stdout);
+  fflush (stdout);
 }
 
 static void monitor_list (Cli *cli);
 
-static gboolean
-on_monitor_tick (gpointer user_data)
+static void
+on_added_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Cli *cli = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BgtTransfer) transfer = NULL;
+
+  transfer = bgt_client_get_transfer_finish (BGT_CLIENT (source), result, &error);
+  if (transfer != NULL)
+    watch_add (cli, transfer);
+  else if (is_fatal (error) && cli->signum == 0)
+    cli_fail (cli, error);
+  /* else gone again before we looked, or interrupted */
+}
+
+static void
+on_manager_signal (GDBusConnection *connection, const char *sender, const char *object_path,
+                   const char *interface, const char *signal, GVariant *parameters,
+                   gpointer user_data)
+{
+  Cli *cli = user_data;
+  const char *path;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(o)")))
+    return;
+  g_variant_get (parameters, "(&o)", &path);
+  if (g_str_equal (signal, "TransferAdded"))
+    {
+      if (!g_hash_table_contains (cli->watches, path))
+        bgt_client_get_transfer_async (cli->client, path, cli->cancellable, on_added_loaded, cli);
+    }
+  else if (g_str_equal (signal, "TransferRemoved"))
+    watch_remove (cli, path);
+}
+
+/* A service that comes back (restarted, or activated again) is asked for
+ * the list again: that also tells it who we are */
+static void
+on_service_appeared (GDBusConnection *connection, const char *name, const char *owner,
+                     gpointer user_data)
 {
   Cli *cli = user_data;
 
-  cli->monitor_timeout_id = 0;
-  monitor_list (cli);
-  return G_SOURCE_REMOVE;
+  if (cli->service_seen && !cli->monitor_listing)
+    monitor_list (cli);
+  cli->service_seen = TRUE;
 }
 
 static void
@@ -896,72 +1360,74 @@ on_monitor_listed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GListModel) transfers = NULL;
   g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
   GHashTableIter iter;
-  gpointer id, watch;
-  gint64 elapsed_ms;
+  gpointer path;
 
   cli->monitor_listing = FALSE;
   transfers = bgt_client_list_transfers_finish (BGT_CLIENT (source), result, &error);
-  if (cli->signum != 0)
-    {
-      cli_quit (cli, EXIT_SUCCESS); /* the way to end a monitor */
-      return;
-    }
   if (transfers == NULL)
     {
-      cli_fail (cli, error);
+      if (cli->signum == 0)
+        cli_fail (cli, error);
       return;
     }
 
   for (guint i = 0; i < g_list_model_get_n_items (transfers); i++)
     {
       g_autoptr (BgtTransfer) transfer = g_list_model_get_item (transfers, i);
-      const char *transfer_id = bgt_transfer_get_id (transfer);
+      const char *transfer_path = bgt_transfer_get_object_path (transfer);
 
-      if (transfer_id == NULL)
+      if (transfer_path == NULL)
         continue;
-      g_hash_table_add (listed, (gpointer) transfer_id);
-      if (!g_hash_table_contains (cli->watches, transfer_id))
-        watch_add (cli, transfer);
+      g_hash_table_add (listed, (gpointer) transfer_path);
+      watch_add (cli, transfer);
     }
   g_hash_table_iter_init (&iter, cli->watches);
-  while (g_hash_table_iter_next (&iter, &id, &watch))
-    {
-      if (g_hash_table_contains (listed, id))
-        continue;
-      watch_print (watch, "removed");
-      g_hash_table_iter_remove (&iter);
-    }
-
-  /* The library cannot tell of new transfers: look again now and then,
-   * less often when listing is costly */
-  elapsed_ms = (g_get_monotonic_time () - cli->monitor_list_started) / 1000;
-  cli->monitor_timeout_id = g_timeout_add ((guint) MAX (MONITOR_LIST_INTERVAL_MS, 10 * elapsed_ms),
-                                           on_monitor_tick, cli);
+  while (g_hash_table_iter_next (&iter, &path, NULL))
+    if (!g_hash_table_contains (listed, path))
+      g_ptr_array_add (gone, g_strdup (path));
+  for (guint i = 0; i < gone->len; i++)
+    watch_remove (cli, g_ptr_array_index (gone, i));
+  if (cli->table)
+    cli_throttle_fire (&cli->table_throttle);
 }
 
 static void
 monitor_list (Cli *cli)
 {
   cli->monitor_listing = TRUE;
-  cli->monitor_list_started = g_get_monotonic_time ();
   bgt_client_list_transfers_async (cli->client, cli->cancellable, on_monitor_listed, cli);
 }
 
 static void
 monitor_interrupt (Cli *cli)
 {
-  /* A listing under way ends the monitor when it returns */
-  if (!cli->monitor_listing)
-    cli_quit (cli, EXIT_SUCCESS);
+  if (cli->table)
+    cli_throttle_fire (&cli->table_throttle);
+  cli_quit (cli, EXIT_SUCCESS); /* the way to end a monitor */
 }
 
 static void
 run_monitor (Cli *cli)
 {
+  GDBusConnection *connection = bgt_client_get_connection (cli->client);
+  static const char *const signals[] = { "TransferAdded", "TransferRemoved" };
+
   cli->watches
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) watch_free);
+  cli->rows = g_ptr_array_new_with_free_func (g_object_unref);
+  cli->table = !cli->json && isatty (STDOUT_FILENO);
+  cli_throttle_init (&cli->table_throttle, TABLE_INTERVAL_MS, draw_table, cli);
   cli->on_interrupt = monitor_interrupt;
+
+  /* Subscribed before listing, so that nothing created meanwhile is missed */
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    cli->signal_subscriptions[i] = g_dbus_connection_signal_subscribe (
+        connection, BUS_NAME, MANAGER_INTERFACE, signals[i], MANAGER_PATH, NULL,
+        G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, cli, NULL);
+  cli->name_watch_id = g_bus_watch_name_on_connection (
+      connection, BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, on_service_appeared, NULL, cli, NULL);
   monitor_list (cli);
 }
 
@@ -1012,6 +1478,17 @@ static const Command commands[] = {
       .with_transfer = show_transfer,
   },
   {
+      .name = "start",
+      .parameters = N_ ("ID…"),
+      .summary = N_ ("Start transfers created with --no-start"),
+      .min_args = 1,
+      .max_args = G_MAXUINT,
+      .run = run_action,
+      .action = { bgt_transfer_start_async, bgt_transfer_start_finish,
+                  /* TRANSLATORS: the id, then the reason */
+                  N_ ("cannot start transfer %s: %s") },
+  },
+  {
       .name = "pause",
       .parameters = N_ ("ID…"),
       .summary = N_ ("Pause transfers"),
@@ -1053,6 +1530,51 @@ static const Command commands[] = {
                   N_ ("cannot remove transfer %s: %s") },
   },
   {
+      .name = "set-priority",
+      .parameters = N_ ("ID PRIORITY"),
+      .summary = N_ ("Move a transfer in the queue: low, default or high"),
+      .min_args = 2,
+      .max_args = 2,
+      .prepare = prepare_set_priority,
+      .run = run_on_transfer,
+      .with_transfer = set_priority,
+  },
+  {
+      .name = "set-cost-policy",
+      .parameters = N_ ("ID POLICY"),
+      .summary = N_ ("Change on which networks a transfer runs"),
+      .description = N_ ("POLICY is unrestricted-only, default or always."),
+      .min_args = 2,
+      .max_args = 2,
+      .prepare = prepare_set_cost_policy,
+      .run = run_on_transfer,
+      .with_transfer = set_cost_policy,
+  },
+  {
+      .name = "set-uri",
+      .parameters = N_ ("ID URI"),
+      .summary = N_ ("Give a paused or failed transfer a new URI for the same resource"),
+      .description = N_ ("Resuming it then continues from the data received so far if the\n"
+                         "resource is still the same."),
+      .min_args = 2,
+      .max_args = 2,
+      .prepare = prepare_set_uri,
+      .run = run_on_transfer,
+      .with_transfer = set_uri,
+  },
+  {
+      .name = "group",
+      .parameters = N_ ("NAME BEHAVIOR"),
+      .summary = N_ ("Make a transfer group run its transfers in parallel or serialized"),
+      .description = N_ ("BEHAVIOR is parallel (side by side, the default) or serialized (one\n"
+                         "at a time, in the order they were created). Put transfers in a group\n"
+                         "with download --group=NAME."),
+      .min_args = 2,
+      .max_args = 2,
+      .prepare = prepare_group,
+      .run = run_group,
+  },
+  {
       .name = "wait",
       .parameters = N_ ("ID"),
       .summary = N_ ("Wait for a transfer to end"),
@@ -1092,7 +1614,7 @@ print_help (void)
                           _ ("Hands downloads and uploads to the background transfer service."));
   g_string_append_printf (out, "%s\n", _ ("Commands:"));
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
-    g_string_append_printf (out, "  %-10s %s\n", commands[i].name, _ (commands[i].summary));
+    g_string_append_printf (out, "  %-16s %s\n", commands[i].name, _ (commands[i].summary));
   g_string_append_printf (out, "\n%s\n", _ ("Options:"));
   g_string_append_printf (out, "  -h, --help   %s\n", _ ("Show help options"));
   g_string_append_printf (out, "  --version    %s\n\n", _ ("Print the version"));
@@ -1137,7 +1659,25 @@ build_entries (Cli *cli)
     { "header", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &cli->header_args,
       N_ ("Send a request header (repeatable)"), N_ ("'NAME: VALUE'") },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &cli->user,
-      N_ ("Answer the server's authentication with these credentials"), N_ ("USER[:PASSWORD]") },
+      N_ ("Answer the server's authentication with these credentials (asks for the password "
+          "when not given)"),
+      N_ ("USER[:PASSWORD]") },
+    { "proxy-user", 0, 0, G_OPTION_ARG_STRING, &cli->proxy_user,
+      N_ ("Answer the proxy's authentication with these credentials"), N_ ("USER[:PASSWORD]") },
+    { "limit-rate", 0, 0, G_OPTION_ARG_STRING, &cli->limit_rate,
+      N_ ("Move at most RATE bytes per second (suffixes k, M, G: 1024, 1024², 1024³)"),
+      N_ ("RATE") },
+    { "completion-group", 0, 0, G_OPTION_ARG_STRING, &cli->completion_group,
+      N_ ("Join the completion group at this object path"), N_ ("PATH") },
+    { "notify", 0, 0, G_OPTION_ARG_NONE, &cli->notify,
+      N_ ("Show a desktop notification when the transfer ends"), NULL },
+    { "notify-success", 0, 0, G_OPTION_ARG_STRING, &cli->notify_success,
+      N_ ("The notification on success: a title, and a body after a line break"), N_ ("TEXT") },
+    { "notify-failure", 0, 0, G_OPTION_ARG_STRING, &cli->notify_failure,
+      N_ ("The notification on failure: a title, and a body after a line break"), N_ ("TEXT") },
+    { "no-start", 0, 0, G_OPTION_ARG_NONE, &cli->no_start,
+      N_ ("Create the transfer without starting it (see “bgtransfer start”); implies --no-wait"),
+      NULL },
     { "no-wait", 0, 0, G_OPTION_ARG_NONE, &cli->no_wait,
       N_ ("Print the id of the transfer and return at once"), NULL },
   };
@@ -1147,6 +1687,17 @@ build_entries (Cli *cli)
       N_ ("ALGORITHM:HEX") },
     { "overwrite", 0, 0, G_OPTION_ARG_NONE, &cli->overwrite,
       N_ ("Replace the destination if it exists"), NULL },
+    { "mirror", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli->mirrors,
+      N_ ("Another URI of the same file, tried when the first fails (repeatable)"), N_ ("URI") },
+    { "connections", 0, 0, G_OPTION_ARG_INT, &cli->connections,
+      N_ ("Download over up to N connections at once (1 to 16)"), N_ ("N") },
+    { "if-changed", 0, 0, G_OPTION_ARG_STRING, &cli->if_changed,
+      N_ ("When the file changes on the server meanwhile: restart (the default) or fail"),
+      N_ ("ACTION") },
+    { "random-access", 0, 0, G_OPTION_ARG_NONE, &cli->random_access,
+      N_ ("Let readers ask for any part of the file first, as a media player seeks"), NULL },
+    { "method", 'X', 0, G_OPTION_ARG_STRING, &cli->method,
+      N_ ("The HTTP request method (default: GET)"), N_ ("METHOD") },
   };
   const GOptionEntry upload[] = {
     { "method", 'X', 0, G_OPTION_ARG_STRING, &cli->method, N_ ("POST (the default) or PUT"),
@@ -1181,18 +1732,6 @@ build_entries (Cli *cli)
   return (GOptionEntry *) (void *) g_array_free (entries, FALSE);
 }
 
-static gboolean
-parse_enum (GType type, const char *nick, int *value)
-{
-  g_autoptr (GEnumClass) klass = g_type_class_ref (type);
-  GEnumValue *enum_value = g_enum_get_value_by_nick (klass, nick);
-
-  if (enum_value == NULL)
-    return FALSE;
-  *value = enum_value->value;
-  return TRUE;
-}
-
 /* "Name: value" with a token for a name and no line break in the value */
 static gboolean
 parse_header (Cli *cli, const char *header)
@@ -1209,6 +1748,148 @@ parse_header (Cli *cli, const char *header)
       return FALSE;
   g_ptr_array_add (cli->headers, g_steal_pointer (&name));
   g_ptr_array_add (cli->headers, g_strstrip (g_strdup (colon + 1)));
+  return TRUE;
+}
+
+/* The method of a download is any token (GET by default); an upload is a
+ * POST or a PUT */
+static gboolean
+check_method (Cli *cli, GError **error)
+{
+  char *upper = g_ascii_strup (cli->method, -1);
+
+  g_free (cli->method);
+  cli->method = upper;
+  if (cli->command->options & OPT_UPLOAD)
+    {
+      if (g_str_equal (upper, "POST") || g_str_equal (upper, "PUT"))
+        return TRUE;
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("invalid method “%s”: use POST or PUT"), upper);
+      return FALSE;
+    }
+  for (const char *p = upper; *p != '\0'; p++)
+    {
+      if (!g_ascii_isalpha (*p) && *p != '-' && *p != '_')
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _ ("invalid method “%s”"),
+                       upper);
+          return FALSE;
+        }
+    }
+  return *upper != '\0';
+}
+
+/* "500", "500k", "2M", "1G": bytes per second, the suffixes in 1024s */
+static gboolean
+parse_rate (const char *text, guint64 *rate)
+{
+  char *end = NULL;
+  guint64 value, unit = 1;
+
+  if (!g_ascii_isdigit (*text))
+    return FALSE;
+  value = g_ascii_strtoull (text, &end, 10);
+  switch (g_ascii_tolower (*end))
+    {
+      case '\0':
+        break;
+      case 'k':
+        unit = 1024;
+        break;
+      case 'm':
+        unit = 1024 * 1024;
+        break;
+      case 'g':
+        unit = 1024 * 1024 * 1024;
+        break;
+      default:
+        return FALSE;
+    }
+  if (*end != '\0' && end[1] != '\0' && !g_str_equal (end + 1, "B") && !g_str_equal (end + 1, "iB"))
+    return FALSE;
+  if (value == 0 || value > G_MAXUINT64 / unit)
+    return FALSE;
+  *rate = value * unit;
+  return TRUE;
+}
+
+/* The terminal's settings while a password is typed, to restore them if
+ * the user gives up with Ctrl-C */
+static struct termios saved_termios;
+
+static void
+restore_echo_and_die (int signum)
+{
+  tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved_termios);
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
+/* Reads a line from the terminal on the standard input without echoing
+ * it; NULL when there is no terminal to ask */
+static char *
+prompt_password (const char *prompt)
+{
+  g_autoptr (GString) password = g_string_new (NULL);
+  struct termios silent;
+  struct sigaction action = { 0 }, old_int, old_term;
+  char c;
+
+  if (!isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &saved_termios) != 0)
+    return NULL;
+  silent = saved_termios;
+  silent.c_lflag &= ~(tcflag_t) ECHO;
+  silent.c_lflag |= ECHONL;
+  action.sa_handler = restore_echo_and_die;
+  sigaction (SIGINT, &action, &old_int);
+  sigaction (SIGTERM, &action, &old_term);
+  /* Silent before the prompt shows, so that nothing typed is echoed */
+  tcsetattr (STDIN_FILENO, TCSAFLUSH, &silent);
+  g_printerr ("%s", prompt);
+  while (read (STDIN_FILENO, &c, 1) == 1 && c != '\n')
+    g_string_append_c (password, c);
+  tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved_termios);
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+  return g_string_free (g_steal_pointer (&password), FALSE);
+}
+
+/* "USER:PASSWORD", or "USER" and the password asked on the terminal */
+static gboolean
+parse_user (const char *arg, const char *option, char **username, char **password, GError **error)
+{
+  const char *colon = strchr (arg, ':');
+  g_autofree char *prompt = NULL;
+
+  if (colon == arg || *arg == '\0')
+    {
+      /* TRANSLATORS: %s is an option, --user or --proxy-user */
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _ ("%s needs a user name"),
+                   option);
+      return FALSE;
+    }
+  if (colon != NULL)
+    {
+      *username = g_strndup (arg, colon - arg);
+      *password = g_strdup (colon + 1);
+      return TRUE;
+    }
+  *username = g_strdup (arg);
+  /* TRANSLATORS: %s is a user name */
+  prompt = g_strdup_printf (g_str_equal (option, "--proxy-user") ? _ ("Proxy password for %s: ")
+                                                                 : _ ("Password for %s: "),
+                            arg);
+  *password = prompt_password (prompt);
+  if (*password == NULL)
+    {
+      /* TRANSLATORS: %s is an option, --user or --proxy-user */
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("%s USER without a password needs a terminal to ask for it; give "
+                      "USER:PASSWORD instead"),
+                   option);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -1247,33 +1928,53 @@ check_options (Cli *cli, GError **error)
           return FALSE;
         }
     }
-  if (cli->method != NULL)
+  if (cli->method != NULL && !check_method (cli, error))
+    return FALSE;
+  if (cli->user != NULL && !parse_user (cli->user, "--user", &cli->username, &cli->password, error))
+    return FALSE;
+  if (cli->proxy_user != NULL
+      && !parse_user (cli->proxy_user, "--proxy-user", &cli->proxy_username, &cli->proxy_password,
+                      error))
+    return FALSE;
+  if (cli->limit_rate != NULL && !parse_rate (cli->limit_rate, &cli->max_rate))
     {
-      char *upper = g_ascii_strup (cli->method, -1);
-
-      g_free (cli->method);
-      cli->method = upper;
-      if (!g_str_equal (upper, "POST") && !g_str_equal (upper, "PUT"))
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("invalid rate “%s”: use a number of bytes per second such as 500k or 2M"),
+                   cli->limit_rate);
+      return FALSE;
+    }
+  if (cli->connections != -1 && (cli->connections < 1 || cli->connections > 16))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("invalid number of connections %d: use 1 to 16"), cli->connections);
+      return FALSE;
+    }
+  if (cli->if_changed != NULL && !g_str_equal (cli->if_changed, "restart")
+      && !g_str_equal (cli->if_changed, "fail"))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("invalid value “%s” of --if-changed: use restart or fail"), cli->if_changed);
+      return FALSE;
+    }
+  if (cli->completion_group != NULL && !g_variant_is_object_path (cli->completion_group))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("invalid completion group “%s”: give its object path"),
+                   cli->completion_group);
+      return FALSE;
+    }
+  for (guint i = 0; cli->mirrors != NULL && cli->mirrors[i] != NULL; i++)
+    {
+      if (!g_uri_is_valid (cli->mirrors[i], G_URI_FLAGS_PARSE_RELAXED, NULL))
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       _ ("invalid method “%s”: use POST or PUT"), upper);
+                       _ ("invalid mirror URI “%s”"), cli->mirrors[i]);
           return FALSE;
         }
     }
-  if (cli->user != NULL)
-    {
-      const char *colon = strchr (cli->user, ':');
-
-      if (colon == cli->user || *cli->user == '\0')
-        {
-          g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                               _ ("--user needs a user name"));
-          return FALSE;
-        }
-      cli->username
-          = colon != NULL ? g_strndup (cli->user, colon - cli->user) : g_strdup (cli->user);
-      cli->password = g_strdup (colon != NULL ? colon + 1 : "");
-    }
+  /* A transfer that does not start has no end to wait for */
+  if (cli->no_start)
+    cli->no_wait = TRUE;
   if (cli->json && cli->ids)
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -1411,10 +2112,13 @@ main (int argc, char **argv)
   g_autoptr (Cli) cli = NULL;
   const Command *command;
   char *help_argv[] = { NULL, NULL, (char *) "--help", NULL };
+  const char *localedir;
   int status = EXIT_SUCCESS;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* $BGTRANSFER_LOCALEDIR: the translations of a build tree, for its tests */
+  localedir = g_getenv ("BGTRANSFER_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("bgtransfer");
@@ -1462,6 +2166,7 @@ main (int argc, char **argv)
   cli->command = command;
   cli->cost_policy = BGT_COST_POLICY_DEFAULT;
   cli->priority = BGT_PRIORITY_DEFAULT;
+  cli->connections = -1;
   cli->headers = g_ptr_array_new_with_free_func (g_free);
   /* The command's own argv: its name stands for the program */
   if (!cli_parse (cli, argc - 1, argv + 1, &status))

@@ -11,24 +11,23 @@ import subprocess
 import time
 
 import pytest
-from bgtharness import BUILDDIR, sha256_file
+from bgtharness import sha256_file
+from clitool import CLI, LOCALES, Messages, cli_env, make_runner, require_locale
 
-CLI = os.path.join(BUILDDIR, "libbgtransfer", "tools", "bgtransfer")
 APP = "org.example.Cli"
 
 
+@pytest.fixture(params=LOCALES, ids=["C", "zh_CN"])
+def lang(request):
+    """Every test of the CLI runs in English and in Chinese."""
+    require_locale(request.param)
+    return request.param
+
+
 @pytest.fixture
-def cli(bus):
-    env = dict(bus.env, BGTRANSFER_APP_ID=APP, LC_ALL="C.UTF-8")
-
-    def run(*args, check=None, timeout=120, extra_env=None):
-        r = subprocess.run([CLI, *args], env=dict(env, **(extra_env or {})),
-                           capture_output=True, text=True, timeout=timeout)
-        if check is not None:
-            assert r.returncode == check, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
-        return r
-
-    run.env = env
+def cli(bus, lang):
+    run = make_runner(cli_env(bus.env, lang, APP))
+    run.msg = Messages(lang)
     return run
 
 
@@ -51,7 +50,7 @@ def test_download_waits_and_succeeds(cli, nginx, dest_dir):
     r = cli("download", nginx.url("medium.bin"), str(dest), check=0)
     assert str(dest) in r.stdout
     assert sha256_file(dest) == nginx.files["medium.bin"]
-    assert "completed" in r.stderr  # plain status lines when not on a terminal
+    assert cli.msg("completed", "status") in r.stderr  # plain status lines when not on a terminal
     assert "\r" not in r.stderr
 
 
@@ -115,7 +114,8 @@ def test_control_a_transfer_by_id(cli, nginx, dest_dir):
     assert obj["status"] == "paused-by-application"
     cli("pause", tid, check=0)  # a no-op
     r = cli("show", tid, check=0)
-    assert "paused-by-application" in r.stdout and nginx.url("slow/medium.bin") in r.stdout
+    assert cli.msg("paused-by-application", "status") in r.stdout
+    assert nginx.url("slow/medium.bin") in r.stdout
     listed = json.loads(cli("list", "--json", check=0).stdout)
     assert [o["id"] for o in listed] == [tid]
     r = cli("remove", tid, check=1)  # not finished
@@ -136,7 +136,7 @@ def test_cancel_then_wait_fails(cli, nginx, dest_dir):
     wait_json(cli, tid, lambda o: o["bytes"] > 0)
     cli("cancel", tid, check=0)
     r = cli("wait", tid, check=1)
-    assert "cancel" in r.stderr
+    assert cli.msg("canceled", "status") in r.stderr
     assert os.listdir(dest_dir) == []
     cli("cancel", tid, check=1)  # finished already
 
@@ -162,7 +162,7 @@ def test_ctrl_c_detaches(cli, nginx, dest_dir):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     tid = out.strip().splitlines()[-1]
-    assert "detached" in err
+    assert cli.msg.before("detached; the transfer goes on: %s") in err
     # The transfer went on without the CLI
     assert show_json(cli, tid)["status"] in ("running", "completed")
     cli("wait", tid, check=0)
@@ -198,7 +198,7 @@ def test_progress_bar_on_a_terminal(cli, nginx, dest_dir):
 def test_service_unreachable(cli, dest_dir, tmp_path):
     r = cli("list", extra_env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/nobus"})
     assert r.returncode == 1
-    assert "cannot reach" in r.stderr
+    assert cli.msg.before("cannot reach the background transfer service: %s") in r.stderr
 
 
 def test_wait_survives_a_service_crash(bus, cli, nginx, dest_dir):
@@ -240,3 +240,275 @@ def test_upload_put_and_multipart(cli, nginx, tmp_path):
         assert cli("upload", "--part", "a=b", str(src), server.url("form")).returncode == 2
     finally:
         server.close()
+
+
+# ---- Every option of the interface is a flag ------------------------------
+
+def test_no_start_then_start(cli, nginx, dest_dir):
+    dest = dest_dir / "later.txt"
+    tid = cli("download", "--no-start", nginx.url("small.txt"), str(dest), check=0).stdout.strip()
+    assert show_json(cli, tid)["status"] == "idle"
+    assert not dest.exists()
+    cli("start", tid, check=0)
+    cli("wait", tid, check=0)
+    assert sha256_file(dest) == nginx.files["small.txt"]
+
+
+def test_set_priority_and_cost_policy(cli, nginx, dest_dir):
+    tid = cli("download", "--no-start", "--priority=low", "--cost-policy=unrestricted-only",
+              nginx.url("small.txt"), str(dest_dir / "p.txt"), check=0).stdout.strip()
+    obj = show_json(cli, tid)
+    assert (obj["priority"], obj["cost-policy"]) == ("low", "unrestricted-only")
+    cli("set-priority", tid, "high", check=0)
+    cli("set-cost-policy", tid, "always", check=0)
+    obj = show_json(cli, tid)
+    assert (obj["priority"], obj["cost-policy"]) == ("high", "always")
+    r = cli("set-priority", tid, "urgent", check=2)
+    assert cli.msg.before("invalid priority “%s”: use low, default or high") in r.stderr
+    cli("set-cost-policy", tid, "sometimes", check=2)
+    cli("set-priority", tid, check=2)
+    cli("cancel", tid, check=0)
+
+
+def test_set_uri_moves_a_paused_download(cli, nginx, dest_dir):
+    dest = dest_dir / "moved.bin"
+    tid = cli("download", "--no-wait", nginx.url("slow/medium.bin"), str(dest),
+              check=0).stdout.strip()
+    wait_json(cli, tid, lambda o: o["bytes"] > 0)
+    cli("pause", tid, check=0)
+    cli("set-uri", tid, nginx.url("medium.bin"), check=0)
+    assert show_json(cli, tid)["uri"] == nginx.url("medium.bin")
+    cli("resume", tid, check=0)
+    cli("wait", tid, check=0)
+    assert sha256_file(dest) == nginx.files["medium.bin"]
+    cli("set-uri", tid, "not a uri", check=2)
+
+
+def test_group_behavior(cli, nginx, dest_dir):
+    cli("group", "photos", "serialized", check=0)
+    cli("group", "photos", "parallel", check=0)
+    r = cli("group", "photos", "sideways", check=2)
+    assert cli.msg.before("invalid behavior “%s”: use parallel or serialized") in r.stderr
+    tid = cli("download", "--no-wait", "--group=photos", "--tag=holiday", nginx.url("small.txt"),
+              str(dest_dir / "g.txt"), check=0).stdout.strip()
+    cli("wait", tid, check=0)
+    obj = show_json(cli, tid)
+    assert (obj["group"], obj["tag"]) == ("photos", "holiday")
+
+
+def test_limit_rate(cli, nginx, dest_dir):
+    started = time.monotonic()
+    cli("download", "--limit-rate=2M", nginx.url("medium.bin"), str(dest_dir / "r.bin"), check=0)
+    assert time.monotonic() - started >= 1.2  # 4 MiB at 2 MiB/s, one second's burst allowed
+    assert sha256_file(dest_dir / "r.bin") == nginx.files["medium.bin"]
+    for bad in ("fast", "0", "2X", "-1"):
+        cli("download", f"--limit-rate={bad}", nginx.url("small.txt"), check=2)
+
+
+def test_mirror_after_a_failure(cli, nginx, dest_dir):
+    dest = dest_dir / "mirrored.bin"
+    cli("download", "--mirror", nginx.url("medium.bin"), nginx.url("nope.bin"), str(dest),
+        check=0)
+    assert sha256_file(dest) == nginx.files["medium.bin"]
+    cli("download", "--mirror=::", nginx.url("small.txt"), str(dest_dir / "x"), check=2)
+
+
+def test_method_checksum_and_if_changed_reach_the_service(cli, dest_dir):
+    from faultserver import FaultServer
+    server = FaultServer()
+    try:
+        seen = []
+        server.route("/m", lambda c, r, n: (seen.append(r.method), c.respond(200, b"hello")))
+        cli("download", "-X", "post", "--if-changed=fail", server.url("m"),
+            str(dest_dir / "m"), check=0)
+        assert seen == ["POST"]
+        r = cli("download", "--checksum=sha256:" + "0" * 64, server.url("m"),
+                str(dest_dir / "bad"), check=1)
+        assert "checksum-mismatch" in r.stderr
+        cli("download", "--if-changed=sometimes", server.url("m"), check=2)
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("flag,option", [("--connections=4", "connections"),
+                                         ("--random-access", "random-access")])
+def test_segment_flags_reach_the_service(cli, nginx, dest_dir, flag, option):
+    """The service may not support these yet: then it names the option."""
+    dest = dest_dir / "seg.bin"
+    r = cli("download", flag, nginx.url("medium.bin"), str(dest))
+    if r.returncode == 0:
+        assert sha256_file(dest) == nginx.files["medium.bin"]
+    else:
+        assert r.returncode == 1 and option in r.stderr, r.stderr
+    cli("download", "--connections=17", nginx.url("small.txt"), check=2)
+
+
+def test_completion_group_flag(bus, cli, nginx, dest_dir):
+    from bgtharness import BUS_NAME, MANAGER_IFACE, MANAGER_PATH, GLib, Gio
+    conn = bus.connect()
+    reply = conn.call_sync(BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateCompletionGroup",
+                           GLib.Variant("(a{sv})", ({"app-id": GLib.Variant("s", APP),
+                                                     "action": GLib.Variant("s", "done")},)),
+                           None, Gio.DBusCallFlags.NONE, 10000, None)
+    group = reply.unpack()[0]
+    tid = cli("download", "--no-start", f"--completion-group={group}", nginx.url("small.txt"),
+              str(dest_dir / "cg"), check=0).stdout.strip()
+    members = conn.call_sync(BUS_NAME, group, "org.freedesktop.DBus.Properties", "Get",
+                             GLib.Variant("(ss)", ("org.freedesktop.BackgroundTransfer."
+                                                   "CompletionGroup", "Members")),
+                             None, Gio.DBusCallFlags.NONE, 10000, None).unpack()[0]
+    assert any(m.endswith("/" + tid) for m in members), members
+    cli("download", "--completion-group=not-a-path", nginx.url("small.txt"), check=2)
+
+
+# ---- Passwords -------------------------------------------------------------
+
+def basic_auth_server(user, password):
+    import base64
+    from faultserver import FaultServer
+    server = FaultServer()
+    good = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    server.route("/secret", lambda c, r, n: c.respond(200, b"the secret")
+                 if r.header("authorization") == good
+                 else c.respond(401, b"no", [("WWW-Authenticate", 'Basic realm="bgt"')]))
+    return server
+
+
+def run_on_pty(argv, env, answer=None, prompt=None, columns=100, timeout=60):
+    """Runs argv with a terminal for stdin, stdout and stderr; types
+    `answer` once `prompt` shows. Returns (status, output)."""
+    import fcntl
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready, _, _ = select.select([master], [], [], max(0.1, deadline - time.monotonic()))
+        assert ready, f"no output from the CLI; so far {output!r}"
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the CLI exited and closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+        if answer is not None and prompt.encode() in output:
+            os.write(master, answer.encode() + b"\n")
+            answer = None
+    status = proc.wait(30)
+    os.close(master)
+    return status, output.decode(errors="replace")
+
+
+def test_user_without_password_asks_on_the_terminal_without_echo(cli, dest_dir):
+    server = basic_auth_server("bob", "s3cr3t-word")
+    try:
+        dest = dest_dir / "secret.txt"
+        prompt = cli.msg("Password for %s: ") % "bob"
+        status, output = run_on_pty([CLI, "download", "-u", "bob", server.url("secret"),
+                                     str(dest)], cli.env, answer="s3cr3t-word", prompt=prompt)
+        assert status == 0, output
+        assert prompt in output
+        assert "s3cr3t-word" not in output  # not echoed
+        assert dest.read_bytes() == b"the secret"
+    finally:
+        server.close()
+
+
+def test_user_without_password_fails_clearly_without_a_terminal(cli, dest_dir):
+    r = cli("download", "-u", "bob", "http://127.0.0.1:9/x", str(dest_dir / "x"),
+            stdin=subprocess.DEVNULL, check=2)
+    assert cli.msg.before("%s USER without a password needs a terminal to ask for it; "
+                          "give USER:PASSWORD instead") == ""
+    assert "--user" in r.stderr
+    assert cli.msg("%s USER without a password needs a terminal to ask for it; "
+                   "give USER:PASSWORD instead").replace("%s", "--user") in r.stderr
+    assert os.listdir(dest_dir) == []
+
+
+# ---- Progress and monitor on a terminal ------------------------------------
+
+def display_width(text):
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
+               if not unicodedata.combining(c))
+
+
+@pytest.mark.parametrize("columns", [60, 34])
+def test_progress_fits_the_terminal_and_shows_the_time_left(cli, nginx, dest_dir, columns):
+    status, output = run_on_pty([CLI, "download", nginx.url("slow/medium.bin"),
+                                 str(dest_dir / "w.bin")], cli.env, columns=columns)
+    assert status == 0, output
+    # The progress report, not the path printed at the end
+    segments = [s for line in output.split("\n") for s in line.split("\r")
+                if str(dest_dir) not in s]
+    too_wide = [s for s in segments if display_width(s) > columns - 1]
+    assert not too_wide, too_wide
+    if columns >= 60:
+        assert cli.msg.before("ETA %s") in output
+        assert cli.msg("%s/s").replace("%s", "") in output  # a rate
+        assert "[" in output  # room for a bar
+
+
+def test_monitor_table_on_a_terminal(cli, nginx, dest_dir):
+    import signal as sig
+    import struct
+    import fcntl
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen([CLI, "monitor"], env=cli.env, stdin=slave, stdout=slave,
+                            stderr=slave, start_new_session=True)
+    os.close(slave)
+    output = b""
+    try:
+        def read_some(seconds):
+            nonlocal output
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([master], [], [], 0.1)
+                if ready:
+                    output += os.read(master, 65536)
+        read_some(1)
+        tid = cli("download", "--no-wait", nginx.url("slow/medium.bin"),
+                  str(dest_dir / "t.bin"), check=0).stdout.strip()
+        cli("wait", tid, check=0)
+        read_some(1.5)
+        text = output.decode(errors="replace")
+        assert tid in text
+        assert cli.msg("STATUS") in text and cli.msg("PROGRESS") in text
+        assert "\033[" in text  # redrawn in place
+        assert cli.msg("completed", "status") in text.split(tid)[-1]
+    finally:
+        proc.send_signal(sig.SIGINT)
+        assert proc.wait(15) == 0
+        os.close(master)
+
+
+def test_monitor_json_follows_the_manager_signals(cli, nginx, dest_dir):
+    import threading
+    from bgtharness import wait_for
+    proc = subprocess.Popen([CLI, "monitor", "--json"], env=cli.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    events = []
+    reader = threading.Thread(target=lambda: events.extend(json.loads(line)
+                                                           for line in proc.stdout), daemon=True)
+    reader.start()
+    try:
+        time.sleep(1)  # listed and subscribed
+        tid = cli("download", "--no-wait", nginx.url("small.txt"), str(dest_dir / "j.txt"),
+                  check=0).stdout.strip()
+        cli("wait", tid, check=0)
+        cli("remove", tid, check=0)
+        wait_for(lambda: any(e["event"] == "removed" for e in events), 20, "removed")
+        mine = [e for e in events if e["id"] == tid]
+        assert mine[0]["event"] == "added" and mine[-1]["event"] == "removed"
+        assert "completed" in [e["status"] for e in mine]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0
