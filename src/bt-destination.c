@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 
 #include "bt-destination.h"
+#include "bt-fd-identity.h"
 #include "bt-error.h"
 
 #define PART_SUFFIX ".bgtpart"
@@ -31,7 +32,8 @@ struct _BtDestination
   char *name;      /* basename of path */
   char *part_name; /* name + PART_SUFFIX */
   gboolean overwrite;
-  int fd; /* open while running; always for a caller's fd */
+  int fd;                 /* open while running; always for a caller's fd */
+  BtFdIdentity *identity; /* a caller's fd: what to open again after a restart */
 };
 
 static void
@@ -159,7 +161,36 @@ bt_destination_new_for_fd (int fd, GError **error)
                    g_strerror (errno));
       return NULL;
     }
+  self->identity = bt_fd_identity_new (self->fd);
   return g_steal_pointer (&self);
+}
+
+/*
+ * bt_destination_new_for_fd_record:
+ * @record: what bt_destination_serialize_fd() gave
+ *
+ * A caller's fd destination after a restart of the service: the same
+ * file opened again (never through a symbolic link), or an error.
+ */
+BtDestination *
+bt_destination_new_for_fd_record (GVariant *record, GError **error)
+{
+  g_autoptr (BtDestination) self = g_new0 (BtDestination, 1);
+
+  self->identity = bt_fd_identity_new_from_record (record);
+  self->fd = bt_fd_identity_reopen (self->identity, O_RDWR, error);
+  if (self->fd < 0)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/* Returns: (transfer floating) (nullable): what identifies a caller's fd
+ * destination, for the store; %NULL for a path or an fd that cannot be
+ * opened again */
+GVariant *
+bt_destination_serialize_fd (BtDestination *self)
+{
+  return self->identity != NULL ? bt_fd_identity_serialize (self->identity) : NULL;
 }
 
 /* The caller's fd of a transfer recovered from the store: it is gone */
@@ -213,6 +244,17 @@ bt_destination_recover (BtDestination *self, guint64 checkpoint, gboolean same_b
   g_autoptr (GError) error = NULL;
   struct stat st;
 
+  if (self->path == NULL && self->fd >= 0)
+    {
+      /* A caller's file, opened again: its length counts as a partial's */
+      if (fstat (self->fd, &st) < 0 || (guint64) st.st_size < checkpoint)
+        checkpoint = 0;
+      else if (same_boot)
+        checkpoint = (guint64) st.st_size;
+      if (ftruncate (self->fd, (off_t) checkpoint) < 0)
+        checkpoint = 0;
+      return checkpoint;
+    }
   if (self->path == NULL)
     return 0;
   if (checkpoint == 0 && !same_boot)
@@ -334,6 +376,7 @@ bt_destination_free (BtDestination *self)
   g_free (self->dir);
   g_free (self->name);
   g_free (self->part_name);
+  g_clear_pointer (&self->identity, bt_fd_identity_free);
   g_free (self);
 }
 
@@ -553,4 +596,13 @@ bt_destination_open_result (BtDestination *self, gboolean completed, GError **er
                  self->path, g_strerror (errno));
   close (dfd);
   return fd;
+}
+
+/* Whether the destination can be found again after a restart of the
+ * service: a path, or a caller's file that can be opened again */
+gboolean
+bt_destination_can_reopen (BtDestination *self)
+{
+  return self->path != NULL
+         || (self->identity != NULL && bt_fd_identity_can_reopen (self->identity));
 }

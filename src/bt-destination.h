@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -13,6 +13,9 @@ typedef struct _BtDestination BtDestination;
 BtDestination *bt_destination_new_for_path (const char *path, gboolean overwrite, GError **error);
 BtDestination *bt_destination_new_for_fd (int fd, GError **error);
 BtDestination *bt_destination_new_detached (void);
+BtDestination *bt_destination_new_for_fd_record (GVariant *record, GError **error);
+GVariant *bt_destination_serialize_fd (BtDestination *self);
+gboolean bt_destination_can_reopen (BtDestination *self);
 BtDestination *bt_destination_new_recovered (const char *path, gboolean overwrite);
 void bt_destination_free (BtDestination *self);
 

@@ -21,6 +21,7 @@
 
 #include "bt-concat-stream.h"
 #include "bt-error.h"
+#include "bt-fd-identity.h"
 #include "bt-source.h"
 #include "bt-validate.h"
 
@@ -36,11 +37,12 @@ typedef enum
 typedef struct
 {
   PieceKind kind;
-  GBytes *bytes; /* PIECE_BYTES */
-  char *path;    /* PIECE_FILE: a path, or NULL for an fd */
-  int fd;        /* PIECE_FILE from a caller's fd, -1 otherwise */
-  guint64 size;  /* G_MAXUINT64: a stream of unknown length */
-  gint64 mtime;  /* µs, to detect a change */
+  GBytes *bytes;          /* PIECE_BYTES */
+  char *path;             /* PIECE_FILE: a path, or NULL for an fd */
+  int fd;                 /* PIECE_FILE from a caller's fd, -1 otherwise */
+  BtFdIdentity *identity; /* a caller's fd: what to open again after a restart */
+  guint64 size;           /* G_MAXUINT64: a stream of unknown length */
+  gint64 mtime;           /* µs, to detect a change */
   /* What the record keeps to rebuild a multipart body */
   GVariant *part;
 } Piece;
@@ -59,6 +61,7 @@ piece_free (Piece *piece)
   g_free (piece->path);
   if (piece->fd >= 0)
     close (piece->fd);
+  g_clear_pointer (&piece->identity, bt_fd_identity_free);
   g_clear_pointer (&piece->part, g_variant_unref);
   g_free (piece);
 }
@@ -123,6 +126,8 @@ piece_new_file (const char *path, int fd, GError **error)
   piece->kind = PIECE_FILE;
   piece->path = g_strdup (path);
   piece->fd = fd;
+  if (fd >= 0)
+    piece->identity = bt_fd_identity_new (fd);
 
   if (path != NULL)
     {
@@ -441,8 +446,13 @@ bt_source_serialize (BtSource *self)
     {
       Piece *piece = g_ptr_array_index (self->pieces, 0);
 
+      GVariant *identity
+          = piece->identity != NULL ? bt_fd_identity_serialize (piece->identity) : NULL;
+
       if (piece->path != NULL)
         g_variant_builder_add (&b, "{sv}", "path", g_variant_new_string (piece->path));
+      if (identity != NULL)
+        g_variant_builder_add (&b, "{sv}", "fd", identity);
       g_variant_builder_add (&b, "{sv}", "size", g_variant_new_uint64 (piece->size));
       g_variant_builder_add (&b, "{sv}", "mtime", g_variant_new_int64 (piece->mtime));
       return g_variant_builder_end (&b);
@@ -465,8 +475,13 @@ bt_source_serialize (BtSource *self)
               g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, piece->bytes, TRUE));
         else
           {
+            GVariant *identity
+                = piece->identity != NULL ? bt_fd_identity_serialize (piece->identity) : NULL;
+
             g_variant_builder_add (&p, "{sv}", "path",
                                    g_variant_new_string (piece->path != NULL ? piece->path : ""));
+            if (identity != NULL)
+              g_variant_builder_add (&p, "{sv}", "fd", identity);
             g_variant_builder_add (&p, "{sv}", "size", g_variant_new_uint64 (piece->size));
             g_variant_builder_add (&p, "{sv}", "mtime", g_variant_new_int64 (piece->mtime));
           }
@@ -496,6 +511,12 @@ piece_from_record (GVariant *record)
   piece->size = BT_SIZE_UNKNOWN;
   g_variant_lookup (record, "size", "t", &piece->size);
   g_variant_lookup (record, "mtime", "x", &piece->mtime);
+  if (piece->path == NULL)
+    {
+      g_autoptr (GVariant) identity = g_variant_lookup_value (record, "fd", G_VARIANT_TYPE_VARDICT);
+
+      piece->identity = bt_fd_identity_new_from_record (identity);
+    }
   return piece;
 }
 
@@ -527,12 +548,11 @@ bt_source_new_from_record (GVariant *record, GError **error)
     {
       Piece *piece = g_ptr_array_index (self->pieces, i);
 
-      if (piece->kind == PIECE_FILE && piece->path == NULL)
-        {
-          g_set_error_literal (error, BT_ERROR, BT_ERROR_FAILED,
-                               "The source file descriptor was lost when the service stopped");
-          return NULL;
-        }
+      /* A caller's file, opened again if it is still the same one; its
+       * size and mtime are checked before each attempt */
+      if (piece->kind == PIECE_FILE && piece->path == NULL
+          && (piece->fd = bt_fd_identity_reopen (piece->identity, O_RDONLY, error)) < 0)
+        return NULL;
     }
   return g_steal_pointer (&self);
 }
@@ -666,4 +686,20 @@ bt_source_open (BtSource *self, guint64 offset, GError **error)
     }
 
   return bt_concat_input_stream_new (streams);
+}
+
+/* Whether every descriptor of the source can be opened again after a
+ * restart of the service (not a pipe, a socket or a deleted file) */
+gboolean
+bt_source_can_reopen (BtSource *self)
+{
+  for (guint i = 0; i < self->pieces->len; i++)
+    {
+      Piece *piece = g_ptr_array_index (self->pieces, i);
+
+      if (piece->kind == PIECE_FILE && piece->path == NULL
+          && (piece->identity == NULL || !bt_fd_identity_can_reopen (piece->identity)))
+        return FALSE;
+    }
+  return TRUE;
 }

@@ -25,6 +25,7 @@ const char *bt_source_get_path (BtSource *self);
 const char *bt_source_get_content_type (BtSource *self);
 guint64 bt_source_get_size (BtSource *self);
 gboolean bt_source_is_seekable (BtSource *self);
+gboolean bt_source_can_reopen (BtSource *self);
 gboolean bt_source_check_unchanged (BtSource *self, GError **error);
 GInputStream *bt_source_open (BtSource *self, guint64 offset, GError **error);
 

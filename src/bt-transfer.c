@@ -109,6 +109,7 @@ struct _BtTransfer
   struct
   {
     char *path;
+    GVariant *destination_fd; /* a caller's file, to open again */
     gboolean overwrite;
     GVariant *source;
     guint64 bytes;
@@ -193,6 +194,7 @@ bt_transfer_finalize (GObject *object)
   g_free (self->host);
   g_free (self->restore.path);
   g_clear_pointer (&self->restore.source, g_variant_unref);
+  g_clear_pointer (&self->restore.destination_fd, g_variant_unref);
 
   G_OBJECT_CLASS (bt_transfer_parent_class)->finalize (object);
 }
@@ -692,6 +694,23 @@ read_destination (gpointer object, GVariant *value)
 }
 
 static GVariant *
+write_destination_fd (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  return self->destination != NULL ? bt_destination_serialize_fd (self->destination) : NULL;
+}
+
+static void
+read_destination_fd (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_VARDICT))
+    self->restore.destination_fd = g_variant_ref (value);
+}
+
+static GVariant *
 write_overwrite (gconstpointer object)
 {
   const BtTransfer *self = object;
@@ -838,6 +857,7 @@ static const BtRecordField record_fields[] = {
   PLAIN ("mirrors", STRV, mirrors),
   PLAIN ("created-time", INT64, created_time),
   COMPUTED ("destination", destination),
+  COMPUTED ("destination-fd", destination_fd),
   COMPUTED ("overwrite", overwrite),
   COMPUTED ("source", source),
   PLAIN ("tus", BOOLEAN, tus),
@@ -893,16 +913,50 @@ bt_transfer_serialize (BtTransfer *self)
   return g_variant_builder_end (&b);
 }
 
+/* Where the data (or the reply) goes, found again: a path, or the
+ * caller's file opened again if it is still the same one (SPEC §8.1
+ * "Sandboxed files"). On failure a detached destination and @error. */
+static BtDestination *
+restore_destination (BtTransfer *self, GError **error)
+{
+  BtDestination *destination;
+
+  if (self->restore.path != NULL)
+    return bt_destination_new_recovered (self->restore.path, self->restore.overwrite);
+  if (bt_status_is_finished (self->status))
+    return bt_destination_new_detached (); /* nothing more to write */
+  if (self->restore.destination_fd == NULL)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_FAILED,
+                           "The destination file descriptor was lost when the service stopped");
+      return bt_destination_new_detached ();
+    }
+  destination = bt_destination_new_for_fd_record (self->restore.destination_fd, error);
+  return destination != NULL ? destination : bt_destination_new_detached ();
+}
+
+/* The transfer cannot go on after a restart: it ends, saying why */
+static void
+fail_restored (BtTransfer *self, BtErrorStatus error_status, const char *message)
+{
+  g_warning ("Transfer %s cannot go on: %s", self->id, message);
+  self->recovered_changes = TRUE;
+  self->status = BT_STATUS_ERROR;
+  self->queued = FALSE;
+  self->error_status = error_status;
+  g_free (self->error_message);
+  self->error_message = g_strdup (message);
+}
+
 /* An unfinished plain upload starts again from zero; a tus upload asks the
  * server where it stands. The reply is fetched again either way. */
 static BtTransfer *
 recover_upload (BtTransfer *self)
 {
-  const char *path = self->restore.path;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GError) destination_error = NULL;
 
-  self->destination = path != NULL ? bt_destination_new_recovered (path, self->restore.overwrite)
-                                   : bt_destination_new_detached ();
+  self->destination = restore_destination (self, &destination_error);
   if (self->restore.source != NULL)
     self->source = bt_source_new_from_record (self->restore.source, &error);
   else
@@ -914,16 +968,14 @@ recover_upload (BtTransfer *self)
       self->bytes_sent = self->status == BT_STATUS_COMPLETED ? self->total_to_send : 0;
       return self;
     }
-  if (self->source == NULL || path == NULL)
+  if (self->source == NULL)
     {
-      self->status = BT_STATUS_ERROR;
-      self->queued = FALSE;
-      self->error_status = BT_ERROR_STATUS_UNKNOWN;
-      g_free (self->error_message);
-      self->error_message
-          = g_strdup (self->source == NULL ? error->message
-                                           : "The reply's file descriptor was lost when the "
-                                             "service stopped");
+      fail_restored (self, BT_ERROR_STATUS_RESOURCE_CHANGED, error->message);
+      return self;
+    }
+  if (destination_error != NULL)
+    {
+      fail_restored (self, BT_ERROR_STATUS_DESTINATION_UNWRITABLE, destination_error->message);
       return self;
     }
   if (self->status != BT_STATUS_PAUSED_BY_APPLICATION
@@ -991,24 +1043,19 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   if (self->kind == BT_KIND_UPLOAD)
     return recover_upload (g_steal_pointer (&self));
 
-  if (self->restore.path != NULL)
-    self->destination = bt_destination_new_recovered (self->restore.path, self->restore.overwrite);
-  else
-    {
-      /* The caller's fd died with the previous instance */
-      self->destination = bt_destination_new_detached ();
-      if (!bt_status_is_finished (self->status))
-        {
-          self->recovered_changes = TRUE;
-          self->status = BT_STATUS_ERROR;
-          self->queued = FALSE;
-          self->error_status = BT_ERROR_STATUS_DESTINATION_UNWRITABLE;
-          g_free (self->error_message);
-          self->error_message = g_strdup ("The destination file descriptor was lost when the "
-                                          "service stopped");
-        }
+  {
+    g_autoptr (GError) destination_error = NULL;
+
+    self->destination = restore_destination (self, &destination_error);
+    if (destination_error != NULL)
+      {
+        /* Nothing is written anywhere: the app's file is not there */
+        fail_restored (self, BT_ERROR_STATUS_DESTINATION_UNWRITABLE, destination_error->message);
+        return g_steal_pointer (&self);
+      }
+    if (self->restore.path == NULL && bt_status_is_finished (self->status))
       return g_steal_pointer (&self);
-    }
+  }
 
   recorded_status = self->status;
   recorded_queued = self->queued;
@@ -1256,6 +1303,12 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
 gboolean
 bt_transfer_keeps_service_busy (BtTransfer *self)
 {
+  /* A pipe or a socket the app handed over cannot be found again after a
+   * restart: while the transfer may still need it, the service stays */
+  if (!bt_status_is_finished (self->status)
+      && ((self->source != NULL && !bt_source_can_reopen (self->source))
+          || (self->destination != NULL && !bt_destination_can_reopen (self->destination))))
+    return TRUE;
   return self->attempt != NULL || self->queued || self->retry_source != 0;
 }
 
