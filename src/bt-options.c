@@ -152,27 +152,46 @@ bt_options_parse_headers (GVariant *headers, GPtrArray *plain, GPtrArray *secret
   return TRUE;
 }
 
+/*
+ * bt_options_check_string_dict:
+ * @keys: (array zero-terminated=1): the keys @dict may have
+ *
+ * An a{sv} option whose values are all strings, under known keys only.
+ */
 gboolean
-bt_options_parse_credential (GVariant *credential, const char *option, char **out_username,
-                             char **out_password, GError **error)
+bt_options_check_string_dict (GVariant *dict, const char *const *keys, const char *option,
+                              GError **error)
 {
   GVariantIter iter;
   const char *key;
   GVariant *value;
 
-  g_variant_iter_init (&iter, credential);
+  g_variant_iter_init (&iter, dict);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
       G_GNUC_UNUSED g_autoptr (GVariant) owned = value;
-      gboolean known = g_str_equal (key, "username") || g_str_equal (key, "password");
 
-      if (!known || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+      if (!g_strv_contains (keys, key) || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
         {
+          g_autofree char *known = g_strjoinv (", ", (char **) keys);
+
           g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                       "Option “%s” takes “username” and “password” strings only", option);
+                       "Invalid key “%s” in option “%s”: it takes the strings %s", key, option,
+                       known);
           return FALSE;
         }
     }
+  return TRUE;
+}
+
+gboolean
+bt_options_parse_credential (GVariant *credential, const char *option, char **out_username,
+                             char **out_password, GError **error)
+{
+  static const char *const keys[] = { "username", "password", NULL };
+
+  if (!bt_options_check_string_dict (credential, keys, option, error))
+    return FALSE;
   if (!g_variant_lookup (credential, "username", "s", out_username)
       || !g_variant_lookup (credential, "password", "s", out_password))
     {

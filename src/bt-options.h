@@ -11,6 +11,8 @@
 G_BEGIN_DECLS
 
 gboolean bt_options_check (GVariant *options, BtKind kind, GError **error);
+gboolean bt_options_check_string_dict (GVariant *dict, const char *const *keys, const char *option,
+                                       GError **error);
 gboolean bt_options_parse_headers (GVariant *headers, GPtrArray *plain, GPtrArray *secret,
                                    GError **error);
 gboolean bt_options_parse_credential (GVariant *credential, const char *option, char **out_username,

@@ -301,25 +301,10 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
   if (notify != NULL)
     {
       static const char *const keys[]
-          = { "success-title", "success-body", "failure-title", "failure-body" };
-      GVariantIter iter;
-      const char *key;
-      GVariant *value;
+          = { "success-title", "success-body", "failure-title", "failure-body", NULL };
 
-      g_variant_iter_init (&iter, notify);
-      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-        {
-          G_GNUC_UNUSED g_autoptr (GVariant) owned = value;
-
-          if (!g_strv_contains (keys, key) || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-            {
-              g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                           "Invalid notify key “%s”: use success-title, success-body, "
-                           "failure-title, failure-body (strings)",
-                           key);
-              return FALSE;
-            }
-        }
+      if (!bt_options_check_string_dict (notify, keys, "notify", error))
+        return FALSE;
       self->notify = g_variant_ref_sink (g_steal_pointer (&notify));
     }
   if (g_variant_lookup (options, "max-rate", "t", &max_rate) && max_rate > 0)
