@@ -103,11 +103,13 @@ static void
 test_hostile (void)
 {
   Thing out = { 0 };
-  g_autoptr (GVariantDict) dict = g_variant_dict_new (g_variant_new_parsed (
+  g_autoptr (GVariant) hostile = g_variant_ref_sink (g_variant_new_parsed (
       "{'name': <5>, 'flag': <'yes'>, 'big': <uint32 3>, 'list': <[1, 2]>, 'pairs': <['x']>, "
       "'dict': <'no'>}"));
-  g_autoptr (GVariantDict) bad
-      = g_variant_dict_new (g_variant_new_parsed ("{'colour': <'mauve'>}"));
+  g_autoptr (GVariant) unknown
+      = g_variant_ref_sink (g_variant_new_parsed ("{'colour': <'mauve'>}"));
+  g_autoptr (GVariantDict) dict = g_variant_dict_new (hostile);
+  g_autoptr (GVariantDict) bad = g_variant_dict_new (unknown);
   g_autoptr (GError) error = NULL;
 
   out.colour = 1;
