@@ -20,7 +20,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=${BGT_CI_JOBS:-tests unit fuzz sanitize valgrind soak}
-sanitize_suites=${BGT_SANITIZE_SUITES:-download security cli bindings harness}
+sanitize_suites=${BGT_SANITIZE_SUITES:-download security cli bindings harness policy}
 # Without LeakSanitizer: its tracer crashes now and then at the exit of an
 # FTPS transfer's service ("Tracer caught signal 11"), a false alarm
 sanitize_noleak_suites=${BGT_SANITIZE_NOLEAK_SUITES:-ftp}
