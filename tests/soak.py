@@ -52,6 +52,8 @@ from ftpservers import PyFtpd  # noqa: E402
 
 MIB = 1 << 20
 FINAL = {"completed", "canceled", "error"}
+STATUSES = FINAL | {"idle", "running", "paused-by-application", "paused-costed-network",
+                    "paused-no-network", "paused-system-policy", "paused-recoverable-error"}
 # What a fault server's transfer may end in when its faults outlast the retries
 FAULT_ERRORS = {"connection-reset", "timeout", "server-error", "service-unavailable",
                 "protocol-error", "resource-changed", "cannot-connect"}
@@ -346,6 +348,8 @@ class Soak:
         (props,) = self.call(t.path, "org.freedesktop.DBus.Properties", "GetAll",
                              GLib.Variant("(s)", (TRANSFER_IFACE,)))
         t.props = props
+        if props["Status"] not in STATUSES:
+            self.violation(t, f"in no state of the interface: {props['Status']}")
         if props["Status"] == "completed" and not t.seen_completed:
             t.seen_completed = True
             self.completions += 1
@@ -627,7 +631,8 @@ class Soak:
 
 def main():
     parser = argparse.ArgumentParser(description="chaos soak of bgtransferd")
-    parser.add_argument("--minutes", type=float, default=5)
+    parser.add_argument("--minutes", type=float, default=5,
+                        help="how long (at least 1.5: RSS is compared with the first minute's)")
     parser.add_argument("--transfers", type=int, default=100)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--junit", help="write the outcome as JUnit XML (one case)")
