@@ -82,6 +82,7 @@ class Transfer:
         self.path = None            # the D-Bus object path
         self.props = {}
         self.seen_completed = False
+        self.final_seen = None      # the first final status seen
         self.canceled_by_us = False
         self.server_path = None     # the URL path, for the bytes re-fetched
 
@@ -356,6 +357,11 @@ class Soak:
             self.check_completed(t, "when it completed")
         elif t.seen_completed and props["Status"] != "completed":
             self.violation(t, f"was completed, now {props['Status']}")
+        if t.final_seen and props["Status"] != t.final_seen:
+            # Nothing in the run moves a finished transfer (no Resume of an error)
+            self.violation(t, f"was {t.final_seen}, now {props['Status']}")
+        if props["Status"] in FINAL and not t.final_seen:
+            t.final_seen = props["Status"]
         return props
 
     def sample(self):
