@@ -44,6 +44,24 @@ CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 # valgrind runs the service through BGT_SERVICE_PREFIX
 SANITIZED = os.environ.get("BGT_SANITIZED", "").lower() in ("true", "1", "yes")
 UNDER_VALGRIND = "valgrind" in os.environ.get("BGT_SERVICE_PREFIX", "")
+# The ASan runtime preloaded into this Python (so that GI may load the
+# instrumented libbgtransfer) is not passed on: uninstrumented tools
+# (secret-tool, gnome-keyring, dbus-daemon, nginx, node) hang or misbehave
+# with it, and the instrumented service links it itself. A child that
+# loads libbgtransfer gets it back through library_env().
+ASAN_PRELOAD = None
+if "libasan" in os.environ.get("LD_PRELOAD", ""):
+    ASAN_PRELOAD = os.environ.pop("LD_PRELOAD")
+
+
+def library_env(env=None):
+    """The environment for a child process that loads libbgtransfer
+    (Python or GJS through GI): env (default os.environ) with the ASan
+    runtime preloaded again under the sanitizer job."""
+    env = dict(os.environ if env is None else env)
+    if ASAN_PRELOAD:
+        env["LD_PRELOAD"] = ASAN_PRELOAD
+    return env
 
 # What in the service's log is a crash, whatever its exit status
 CRASH_PATTERNS = re.compile(

@@ -122,8 +122,8 @@ def test_app_restart_reattaches(bus, nginx, dest_dir):
                                     Gio.File.new_for_path("{dest_dir}/r%d.bin" % i), None, made)
         loop.run()
     """)
-    r = subprocess.run([sys.executable, "-c", script], env=bus.env, capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-c", script], env=bgtharness.library_env(bus.env),
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     ids = set(r.stdout.split())
     assert len(ids) == 3
