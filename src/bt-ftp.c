@@ -30,8 +30,6 @@
 #include "bt-resume.h"
 #include "bt-tls.h"
 
-#define MAX_REPLY_LINES 200
-
 struct _BtEngineJob
 {
   BtAttempt *attempt; /* a reference: the thread uses bt_attempt_check_peer() */
@@ -114,14 +112,16 @@ fail_protocol (BtEngineJob *job, const char *message)
   return FALSE;
 }
 
-/* A reply: "123 text", or "123-…" lines ending with "123 text"; 0 on error */
+/* A reply: "123 text", or "123-…" lines ending with "123 text"
+ * (bt_ftp_reply_add_line); 0 on error */
 static guint
 read_reply (BtEngineJob *job, char **out_text)
 {
-  g_autofree char *first = NULL;
-  char code[4];
+  BtFtpReply reply = { 0 };
+  BtFtpReplyState state = BT_FTP_REPLY_MORE;
+  guint code;
 
-  for (int lines = 0; lines < MAX_REPLY_LINES; lines++)
+  while (state == BT_FTP_REPLY_MORE)
     {
       g_autofree char *line
           = g_data_input_stream_read_line (job->control_in, NULL, job->cancellable, &job->error);
@@ -131,35 +131,23 @@ read_reply (BtEngineJob *job, char **out_text)
           if (job->error == NULL)
             job->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
                                               "The FTP server closed the connection");
+          bt_ftp_reply_clear (&reply);
           return 0;
         }
-      g_strchomp (line);
-      if (first == NULL)
-        {
-          if (strlen (line) < 3 || !g_ascii_isdigit (line[0]) || !g_ascii_isdigit (line[1])
-              || !g_ascii_isdigit (line[2]))
-            {
-              fail_protocol (job, "Not an FTP server");
-              return 0;
-            }
-          memcpy (code, line, 3);
-          code[3] = '\0';
-          first = g_strdup (line);
-          if (line[3] != '-')
-            break;
-          continue;
-        }
-      if (g_str_has_prefix (line, code) && line[3] == ' ')
-        break;
-      if (lines == MAX_REPLY_LINES - 1)
-        {
-          fail_protocol (job, "An FTP reply that does not end");
-          return 0;
-        }
+      state = bt_ftp_reply_add_line (&reply, line);
     }
+  if (state != BT_FTP_REPLY_DONE)
+    {
+      fail_protocol (job, state == BT_FTP_REPLY_INVALID ? "Not an FTP server"
+                                                        : "An FTP reply that does not end");
+      bt_ftp_reply_clear (&reply);
+      return 0;
+    }
+  code = bt_ftp_reply_get_code (&reply);
   if (out_text != NULL)
-    *out_text = g_steal_pointer (&first);
-  return (guint) g_ascii_strtoull (code, NULL, 10);
+    *out_text = g_steal_pointer (&reply.first);
+  bt_ftp_reply_clear (&reply);
+  return code;
 }
 
 static guint
@@ -363,13 +351,13 @@ open_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
   if (!log_in (job))
     goto done;
 
-  if (command (job, "SIZE", job->path, &text) == 213)
-    job->total = g_ascii_strtoull (text + 4, NULL, 10);
+  if (command (job, "SIZE", job->path, &text) == 213 && !bt_ftp_parse_size (text, &job->total))
+    job->total = BT_SIZE_UNKNOWN;
   g_clear_pointer (&text, g_free);
   if (job->error != NULL)
     goto done;
   if (command (job, "MDTM", job->path, &text) == 213)
-    job->mdtm = g_strdup (g_strstrip (text + 4));
+    job->mdtm = bt_ftp_parse_mdtm (text);
   g_clear_pointer (&text, g_free);
   if (job->error != NULL)
     goto done;

@@ -43,7 +43,9 @@ bt_scheduler_pick (BtQueueEntry *entries, guint n_entries, guint running, guint 
 {
   GPtrArray *picked = g_ptr_array_new ();
 
-  qsort (entries, n_entries, sizeof (BtQueueEntry), compare_entries);
+  /* qsort() must not be given NULL, even for nothing (UBSan) */
+  if (n_entries > 1)
+    qsort (entries, n_entries, sizeof (BtQueueEntry), compare_entries);
   for (guint i = 0; i < n_entries && running < max_running; i++)
     {
       BtQueueEntry *entry = &entries[i];

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import bgtharness
 from bgtharness import SRCDIR, sha256_file
 
 EXAMPLES = {
@@ -19,7 +20,8 @@ EXAMPLES = {
 def test_example_downloads(language, bus, nginx, dest_dir):
     dest = dest_dir / "medium.bin"
     r = subprocess.run(EXAMPLES[language] + [nginx.url("medium.bin"), str(dest)],
-                       env=bus.env, capture_output=True, text=True, timeout=120)
+                       env=bgtharness.library_env(bus.env), capture_output=True, text=True,
+                       timeout=120)
     assert r.returncode == 0, r.stderr
     assert f"saved {dest}" in r.stdout
     assert "/4194304 bytes" in r.stdout, "progress is reported"
@@ -29,7 +31,8 @@ def test_example_downloads(language, bus, nginx, dest_dir):
 @pytest.mark.parametrize("language", sorted(EXAMPLES))
 def test_example_reports_failure(language, bus, nginx, dest_dir):
     r = subprocess.run(EXAMPLES[language] + [nginx.url("missing.bin"), str(dest_dir / "m")],
-                       env=bus.env, capture_output=True, text=True, timeout=120)
+                       env=bgtharness.library_env(bus.env), capture_output=True, text=True,
+                       timeout=120)
     assert r.returncode == 1
     assert "not-found" in r.stderr
     assert os.listdir(dest_dir) == []

@@ -17,6 +17,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+import bgtharness
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 GENERATED = textwrap.dedent('''
@@ -119,7 +121,7 @@ def outcomes(tmp_path_factory):
     shutil.copy(os.path.join(HERE, "conftest.py"), d / "conftest.py")
     (d / "test_generated.py").write_text(GENERATED)
     junit = d / "results.xml"
-    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(bgtharness.library_env(), PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                         f"--junitxml={junit}", "--rootdir", str(d), str(d / "test_generated.py")],
                        cwd=str(d), env=env, capture_output=True, text=True, timeout=300)

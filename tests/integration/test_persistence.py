@@ -122,8 +122,8 @@ def test_app_restart_reattaches(bus, nginx, dest_dir):
                                     Gio.File.new_for_path("{dest_dir}/r%d.bin" % i), None, made)
         loop.run()
     """)
-    r = subprocess.run([sys.executable, "-c", script], env=bus.env, capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-c", script], env=bgtharness.library_env(bus.env),
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     ids = set(r.stdout.split())
     assert len(ids) == 3
@@ -360,6 +360,8 @@ def test_flush_failure_is_never_success(tmp_path, nginx):
     """P5: fsync/fdatasync start failing with EIO mid-download (libfiu): the
     download ends in error; it is never retried into a claimed success and
     nothing appears at the destination."""
+    bgtharness.skip_if(bgtharness.SANITIZED, "the sanitizer job: ASan refuses a preloaded "
+                       "libfiu (its runtime must come first)")
     bgtharness.require_tool("fiu-run", "needs fiu-utils")
     fifo_base = str(tmp_path / "fiu")
     bus = ServiceBus(tmpdir=str(tmp_path / "s"),
@@ -390,6 +392,8 @@ def test_flush_failure_is_never_success(tmp_path, nginx):
 def test_wall_clock_jumps_do_not_move_retries(tmp_path, jump):
     """P6: the service's clock jumps (libfaketime); the retry still comes
     when the monotonic clock says so."""
+    bgtharness.skip_if(bgtharness.SANITIZED, "the sanitizer job: ASan refuses a preloaded "
+                       "libfaketime (its runtime must come first)")
     lib = bgtharness.find_libfaketime()
     bgtharness.require(lib is not None, "needs faketime (libfaketimeMT.so.1)")
     from faultserver import FaultServer

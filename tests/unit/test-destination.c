@@ -96,7 +96,11 @@ test_existing_refused (Fixture *f, gconstpointer data)
   g_assert_true (bt_destination_write (replacing, 0, "new", 3,
                                        (bt_destination_open (replacing, NULL), &error)));
   g_assert_true (bt_destination_commit (replacing, 3, &error));
-  g_assert_cmpstr (read_file (path), ==, "new");
+  {
+    g_autofree char *now = read_file (path);
+
+    g_assert_cmpstr (now, ==, "new");
+  }
 }
 
 static void
@@ -227,7 +231,11 @@ test_fd_checks (Fixture *f, gconstpointer data)
   g_assert_true (
       bt_destination_write (dest, 0, "abcdef", 6, (bt_destination_open (dest, NULL), &error)));
   g_assert_true (bt_destination_commit (dest, 3, &error));
-  g_assert_cmpstr (read_file (path), ==, "abc");
+  {
+    g_autofree char *now = read_file (path);
+
+    g_assert_cmpstr (now, ==, "abc");
+  }
 }
 
 /* After a crash of the service, what it wrote counts within the same boot;

@@ -103,11 +103,13 @@ static void
 test_hostile (void)
 {
   Thing out = { 0 };
-  g_autoptr (GVariantDict) dict = g_variant_dict_new (g_variant_new_parsed (
+  g_autoptr (GVariant) hostile = g_variant_ref_sink (g_variant_new_parsed (
       "{'name': <5>, 'flag': <'yes'>, 'big': <uint32 3>, 'list': <[1, 2]>, 'pairs': <['x']>, "
       "'dict': <'no'>}"));
-  g_autoptr (GVariantDict) bad
-      = g_variant_dict_new (g_variant_new_parsed ("{'colour': <'mauve'>}"));
+  g_autoptr (GVariant) unknown
+      = g_variant_ref_sink (g_variant_new_parsed ("{'colour': <'mauve'>}"));
+  g_autoptr (GVariantDict) dict = g_variant_dict_new (hostile);
+  g_autoptr (GVariantDict) bad = g_variant_dict_new (unknown);
   g_autoptr (GError) error = NULL;
 
   out.colour = 1;
@@ -136,6 +138,7 @@ test_transfer_round_trip (void)
   g_autoptr (BtTransfer) restored = NULL;
   g_autoptr (GVariant) first = NULL;
   g_autoptr (GVariant) second = NULL;
+  g_autofree char *printed = NULL;
   g_autoptr (GError) error = NULL;
 
   options = g_variant_ref_sink (g_variant_new_parsed (
@@ -151,8 +154,9 @@ test_transfer_round_trip (void)
   g_assert_nonnull (transfer);
   first = g_variant_ref_sink (bt_transfer_serialize (transfer));
   /* Secret header values never reach the record */
-  g_test_message ("%s", g_variant_print (first, FALSE));
-  g_assert_null (strstr (g_variant_print (first, FALSE), "s3cr3t"));
+  printed = g_variant_print (first, FALSE);
+  g_test_message ("%s", printed);
+  g_assert_null (strstr (printed, "s3cr3t"));
 
   restored = bt_transfer_new_from_record ("abc", "org.example.App", 3, first);
   g_assert_nonnull (restored);

@@ -32,6 +32,16 @@ pick (BtQueueEntry *entries, guint n, guint running, guint max_running, GHashTab
   return g_string_free (out, FALSE);
 }
 
+/* Nothing to start: no entries at all (the queue of an idle service) */
+static void
+test_empty (void)
+{
+  g_autoptr (GHashTable) load = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) picked = bt_scheduler_pick (NULL, 0, 0, 4, load, 6);
+
+  g_assert_cmpuint (picked->len, ==, 0);
+}
+
 static void
 test_order (void)
 {
@@ -120,6 +130,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/scheduler/empty", test_empty);
   g_test_add_func ("/scheduler/order", test_order);
   g_test_add_func ("/scheduler/global-limit", test_global_limit);
   g_test_add_func ("/scheduler/per-host", test_per_host);
