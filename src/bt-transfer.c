@@ -305,7 +305,7 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
 
       if (!bt_options_check_string_dict (notify, keys, "notify", error))
         return FALSE;
-      self->notify = g_variant_ref_sink (g_steal_pointer (&notify));
+      self->notify = g_steal_pointer (&notify); /* a full reference already */
     }
   if (g_variant_lookup (options, "max-rate", "t", &max_rate) && max_rate > 0)
     self->rate_limiter = bt_rate_limiter_new (max_rate);
