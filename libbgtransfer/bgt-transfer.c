@@ -1323,6 +1323,22 @@ fail_waiter (BgtTransfer *self, GTask *task, GError *error)
     g_error_free (error);
 }
 
+/* A waiter starts the service again after a crash, a few times at most:
+ * a call may meet the dying instance and get no reply */
+#define MAX_WAIT_REBINDS 3
+
+static gboolean
+rebind_again (GTask *task, const GError *error)
+{
+  guint rebinds = GPOINTER_TO_UINT (g_task_get_task_data (task));
+
+  if (!g_error_matches (error, BGT_ERROR, BGT_ERROR_SERVICE_UNAVAILABLE)
+      || rebinds >= MAX_WAIT_REBINDS)
+    return FALSE;
+  g_task_set_task_data (task, GUINT_TO_POINTER (rebinds + 1), NULL);
+  return TRUE;
+}
+
 static void
 on_wait_rebound (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -1332,6 +1348,12 @@ on_wait_rebound (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!_bgt_client_rebind_finish (BGT_CLIENT (source), result, &error))
     {
+      if (rebind_again (task, error))
+        {
+          g_clear_error (&error);
+          _bgt_client_rebind_async (BGT_CLIENT (source), on_wait_rebound, g_steal_pointer (&task));
+          return;
+        }
       fail_waiter (self, task, error);
       return;
     }
@@ -1346,13 +1368,10 @@ on_wait_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
   GError *error = NULL;
 
-  if (!bgt_transfer_refresh_finish (self, result, &error)
-      && g_error_matches (error, BGT_ERROR, BGT_ERROR_SERVICE_UNAVAILABLE)
-      && g_task_get_task_data (task) == NULL)
+  if (!bgt_transfer_refresh_finish (self, result, &error) && rebind_again (task, error))
     {
-      /* The service went away just then: start it again, once */
+      /* The service went away just then: start it again */
       g_clear_error (&error);
-      g_task_set_task_data (task, GINT_TO_POINTER (TRUE), NULL);
       _bgt_client_rebind_async (priv->client, on_wait_rebound, g_steal_pointer (&task));
       return;
     }
