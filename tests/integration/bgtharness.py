@@ -585,7 +585,13 @@ class Strace:
     def close(self):
         if self.proc.poll() is None:
             self.proc.terminate()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            # strace can hang detaching from a tracee that is being killed:
+            # SIGKILL lets the kernel detach it, and the tracee goes on (or dies)
+            self.proc.kill()
+            self.proc.wait(10)
         self._reader.join(10)
 
 
