@@ -599,9 +599,8 @@ emit_to_owner (BtManager *self, BtTransfer *transfer, const char *signal_name)
   GPtrArray *peers = bt_callers_get_peers (self->callers, bt_transfer_get_app_id (transfer));
 
   for (guint i = 0; peers != NULL && i < peers->len; i++)
-    g_dbus_connection_emit_signal (self->connection, g_ptr_array_index (peers, i),
-                                   BT_MANAGER_PATH, BT_MANAGER_INTERFACE, signal_name, params,
-                                   NULL);
+    g_dbus_connection_emit_signal (self->connection, g_ptr_array_index (peers, i), BT_MANAGER_PATH,
+                                   BT_MANAGER_INTERFACE, signal_name, params, NULL);
 }
 
 static void
