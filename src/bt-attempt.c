@@ -704,12 +704,6 @@ bt_attempt_get_cancellable (BtAttempt *self)
   return self->cancellable;
 }
 
-GSettings *
-bt_attempt_get_settings (BtAttempt *self)
-{
-  return self->settings;
-}
-
 SoupSession *
 bt_attempt_get_soup_session (BtAttempt *self)
 {

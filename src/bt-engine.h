@@ -57,7 +57,6 @@ const char *bt_attempt_get_transfer_id (BtAttempt *self);
 GUri *bt_attempt_get_uri (BtAttempt *self);
 const char *bt_attempt_get_method (BtAttempt *self);
 GCancellable *bt_attempt_get_cancellable (BtAttempt *self);
-GSettings *bt_attempt_get_settings (BtAttempt *self);
 SoupSession *bt_attempt_get_soup_session (BtAttempt *self);
 guint bt_attempt_get_connect_timeout (BtAttempt *self);
 guint bt_attempt_get_response_timeout (BtAttempt *self);
