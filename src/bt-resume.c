@@ -112,17 +112,21 @@ bt_resume_decide (const BtResumeRequest *request, guint status, const char *cont
   if (status == 200)
     {
       /* A full body: to a range request it means the server ignored the
-       * range or the If-Range validator no longer matched. */
-      if (request->offset > 0 && request->validator_changed && request->fail_if_changed)
+       * range or the If-Range validator no longer matched. From offset 0
+       * it is the data asked for, unless it is another version. */
+      if ((request->offset > 0 || request->ranged) && request->validator_changed
+          && request->fail_if_changed)
         return BT_RESUME_CHANGED;
       if (content_length >= 0)
         *out_total = (guint64) content_length;
-      return request->offset > 0 ? BT_RESUME_RESTART : BT_RESUME_WRITE;
+      if (request->offset > 0 || (request->ranged && request->validator_changed))
+        return BT_RESUME_RESTART;
+      return BT_RESUME_WRITE;
     }
 
   if (status == 206)
     {
-      if (request->offset == 0)
+      if (request->offset == 0 && !request->ranged)
         return BT_RESUME_PROTOCOL_ERROR; /* we never asked for a range */
       if (!bt_parse_content_range (content_range, &first, &last, &complete)
           || first == BT_SIZE_UNKNOWN)
@@ -144,10 +148,10 @@ bt_resume_decide (const BtResumeRequest *request, guint status, const char *cont
 
   if (status == 416)
     {
-      if (request->offset == 0)
+      if (request->offset == 0 && !request->ranged)
         return BT_RESUME_PROTOCOL_ERROR; /* we never asked for a range */
       /* "bytes * /N": done if what we hold is exactly N bytes */
-      if (request->offset > 0 && bt_parse_content_range (content_range, &first, &last, &complete)
+      if (bt_parse_content_range (content_range, &first, &last, &complete)
           && first == BT_SIZE_UNKNOWN && complete == request->offset
           && (request->known_total == BT_SIZE_UNKNOWN || request->known_total == complete))
         {

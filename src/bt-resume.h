@@ -25,6 +25,7 @@ typedef struct
   guint64 known_total;        /* size learnt earlier, BT_SIZE_UNKNOWN if none */
   gboolean validator_changed; /* the response's strong validator differs from the stored one */
   gboolean fail_if_changed;   /* option if-changed = fail */
+  gboolean ranged;            /* a Range was sent even from offset 0 (a segment) */
 } BtResumeRequest;
 
 gboolean bt_parse_content_range (const char *value, guint64 *out_first, guint64 *out_last,

@@ -35,13 +35,14 @@ LLVMFuzzerTestOneInput (const unsigned char *data, size_t size)
 
   for (gsize s = 0; s < G_N_ELEMENTS (statuses); s++)
     for (gsize o = 0; o < G_N_ELEMENTS (offsets); o++)
-      for (int flags = 0; flags < 4; flags++)
+      for (int flags = 0; flags < 8; flags++)
         {
           BtResumeRequest request = {
             .offset = offsets[o],
             .known_total = (flags & 1) ? 1000 : BT_SIZE_UNKNOWN,
             .validator_changed = (flags & 2) != 0,
             .fail_if_changed = (flags & 2) != 0,
+            .ranged = (flags & 4) != 0,
           };
           guint64 offset = 0, total = 0;
           BtResumeAction action = bt_resume_decide (&request, statuses[s], value,

@@ -74,6 +74,7 @@ typedef struct
   BtResumeAction action;
   guint64 out_offset;
   guint64 out_total;
+  gboolean ranged; /* a segment: a Range even from 0 */
 } DecisionCase;
 
 static const DecisionCase decisions[] = {
@@ -120,6 +121,23 @@ static const DecisionCase decisions[] = {
   { "416 local shorter", 500, 1000, FALSE, FALSE, 416, "bytes */1000", 0, BT_RESUME_RESTART },
   { "416 other size", 1000, 1000, FALSE, FALSE, 416, "bytes */2000", 0, BT_RESUME_RESTART },
   { "416 no range", 1000, 1000, FALSE, FALSE, 416, NULL, 0, BT_RESUME_RESTART },
+  /* segments ask for a range even from 0 */
+  { "segment 206 from zero", 0, U, FALSE, FALSE, 206, "bytes 0-249/1000", 250, BT_RESUME_WRITE, 0,
+    1000, TRUE },
+  { "segment 206 bounded", 250, 1000, FALSE, FALSE, 206, "bytes 250-499/1000", 250, BT_RESUME_WRITE,
+    250, 1000, TRUE },
+  { "segment 206 elsewhere", 250, 1000, FALSE, FALSE, 206, "bytes 0-249/1000", 250,
+    BT_RESUME_RESTART, 0, 0, TRUE },
+  { "segment 200 from zero, same version", 0, 1000, FALSE, FALSE, 200, NULL, 1000, BT_RESUME_WRITE,
+    0, 1000, TRUE },
+  { "segment 200 from zero, changed", 0, 1000, TRUE, FALSE, 200, NULL, 1000, BT_RESUME_RESTART, 0,
+    1000, TRUE },
+  { "segment 200 from zero, changed, strict", 0, 1000, TRUE, TRUE, 200, NULL, 1000,
+    BT_RESUME_CHANGED, 0, 0, TRUE },
+  { "segment 200 later", 250, 1000, FALSE, FALSE, 200, NULL, 1000, BT_RESUME_RESTART, 0, 1000,
+    TRUE },
+  { "segment 416 of an empty file", 0, U, FALSE, FALSE, 416, "bytes */0", 0, BT_RESUME_COMPLETE, 0,
+    0, TRUE },
   /* anything else makes no sense here */
   { "304", 100, 1000, FALSE, FALSE, 304, NULL, -1, BT_RESUME_PROTOCOL_ERROR },
 };
@@ -128,7 +146,7 @@ static void
 test_decision (gconstpointer data)
 {
   const DecisionCase *c = data;
-  BtResumeRequest request = { c->offset, c->known_total, c->changed, c->strict };
+  BtResumeRequest request = { c->offset, c->known_total, c->changed, c->strict, c->ranged };
   guint64 offset = 42, total = 42;
   BtResumeAction action;
 
