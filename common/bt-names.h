@@ -57,4 +57,16 @@ extern const char *const bt_dbus_error_names[BT_N_DBUS_ERROR_NAMES];
 
 int bt_names_lookup (const char *const *names, gsize n, const char *str);
 
+/* Members of the Transfer interface and options that both sides name */
+#define BT_TRANSFER_METHOD_OPEN_RESULT "OpenResult"
+#define BT_TRANSFER_METHOD_REQUEST_RANGE "RequestRange"
+#define BT_TRANSFER_PROPERTY_RANGES_DOWNLOADED "RangesDownloaded"
+#define BT_TRANSFER_PROPERTY_TOTAL_BYTES "TotalBytesToReceive"
+#define BT_TRANSFER_PROPERTY_STATUS "Status"
+#define BT_TRANSFER_SIGNAL_RANGES_ADDED "RangesAdded"
+#define BT_OPTION_CONNECTIONS "connections"
+#define BT_OPTION_RANDOM_ACCESS "random-access"
+/* The most connections a download may ask for */
+#define BT_MAX_CONNECTIONS 16
+
 G_END_DECLS

@@ -17,7 +17,11 @@
  *  - sandboxed apps do not reach this machine or the local network;
  *  - one error mapping (bt-error-map.c) decides the ErrorStatus and
  *    whether a retry may help; the transfer's state machine retries;
- *  - digests are verified and the data renamed into place before success.
+ *  - digests are verified and the data renamed into place before success;
+ *  - a segmented download (bt-segmented.c) is the same engine many times:
+ *    its attempt runs connections, each an attempt of its own that writes
+ *    its segment at its offset under the same rules, the download's rate
+ *    limits, checkpoints and policy shared by all of them.
  *
  * An attempt is reference-counted: the transfer holds one, and every
  * operation the core has in flight holds one, so that a stop (pause,
@@ -36,8 +40,11 @@
 #include "bt-http-session.h"
 #include "bt-localnet.h"
 #include "bt-concat-stream.h"
+#include "bt-segmented.h"
 
 #define READ_BUFFER_SIZE (1024 * 1024)
+/* A segmented download records its ranges once its writes pause this long */
+#define QUIET_MS 100
 
 typedef enum
 {
@@ -60,6 +67,7 @@ struct _BtAttempt
   GUri *origin; /* credentials stay with the origin the app named */
   BtKind kind;
   char *host;               /* counted in host_load while the attempt lives */
+  guint host_connections;   /* …with so many connections */
   gboolean may_reach_local; /* read once: the check may run in a thread */
 
   gboolean stopped; /* the transfer no longer listens */
@@ -89,6 +97,22 @@ struct _BtAttempt
   gint64 checkpoint_us;
   gint64 last_checkpoint_us;
   gint64 last_sync_us;
+
+  /* A segmented download: this attempt runs the connections */
+  guint segments_wanted; /* connections asked for; 0: one engine job, as ever */
+  BtSegmented *segmented;
+  gint64 last_write_us; /* of any of its connections */
+  guint quiet_id;
+
+  /* A connection of a segmented download: it writes [seg_pos, seg_end) */
+  gboolean connection;
+  BtAttempt *parent; /* not a reference: the parent stops its connections first */
+  gboolean mirror;   /* its answers are checked against the first URI's, not recorded */
+  guint64 seg_pos;
+  guint64 seg_end; /* BT_SIZE_UNKNOWN: to the end of the resource */
+  guint64 request_written;
+  guint response_status;
+  guint start_id; /* its next request starts from the main loop */
 };
 
 static GPtrArray *engines;
@@ -108,6 +132,16 @@ host_load_add (const char *host, gint connections)
     g_hash_table_replace (host_load, g_strdup (host), GUINT_TO_POINTER (load));
 }
 
+static void
+count_host (BtAttempt *self, guint connections)
+{
+  if (self->engine == NULL || g_uri_get_host (self->uri) == NULL)
+    return;
+  self->host = g_ascii_strdown (g_uri_get_host (self->uri), -1);
+  self->host_connections = connections;
+  host_load_add (self->host, (gint) connections);
+}
+
 /* The attempt's connections no longer count against its host */
 static void
 release_host (BtAttempt *self)
@@ -115,7 +149,22 @@ release_host (BtAttempt *self)
   g_autofree char *host = g_steal_pointer (&self->host);
 
   if (host != NULL)
-    host_load_add (host, -(gint) self->engine->connections);
+    host_load_add (host, -(gint) self->host_connections);
+}
+
+/*
+ * bt_attempt_get_host_load_of:
+ *
+ * Returns: the connections the running attempts have open to @host
+ */
+guint
+bt_attempt_get_host_load_of (const char *host)
+{
+  g_autofree char *lower = host != NULL ? g_ascii_strdown (host, -1) : NULL;
+
+  if (host_load == NULL || lower == NULL)
+    return 0;
+  return GPOINTER_TO_UINT (g_hash_table_lookup (host_load, lower));
 }
 
 /*
@@ -189,7 +238,10 @@ bt_attempt_unref (BtAttempt *self)
     return;
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_clear_handle_id (&self->throttle_id, g_source_remove);
+  g_clear_handle_id (&self->start_id, g_source_remove);
+  g_clear_handle_id (&self->quiet_id, g_source_remove);
   release_host (self);
+  g_clear_pointer (&self->segmented, bt_segmented_free);
   g_clear_object (&self->stream);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->settings);
@@ -200,6 +252,8 @@ bt_attempt_unref (BtAttempt *self)
   g_free (self->buffer);
   g_free (self);
 }
+
+static gboolean on_watchdog (gpointer user_data);
 
 /* ---- The end of an attempt ---------------------------------------------- */
 
@@ -218,9 +272,24 @@ end (BtAttempt *self, BtErrorStatus status, const char *message, gboolean transi
   release_host (self);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_clear_handle_id (&self->throttle_id, g_source_remove);
+  g_clear_handle_id (&self->start_id, g_source_remove);
+  g_clear_handle_id (&self->quiet_id, g_source_remove);
   g_cancellable_cancel (self->cancellable); /* whatever of ours is in flight */
   if (job != NULL)
     self->engine->stop (job);
+  if (self->connection)
+    {
+      /* The download goes on without it, or ends: its coordinator says */
+      BtAttempt *parent = g_steal_pointer (&self->parent);
+
+      g_clear_object (&self->stream);
+      if (parent != NULL && parent->segmented != NULL)
+        bt_segmented_connection_ended (parent->segmented, self, status, message, transient,
+                                       retry_after_s);
+      return;
+    }
+  if (self->segmented != NULL)
+    bt_segmented_stop (self->segmented);
   bt_destination_close (bt_transfer_get_destination (self->transfer));
   transfer = g_object_ref (self->transfer);
   bt_transfer_attempt_done (transfer, self, status, message, transient, retry_after_s);
@@ -344,7 +413,14 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!bt_verify_finish (result, &error) && !self->stopped && !self->ended)
     {
-      if (error->domain == BT_ERROR)
+      if (error->domain == BT_ERROR && self->segmented != NULL
+          && bt_segmented_retry_without_mirrors (self->segmented))
+        {
+          /* Mirrors' data went into it: fetched again from the first URI */
+          self->phase = PHASE_BODY;
+          self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
+        }
+      else if (error->domain == BT_ERROR)
         end (self, BT_ERROR_STATUS_CHECKSUM_MISMATCH, error->message, FALSE, 0);
       else
         end_with_local_error (self, error);
@@ -366,6 +442,15 @@ complete (BtAttempt *self)
 
   if (self->stopped || self->ended)
     return;
+  if (self->connection)
+    {
+      /* Its request is done; the coordinator gives it more, or stops it */
+      g_clear_object (&self->stream);
+      self->phase = PHASE_WAITING;
+      if (self->parent != NULL && self->parent->segmented != NULL)
+        bt_segmented_connection_idle (self->parent->segmented, self);
+      return;
+    }
   self->phase = PHASE_ENDING;
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   if (bt_transfer_get_total_bytes (transfer) == BT_SIZE_UNKNOWN)
@@ -427,10 +512,20 @@ on_watchdog (gpointer user_data)
   BtTransfer *transfer = self->transfer;
   guint64 old_rate = bt_transfer_get_rate (transfer);
 
-  /* Smoothed rate, once a second */
-  bt_transfer_set_rate (transfer,
-                        old_rate == 0 ? self->rate_bytes : (old_rate * 3 + self->rate_bytes) / 4);
+  /* Smoothed rate, once a second (a download's connections count in its
+   * attempt's) */
+  if (!self->connection)
+    bt_transfer_set_rate (transfer,
+                          old_rate == 0 ? self->rate_bytes : (old_rate * 3 + self->rate_bytes) / 4);
   self->rate_bytes = 0;
+
+  /* The connections watch their own time; more may join when the hosts
+   * have room */
+  if (self->segmented != NULL)
+    {
+      bt_segmented_tick (self->segmented);
+      return G_SOURCE_CONTINUE;
+    }
 
   if (self->phase == PHASE_WAITING)
     {
@@ -462,6 +557,8 @@ activity (BtAttempt *self, guint64 bytes)
   self->window_bytes += bytes;
   self->rate_bytes += bytes;
   self->last_activity_us = g_get_monotonic_time ();
+  if (self->connection && self->parent != NULL)
+    self->parent->rate_bytes += bytes;
 }
 
 /* ---- Receiving a body --------------------------------------------------- */
@@ -488,6 +585,27 @@ maybe_checkpoint (BtAttempt *self)
   if (flush)
     self->last_sync_us = now;
   bt_transfer_checkpoint_in_background (transfer, flush);
+}
+
+/* A segmented download's data arrives from many connections, often in
+ * bursts (a server's rate limit): what a burst brought is recorded as soon
+ * as the writes pause, not at the next write, so that a crash then costs
+ * nothing. Written at offsets, the file's length cannot tell after a crash
+ * what is data; only the recorded ranges can. */
+static gboolean
+on_quiet (gpointer user_data)
+{
+  BtAttempt *self = user_data;
+  BtTransfer *transfer = self->transfer;
+  gint64 now = g_get_monotonic_time ();
+
+  if (bt_transfer_get_bytes_received (transfer) != bt_transfer_get_checkpoint_bytes (transfer)
+      && now - self->last_write_us >= QUIET_MS * 1000)
+    {
+      self->last_checkpoint_us = now;
+      bt_transfer_checkpoint_in_background (transfer, FALSE);
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -535,6 +653,67 @@ body_done (BtAttempt *self)
     complete (self);
 }
 
+/* A connection of a segmented download read @n bytes, or the end (0) or
+ * an error (< 0) of its answer. It writes them at its offset, never
+ * beyond its segment's end, which another connection may have moved back
+ * meanwhile (work stealing): there it is done with this segment. */
+static void
+connection_read (BtAttempt *self, gssize n, const GError *error)
+{
+  BtTransfer *transfer = self->transfer;
+  guint64 total = bt_transfer_get_total_bytes (transfer);
+  g_autoptr (GError) write_error = NULL;
+  guint64 keep;
+
+  if (n < 0)
+    {
+      end_with_error (self, error);
+      return;
+    }
+  if (n == 0)
+    {
+      /* The answer ended: if the segment goes on, another request asks
+       * for the rest; an answer that brought nothing ends the connection */
+      if (self->request_written == 0 && self->seg_pos < self->seg_end && total != BT_SIZE_UNKNOWN)
+        {
+          end (self, BT_ERROR_STATUS_CONNECTION_RESET,
+               "The connection closed before the end of the data", TRUE, 0);
+          return;
+        }
+      complete (self);
+      return;
+    }
+
+  keep = MIN ((guint64) n, self->seg_end - self->seg_pos);
+  if (total != BT_SIZE_UNKNOWN && self->seg_pos + keep > total)
+    {
+      end (self, BT_ERROR_STATUS_PROTOCOL_ERROR, "The server sent more data than announced", TRUE,
+           0);
+      return;
+    }
+  if (!bt_destination_write (bt_transfer_get_destination (transfer), self->seg_pos, self->buffer,
+                             (gsize) keep, &write_error))
+    {
+      end_with_local_error (self, write_error);
+      return;
+    }
+  bt_transfer_add_received (transfer, self->seg_pos, keep);
+  self->seg_pos += keep;
+  self->request_written += keep;
+  activity (self, keep);
+  self->parent->last_write_us = self->last_activity_us;
+  if (bt_transfer_get_policy (transfer) != NULL)
+    bt_policy_account (bt_transfer_get_policy (transfer), keep);
+  maybe_checkpoint (self->parent);
+  if (self->seg_pos >= self->seg_end)
+    {
+      /* Done with its segment: more work, or it stops (its coordinator) */
+      complete (self);
+      return;
+    }
+  throttle_then_read (self, keep);
+}
+
 static void
 on_read (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -547,8 +726,14 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   gssize n;
 
   n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  if (self->stopped || self->ended)
+  /* (A connection's answer it gave up for another request is no longer its stream) */
+  if (self->stopped || self->ended || G_INPUT_STREAM (source) != self->stream)
     goto out;
+  if (self->connection)
+    {
+      connection_read (self, n, error);
+      goto out;
+    }
   if (n < 0)
     {
       end_with_error (self, error);
@@ -646,6 +831,18 @@ bt_attempt_receive_body (BtAttempt *self, GInputStream *stream, BtAttemptBodyDon
                          gpointer user_data)
 {
   self->response_mode = FALSE;
+  if (self->connection)
+    {
+      g_autoptr (BtAttempt) guard = bt_attempt_ref (self);
+
+      /* Its answer was judged (a 206 where it asked, the same resource):
+       * the coordinator may split the download now */
+      self->request_written = 0;
+      if (self->parent != NULL && self->parent->segmented != NULL)
+        bt_segmented_connection_answered (self->parent->segmented, self);
+      if (self->stopped || self->ended)
+        return;
+    }
   receive (self, stream, done, user_data);
 }
 
@@ -787,17 +984,54 @@ bt_attempt_get_resume_offset (BtAttempt *self)
 {
   BtTransfer *transfer = self->transfer;
 
+  if (self->connection)
+    return self->seg_pos;
   if (!bt_transfer_get_is_resumable (transfer) || bt_attempt_get_validator (self) == NULL)
     return 0;
-  return bt_transfer_get_bytes_received (transfer);
+  /* The data from the start without a gap (all of it, unless a segmented
+   * download left holes) */
+  return bt_range_set_get_prefix (bt_transfer_get_ranges (transfer));
 }
 
-/* The strong ETag, or else the modification time, recorded earlier */
+/*
+ * bt_attempt_is_segment:
+ *
+ * Returns: whether the attempt is a connection of a segmented download,
+ *   which always asks for a range
+ */
+gboolean
+bt_attempt_is_segment (BtAttempt *self)
+{
+  return self->connection;
+}
+
+/*
+ * bt_attempt_get_range_end:
+ *
+ * Returns: where the range to ask for ends (exclusive), or
+ *   %BT_SIZE_UNKNOWN for the end of the resource
+ */
+guint64
+bt_attempt_get_range_end (BtAttempt *self)
+{
+  guint64 total = bt_transfer_get_total_bytes (self->transfer);
+
+  if (!self->connection || self->seg_end == BT_SIZE_UNKNOWN
+      || (total != BT_SIZE_UNKNOWN && self->seg_end >= total))
+    return BT_SIZE_UNKNOWN;
+  return self->seg_end;
+}
+
+/* The strong ETag, or else the modification time, recorded earlier. A
+ * mirror of a download with a checksum may have another: the checksum
+ * judges its data. */
 const char *
 bt_attempt_get_validator (BtAttempt *self)
 {
   const char *etag = bt_transfer_get_etag (self->transfer);
 
+  if (self->mirror && bt_transfer_get_checksum (self->transfer) != NULL)
+    return NULL;
   return etag != NULL ? etag : bt_transfer_get_last_modified (self->transfer);
 }
 
@@ -948,6 +1182,13 @@ bt_attempt_record_response (BtAttempt *self, guint status, SoupMessageHeaders *h
         }
     }
   self->last_activity_us = g_get_monotonic_time ();
+  self->response_status = status;
+  if (self->mirror)
+    {
+      /* What the app sees is the first URI's */
+      g_ptr_array_unref (pairs);
+      return;
+    }
   bt_transfer_set_response (self->transfer, status, pairs, actual);
 }
 
@@ -965,12 +1206,17 @@ void
 bt_attempt_record_validators (BtAttempt *self, guint64 total, const char *etag,
                               const char *last_modified, gboolean resumable)
 {
+  /* A mirror's answer was checked against these (bt_attempt_get_validator()) */
+  if (self->mirror)
+    return;
   bt_transfer_set_validators (self->transfer, total, etag, last_modified, resumable);
 }
 
 void
 bt_attempt_record_server_digest (BtAttempt *self, const char *header_name, const char *value)
 {
+  if (self->mirror)
+    return;
   bt_transfer_set_server_digest (
       self->transfer, value != NULL ? bt_digest_parse_header (header_name, value) : NULL);
 }
@@ -993,6 +1239,31 @@ gboolean
 bt_attempt_restart_at (BtAttempt *self, guint64 offset, const char *why)
 {
   g_autoptr (GError) error = NULL;
+
+  if (self->connection)
+    {
+      BtEngineJob *job = g_steal_pointer (&self->job);
+      gboolean ok;
+
+      /* A segment asks only where it stands: nothing to drop there */
+      if (offset > 0)
+        {
+          self->job = job;
+          return TRUE;
+        }
+      /* The engine keeps its job, whatever happens to the download */
+      if (self->mirror)
+        {
+          end (self, BT_ERROR_STATUS_RESOURCE_CHANGED,
+               why != NULL ? why : "The mirror's copy differs", FALSE, 0);
+          return FALSE;
+        }
+      ok = self->parent != NULL && self->parent->segmented != NULL
+           && bt_segmented_connection_restart (self->parent->segmented, self, why);
+      if (ok)
+        self->job = job;
+      return ok;
+    }
 
   if (why != NULL)
     g_message ("Transfer %s: %s; restarting from %" G_GUINT64_FORMAT,
@@ -1055,8 +1326,41 @@ on_start (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
+  if (self->segments_wanted > 0)
+    {
+      g_autoptr (BtAttempt) guard = bt_attempt_ref (self);
+
+      /* Its connections count against their hosts themselves */
+      self->phase = PHASE_BODY;
+      self->quiet_id = g_timeout_add (QUIET_MS, on_quiet, self);
+      self->segmented = bt_segmented_new (self, self->segments_wanted);
+      bt_segmented_start (self->segmented);
+      release_host (self);
+      return G_SOURCE_REMOVE;
+    }
   self->job = self->engine->start (self);
   return G_SOURCE_REMOVE;
+}
+
+/* How many connections a segmented download opens, or 0 for one engine
+ * job as ever (the fast path): only a GET download whose engine fetches
+ * parts, asking for more than one connection, for random access, or with
+ * holes in its data from an earlier segmented attempt */
+static guint
+segments_wanted (BtAttempt *self)
+{
+  BtTransfer *transfer = self->transfer;
+  guint n;
+
+  if (self->kind != BT_KIND_DOWNLOAD || self->engine == NULL || !self->engine->segments
+      || !g_str_equal (bt_transfer_get_method (transfer), "GET"))
+    return 0;
+  n = MIN (bt_transfer_get_connections (transfer),
+           MAX (g_settings_get_uint (self->settings, "max-connections-per-host"), 1));
+  if (n <= 1 && !bt_transfer_get_random_access (transfer)
+      && bt_range_set_is_prefix (bt_transfer_get_ranges (transfer)))
+    return 0;
+  return MAX (n, 1);
 }
 
 /*
@@ -1098,11 +1402,9 @@ bt_attempt_start (BtTransfer *transfer, SoupSession *session)
   else if (session != NULL)
     self->session = g_object_ref (session);
 
-  if (self->engine != NULL && g_uri_get_host (self->uri) != NULL)
-    {
-      self->host = g_ascii_strdown (g_uri_get_host (self->uri), -1);
-      host_load_add (self->host, (gint) self->engine->connections);
-    }
+  if (self->engine != NULL)
+    count_host (self, self->engine->connections);
+  self->segments_wanted = segments_wanted (self);
 
   bt_transfer_count_attempt (transfer);
   g_idle_add_full (G_PRIORITY_DEFAULT, on_start, bt_attempt_ref (self),
@@ -1127,8 +1429,206 @@ bt_attempt_stop (BtAttempt *self)
   release_host (self);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_clear_handle_id (&self->throttle_id, g_source_remove);
+  g_clear_handle_id (&self->start_id, g_source_remove);
+  g_clear_handle_id (&self->quiet_id, g_source_remove);
   g_cancellable_cancel (self->cancellable);
   if (job != NULL)
     self->engine->stop (job);
+  if (self->connection)
+    {
+      /* The download's file stays open for the others */
+      self->parent = NULL;
+      g_clear_object (&self->stream);
+      return;
+    }
+  if (self->segmented != NULL)
+    bt_segmented_stop (self->segmented);
   bt_destination_close (bt_transfer_get_destination (self->transfer));
+}
+
+/* The app asked for a range first (RequestRange) */
+void
+bt_attempt_request_range (BtAttempt *self)
+{
+  if (self->segmented != NULL && !self->stopped && !self->ended)
+    bt_segmented_request_range (self->segmented);
+}
+
+/* ---- Segmented downloads ------------------------------------------------ */
+
+BtTransfer *
+bt_attempt_get_transfer (BtAttempt *self)
+{
+  return self->transfer;
+}
+
+static gboolean
+on_connection_start (gpointer user_data)
+{
+  BtAttempt *self = user_data;
+
+  self->start_id = 0;
+  if (self->stopped || self->ended)
+    return G_SOURCE_REMOVE;
+  if (self->engine == NULL || !self->engine->segments)
+    {
+      end (self, BT_ERROR_STATUS_PROTOCOL_ERROR, "No engine fetches parts of this URI", FALSE, 0);
+      return G_SOURCE_REMOVE;
+    }
+  self->request_written = 0;
+  self->phase = PHASE_WAITING;
+  self->last_activity_us = g_get_monotonic_time ();
+  self->job = self->engine->start (self);
+  return G_SOURCE_REMOVE;
+}
+
+/*
+ * bt_attempt_new_connection:
+ * @parent: the attempt of the segmented download
+ * @uri: the first URI or a mirror
+ * @mirror: whether @uri is a mirror: its answers are checked against the
+ *   validators of the first, not recorded
+ * @pos: where its segment starts
+ * @end: where it ends, or %BT_SIZE_UNKNOWN for the end of the resource
+ *
+ * A connection of a segmented download: the engine for @uri's scheme,
+ * under the rules of every attempt (timeouts, the local-network rule, its
+ * host's connection count), writing its segment at its offset. Its
+ * request starts from the main loop; it reports to @parent's coordinator.
+ *
+ * Returns: (transfer full): the connection
+ */
+BtAttempt *
+bt_attempt_new_connection (BtAttempt *parent, const char *uri, gboolean mirror, guint64 pos,
+                           guint64 end)
+{
+  BtAttempt *self = g_new0 (BtAttempt, 1);
+  BtScheme scheme = BT_SCHEME_HTTP;
+
+  self->ref_count = 1;
+  self->transfer = g_object_ref (parent->transfer);
+  self->kind = parent->kind;
+  self->uri = bt_validate_uri (uri, &scheme, NULL);
+  self->engine = self->uri != NULL ? bt_engine_lookup (self->kind, scheme) : NULL;
+  self->origin = self->uri != NULL ? g_uri_ref (self->uri) : NULL;
+  self->cancellable = g_cancellable_new ();
+  self->settings = g_object_ref (parent->settings);
+  self->session = parent->session != NULL ? g_object_ref (parent->session) : NULL;
+  self->repeatable = TRUE;
+  self->may_reach_local = parent->may_reach_local;
+  self->connection = TRUE;
+  self->parent = parent;
+  self->mirror = mirror;
+  self->seg_pos = pos;
+  self->seg_end = end;
+  self->last_activity_us = g_get_monotonic_time ();
+  count_host (self, 1);
+  self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
+  self->start_id = g_idle_add (on_connection_start, self);
+  return self;
+}
+
+guint64
+bt_attempt_connection_get_pos (BtAttempt *self)
+{
+  return self->seg_pos;
+}
+
+guint64
+bt_attempt_connection_get_end (BtAttempt *self)
+{
+  return self->seg_end;
+}
+
+/* The status of its last answer */
+guint
+bt_attempt_connection_get_status (BtAttempt *self)
+{
+  return self->response_status;
+}
+
+/* Its segment ends earlier (another connection took the rest) or later;
+ * what it already asked the server for does not change */
+void
+bt_attempt_connection_set_end (BtAttempt *self, guint64 end)
+{
+  self->seg_end = MAX (end, self->seg_pos);
+}
+
+/* Where the connection's current request writes from now on (the engine
+ * asks again from there itself, after a restart of the download) */
+void
+bt_attempt_connection_set_segment (BtAttempt *self, guint64 pos, guint64 end)
+{
+  self->seg_pos = pos;
+  self->seg_end = end;
+  self->request_written = 0;
+}
+
+/*
+ * bt_attempt_connection_move:
+ *
+ * The connection gives up its answer, if any (its TCP connection closes:
+ * HTTP/1.1 cannot stop a body half-way), and asks for [@pos, @end).
+ */
+void
+bt_attempt_connection_move (BtAttempt *self, guint64 pos, guint64 end)
+{
+  BtEngineJob *job = g_steal_pointer (&self->job);
+
+  if (self->stopped || self->ended)
+    return;
+  self->seg_pos = pos;
+  self->seg_end = end;
+  g_clear_handle_id (&self->throttle_id, g_source_remove);
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  g_clear_object (&self->stream);
+  if (job != NULL)
+    self->engine->stop (job);
+  self->phase = PHASE_WAITING;
+  self->last_activity_us = g_get_monotonic_time ();
+  if (self->start_id == 0)
+    self->start_id = g_idle_add (on_connection_start, self);
+}
+
+/* Every byte is there: verify and commit (the connections are stopped) */
+void
+bt_attempt_segments_complete (BtAttempt *self)
+{
+  complete (self);
+}
+
+/* The download cannot go on with this attempt */
+void
+bt_attempt_segments_fail (BtAttempt *self, BtErrorStatus status, const char *message,
+                          gboolean transient, guint retry_after_s)
+{
+  end (self, status, message, transient, retry_after_s);
+}
+
+/*
+ * bt_attempt_segments_restart:
+ * @why: (nullable): for the journal
+ *
+ * The download starts over from zero (a 200 to a segment, a changed
+ * validator): the data is dropped and the app told at once. Returns
+ * %FALSE if the destination could not follow: the attempt has then ended.
+ */
+gboolean
+bt_attempt_segments_restart (BtAttempt *self, const char *why)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_message ("Transfer %s: %s; restarting from 0", bt_transfer_get_id (self->transfer),
+             why != NULL ? why : "the data cannot be used");
+  if (!bt_destination_truncate (bt_transfer_get_destination (self->transfer), 0, &error))
+    {
+      end_with_local_error (self, error);
+      return FALSE;
+    }
+  bt_transfer_set_bytes_received (self->transfer, 0);
+  bt_transfer_restarted (self->transfer);
+  return TRUE;
 }

@@ -283,6 +283,39 @@ bt_destination_recover (BtDestination *self, guint64 checkpoint, gboolean same_b
 }
 
 /*
+ * bt_destination_get_size:
+ * @out_size: (out): the length of the partial file (of the caller's file)
+ *
+ * For a segmented download, whose file has holes: nothing is cut, the
+ * ranges recorded say what is data.
+ *
+ * Returns: %FALSE if there is no partial file
+ */
+gboolean
+bt_destination_get_size (BtDestination *self, guint64 *out_size)
+{
+  struct stat st;
+  int dfd, r;
+
+  if (self->path == NULL)
+    {
+      if (self->fd < 0 || fstat (self->fd, &st) < 0)
+        return FALSE;
+      *out_size = (guint64) st.st_size;
+      return TRUE;
+    }
+  dfd = open_dir (self->dir, NULL);
+  if (dfd < 0)
+    return FALSE;
+  r = fstatat (dfd, self->part_name, &st, AT_SYMLINK_NOFOLLOW);
+  close (dfd);
+  if (r < 0 || !S_ISREG (st.st_mode))
+    return FALSE;
+  *out_size = (guint64) st.st_size;
+  return TRUE;
+}
+
+/*
  * bt_destination_was_committed:
  * @size: the size the file must have, or G_MAXUINT64 if unknown
  *
@@ -587,6 +620,15 @@ bt_destination_open_result (BtDestination *self, gboolean completed, GError **er
       return fd;
     }
 
+  if (!completed && self->fd < 0)
+    {
+      g_autoptr (GError) local_error = NULL;
+
+      /* Not started since the service did: the partial file may not be
+       * there yet, and a reader may open it before any data (random access) */
+      if (bt_destination_open (self, &local_error) >= 0)
+        bt_destination_close (self);
+    }
   dfd = open_dir (self->dir, error);
   if (dfd < 0)
     return -1;

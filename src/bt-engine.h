@@ -34,6 +34,10 @@ typedef struct
   BtKind kind;
   guint schemes;     /* 1 << BtScheme for each scheme it speaks */
   guint connections; /* to the host, per attempt (max-connections-per-host) */
+  /* It can fetch a part of the resource, [resume offset, range end): the
+   * core may run it many times at once, one attempt per connection of a
+   * segmented download (bt-segmented.c) */
+  gboolean segments;
   /* Begins the attempt from the main loop; the engine reports its end
    * through exactly one of bt_attempt_complete() or bt_attempt_fail*(),
    * or a bt_attempt_*() call that returned %FALSE, and then frees its job
@@ -66,6 +70,12 @@ gboolean bt_attempt_get_credentials (BtAttempt *self, gboolean proxy, GUri *targ
                                      const char **out_username, const char **out_password);
 
 guint64 bt_attempt_get_resume_offset (BtAttempt *self);
+/* A connection of a segmented download: it always asks for a range, even
+ * from offset 0, up to the range end (BT_SIZE_UNKNOWN: the resource's end).
+ * Its answers are judged like a resume's: a 200 or a changed validator
+ * makes it call bt_attempt_restart_at (0) */
+gboolean bt_attempt_is_segment (BtAttempt *self);
+guint64 bt_attempt_get_range_end (BtAttempt *self);
 const char *bt_attempt_get_validator (BtAttempt *self);
 gboolean bt_attempt_get_fail_if_changed (BtAttempt *self);
 guint64 bt_attempt_get_known_total (BtAttempt *self);

@@ -4,7 +4,9 @@
  * credentials in a Location are refused; the core keeps secret headers and
  * credentials with the origin the app named), then the resume decision on
  * the answer (bt-resume.c), and the body handed to the core, which writes
- * it under the rules every engine shares (bt-attempt.c).
+ * it under the rules every engine shares (bt-attempt.c). A connection of
+ * a segmented download is a job like any other: it asks for its range,
+ * bounded, even from 0, and its answer is judged like a resume's.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -30,6 +32,7 @@ struct _BtEngineJob
   SoupMessage *msg;
   gboolean sending;         /* a request in flight will call back */
   guint64 requested_offset; /* Range sent from here; 0 for none */
+  gboolean ranged;          /* a Range was sent (even from 0, for a segment) */
 };
 
 static void send_request (BtEngineJob *job);
@@ -241,8 +244,9 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     content_length = soup_message_headers_get_content_length (headers);
 
   request.offset = job->requested_offset;
+  request.ranged = job->ranged;
   request.known_total = bt_attempt_get_known_total (attempt);
-  request.validator_changed = job->requested_offset > 0 && validator_changed (job, headers);
+  request.validator_changed = job->ranged && validator_changed (job, headers);
   request.fail_if_changed = bt_attempt_get_fail_if_changed (attempt);
   action = bt_resume_decide (
       &request, SOUP_STATUS_IS_SUCCESSFUL (status) && status != 206 ? 200 : status,
@@ -305,7 +309,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   /* Data beyond the resume point (unflushed or unverified) is dropped */
-  if ((offset != bt_attempt_get_resume_offset (attempt) || job->requested_offset == 0)
+  if ((offset != bt_attempt_get_resume_offset (attempt) || !job->ranged)
       && !bt_attempt_restart_at (attempt, offset, NULL))
     {
       job_free (job);
@@ -343,6 +347,8 @@ send_request (BtEngineJob *job)
   BtAttempt *attempt = job->attempt;
   SoupMessageHeaders *headers;
   guint64 offset = bt_attempt_get_resume_offset (attempt);
+  guint64 end = bt_attempt_get_range_end (attempt);
+  const char *validator = bt_attempt_get_validator (attempt);
 
   if (job->msg != NULL)
     g_signal_handlers_disconnect_by_data (job->msg, job);
@@ -358,12 +364,17 @@ send_request (BtEngineJob *job)
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
 
   job->requested_offset = offset;
-  if (offset > 0)
+  job->ranged = offset > 0 || bt_attempt_is_segment (attempt);
+  if (job->ranged)
     {
-      g_autofree char *range = g_strdup_printf ("bytes=%" G_GUINT64_FORMAT "-", offset);
+      g_autofree char *range
+          = end != BT_SIZE_UNKNOWN ? g_strdup_printf (
+                "bytes=%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, offset, end - 1)
+                                   : g_strdup_printf ("bytes=%" G_GUINT64_FORMAT "-", offset);
 
       soup_message_headers_replace (headers, "Range", range);
-      soup_message_headers_replace (headers, "If-Range", bt_attempt_get_validator (attempt));
+      if (validator != NULL)
+        soup_message_headers_replace (headers, "If-Range", validator);
     }
 
   bt_attempt_request_sent (attempt);
@@ -389,6 +400,7 @@ const BtEngineVTable bt_http_download_engine = {
   .kind = BT_KIND_DOWNLOAD,
   .schemes = (1u << BT_SCHEME_HTTP) | (1u << BT_SCHEME_HTTPS),
   .connections = 1,
+  .segments = TRUE,
   .start = job_start,
   .stop = job_stop,
 };

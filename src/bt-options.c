@@ -34,13 +34,13 @@ static const OptionSpec download_options[] = {
   { "tag", "s", TRUE },
   { "start", "b", TRUE },
   { "if-changed", "s", TRUE },
-  /* Delivered by later versions; refused rather than silently ignored */
   { "completion-group", "o", TRUE },
   { "server-credential", "a{sv}", TRUE },
   { "proxy-credential", "a{sv}", TRUE },
   { "checksum", "s", TRUE },
   { "mirrors", "as", TRUE },
-  { "connections", "u", FALSE },
+  { "connections", "u", TRUE },
+  { "random-access", "b", TRUE },
   { "max-rate", "t", TRUE },
   { "notify", "a{sv}", TRUE },
 };

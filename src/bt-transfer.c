@@ -26,6 +26,7 @@
 #include "bt-record.h"
 #include "bt-error.h"
 #include "bt-resume.h"
+#include "bt-segments.h"
 #include "bt-transfer.h"
 #include "bt-validate.h"
 
@@ -61,18 +62,24 @@ struct _BtTransfer
   BtSource *source;           /* uploads */
   gboolean tus;               /* protocol "tus" */
   gboolean response_in_state; /* the reply is kept by the service, size-bounded */
+  guint n_connections;        /* option connections; 0: connections-per-download */
+  gboolean random_access;     /* RequestRange is honoured */
 
   /* Where it stands */
   BtStatus status;
   gboolean queued; /* waits for a free slot */
   char *actual_uri;
-  guint64 bytes_received;
-  guint64 checkpoint_bytes;    /* written and recorded in the store */
-  guint64 synced_bytes;        /* of which flushed to the disk */
-  gboolean recovered_changes;  /* restoring it changed it: save it again */
-  gboolean committing;         /* renaming the data into place */
-  gboolean sandboxed;          /* created by a sandboxed app */
-  guint checkpoint_generation; /* bumped whenever the data starts over */
+  guint64 bytes_received;        /* in all: the total of ranges */
+  BtRangeSet *ranges;            /* the data on disk: [0, bytes_received) unless segmented */
+  guint64 checkpoint_bytes;      /* written and recorded in the store */
+  guint64 synced_bytes;          /* of which flushed to the disk (a prefix) */
+  BtRangeSet *checkpoint_ranges; /* segmented: what the checkpoint records; NULL otherwise */
+  BtRangeSet *synced_ranges;     /* segmented: of which flushed */
+  BtRangeSet *wanted;            /* asked for first (RequestRange), or NULL */
+  gboolean recovered_changes;    /* restoring it changed it: save it again */
+  gboolean committing;           /* renaming the data into place */
+  gboolean sandboxed;            /* created by a sandboxed app */
+  guint checkpoint_generation;   /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
   guint64 bytes_sent;
@@ -113,6 +120,8 @@ struct _BtTransfer
     gboolean overwrite;
     GVariant *source;
     guint64 bytes;
+    BtRangeSet *ranges; /* of a segmented download */
+    BtRangeSet *synced_ranges;
     gboolean same_boot;
   } restore;
 
@@ -121,8 +130,8 @@ struct _BtTransfer
   BtCallers *callers;
   gboolean exported;
   BtChanges *changes;
-  guint64 ranges_reported;   /* RangesAdded told the app of the data up to here */
-  gboolean ranges_restarted; /* …and must say that it started over from zero */
+  BtRangeSet *ranges_reported; /* the data RangesAdded told the app of */
+  gboolean ranges_restarted;   /* …and must say that it started over from zero */
 };
 
 G_DEFINE_TYPE (BtTransfer, bt_transfer, G_TYPE_OBJECT)
@@ -195,6 +204,13 @@ bt_transfer_finalize (GObject *object)
   g_free (self->restore.path);
   g_clear_pointer (&self->restore.source, g_variant_unref);
   g_clear_pointer (&self->restore.destination_fd, g_variant_unref);
+  g_clear_pointer (&self->restore.ranges, bt_range_set_free);
+  g_clear_pointer (&self->restore.synced_ranges, bt_range_set_free);
+  bt_range_set_free (self->ranges);
+  bt_range_set_free (self->ranges_reported);
+  g_clear_pointer (&self->checkpoint_ranges, bt_range_set_free);
+  g_clear_pointer (&self->synced_ranges, bt_range_set_free);
+  g_clear_pointer (&self->wanted, bt_range_set_free);
 
   G_OBJECT_CLASS (bt_transfer_parent_class)->finalize (object);
 }
@@ -222,6 +238,8 @@ bt_transfer_init (BtTransfer *self)
   self->headers = g_ptr_array_new_with_free_func (g_free);
   self->secrets = bt_secrets_new ();
   self->response_headers = g_ptr_array_new_with_free_func (g_free);
+  self->ranges = bt_range_set_new ();
+  self->ranges_reported = bt_range_set_new ();
   self->changes = bt_changes_new (BT_TRANSFER_INTERFACE, immediate_properties, changed_value, self);
   bt_changes_set_flush_func (self->changes, emit_ranges_added);
   self->total_bytes = BT_SIZE_UNKNOWN;
@@ -434,6 +452,14 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   mirrors = g_variant_lookup_value (options, "mirrors", G_VARIANT_TYPE_STRING_ARRAY);
   if (mirrors != NULL && (self->mirrors = bt_options_parse_mirrors (mirrors, error)) == NULL)
     return NULL;
+  if (g_variant_lookup (options, BT_OPTION_CONNECTIONS, "u", &self->n_connections)
+      && (self->n_connections < 1 || self->n_connections > BT_MAX_CONNECTIONS))
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                   "Invalid connections %u: use 1 to %u", self->n_connections, BT_MAX_CONNECTIONS);
+      return NULL;
+    }
+  g_variant_lookup (options, BT_OPTION_RANDOM_ACCESS, "b", &self->random_access);
 
   g_variant_lookup (options, "overwrite", "b", &overwrite);
   g_variant_lookup (options, "destination", "&s", &destination);
@@ -729,14 +755,58 @@ read_source (gpointer object, GVariant *value)
     self->restore.source = g_variant_ref (value);
 }
 
-/* Progress is the last checkpoint, not what is merely written */
+/* Progress is the last checkpoint, not what is merely written. Of a
+ * segmented download, the data from the start without a gap: what a
+ * reader of "bytes" alone may trust; the rest is in "ranges". */
 static GVariant *
 write_bytes (gconstpointer object)
 {
   const BtTransfer *self = object;
 
-  return g_variant_new_uint64 (self->status == BT_STATUS_COMPLETED ? self->bytes_received
-                                                                   : self->checkpoint_bytes);
+  if (self->status == BT_STATUS_COMPLETED)
+    return g_variant_new_uint64 (self->bytes_received);
+  if (self->checkpoint_ranges != NULL)
+    return g_variant_new_uint64 (bt_range_set_get_prefix (self->checkpoint_ranges));
+  return g_variant_new_uint64 (self->checkpoint_bytes);
+}
+
+/* The checkpoint of a segmented download: the ranges on disk, a(tt) */
+static GVariant *
+write_ranges (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  if (self->checkpoint_ranges == NULL || self->status == BT_STATUS_COMPLETED)
+    return NULL;
+  return bt_range_set_to_variant (self->checkpoint_ranges);
+}
+
+static void
+read_ranges (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  /* Absent from older records and from downloads written in order */
+  self->restore.ranges = bt_range_set_new_from_variant (value);
+}
+
+static GVariant *
+write_synced_ranges (gconstpointer object)
+{
+  const BtTransfer *self = object;
+
+  if (self->checkpoint_ranges == NULL || self->synced_ranges == NULL
+      || self->status == BT_STATUS_COMPLETED)
+    return NULL;
+  return bt_range_set_to_variant (self->synced_ranges);
+}
+
+static void
+read_synced_ranges (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  self->restore.synced_ranges = bt_range_set_new_from_variant (value);
 }
 
 static void
@@ -852,13 +922,17 @@ static const BtRecordField record_fields[] = {
   PLAIN ("has-secrets", BOOLEAN, has_secrets),
   PLAIN ("completion-group", STRING, completion_group),
   COMPUTED ("max-rate", max_rate),
+  PLAIN ("connections", UINT32, n_connections),
+  PLAIN ("random-access", BOOLEAN, random_access),
   PLAIN ("notify", VARDICT, notify),
   /* Where it stands */
   ENUM ("status", status, bt_status_names, TRUE),
   PLAIN ("queued", BOOLEAN, queued),
   PLAIN ("actual-uri", STRING, actual_uri),
   COMPUTED ("bytes", bytes),
+  COMPUTED ("ranges", ranges),
   PLAIN ("synced-bytes", UINT64, synced_bytes),
+  COMPUTED ("synced-ranges", synced_ranges),
   COMPUTED ("boot-id", boot_id),
   PLAIN ("committing", BOOLEAN, committing),
   PLAIN ("total", UINT64, total_bytes),
@@ -933,6 +1007,51 @@ fail_restored (BtTransfer *self, BtErrorStatus error_status, const char *message
   self->error_message = g_strdup (message);
 }
 
+/* The data a download resumes from after a restart. Written in order:
+ * the partial file re-validated against the checkpoint
+ * (bt_destination_recover()). Written at offsets by a segmented
+ * download: the ranges the checkpoint recorded (after a reboot, those it
+ * had flushed), as far as the file goes; the file's length says nothing
+ * of the holes in it. */
+static guint64
+recover_data (BtTransfer *self, guint64 bytes)
+{
+  const BtRangeSet *recorded
+      = self->restore.same_boot ? self->restore.ranges : self->restore.synced_ranges;
+  guint64 size = 0;
+
+  if (self->restore.ranges == NULL)
+    {
+      bytes = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
+      bt_range_set_set_prefix (self->ranges, bytes);
+      return bytes;
+    }
+  bt_range_set_clear (self->ranges);
+  g_clear_pointer (&self->checkpoint_ranges, bt_range_set_free);
+  g_clear_pointer (&self->synced_ranges, bt_range_set_free);
+  self->checkpoint_ranges = bt_range_set_new ();
+  self->synced_ranges = bt_range_set_new ();
+  if (recorded != NULL && bt_destination_get_size (self->destination, &size))
+    {
+      bt_range_set_add_set (self->ranges, recorded);
+      bt_range_set_clip (self->ranges, size);
+      bt_range_set_add_set (self->checkpoint_ranges, self->ranges);
+      if (self->restore.synced_ranges != NULL)
+        bt_range_set_add_set (self->synced_ranges, self->restore.synced_ranges);
+      bt_range_set_clip (self->synced_ranges, size);
+    }
+  self->synced_bytes = bt_range_set_get_prefix (self->synced_ranges);
+  return bt_range_set_get_total (self->ranges);
+}
+
+/* Without a notification: a transfer being restored */
+static void
+set_received_prefix (BtTransfer *self, guint64 bytes)
+{
+  self->bytes_received = self->checkpoint_bytes = bytes;
+  bt_range_set_set_prefix (self->ranges, bytes);
+}
+
 /* An unfinished plain upload starts again from zero; a tus upload asks the
  * server where it stands. The reply is fetched again either way. */
 static BtTransfer *
@@ -949,7 +1068,7 @@ recover_upload (BtTransfer *self)
 
   if (bt_status_is_finished (self->status))
     {
-      self->bytes_received = self->restore.bytes;
+      set_received_prefix (self, self->restore.bytes);
       self->bytes_sent = self->status == BT_STATUS_COMPLETED ? self->total_to_send : 0;
       return self;
     }
@@ -1058,25 +1177,22 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   switch (self->status)
     {
       case BT_STATUS_COMPLETED:
-        self->bytes_received = self->checkpoint_bytes = bytes;
+        set_received_prefix (self, bytes);
         break;
       case BT_STATUS_CANCELED:
         break;
       case BT_STATUS_ERROR:
         /* Only disk-full keeps its data for Resume() */
         if (self->error_status == BT_ERROR_STATUS_DISK_FULL)
-          self->bytes_received = self->checkpoint_bytes
-              = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
+          self->bytes_received = self->checkpoint_bytes = recover_data (self, bytes);
         break;
       case BT_STATUS_PAUSED_BY_APPLICATION:
-        self->bytes_received = self->checkpoint_bytes
-            = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
+        self->bytes_received = self->checkpoint_bytes = recover_data (self, bytes);
         break;
       case BT_STATUS_IDLE:
         if (!self->queued)
           {
-            self->bytes_received = self->checkpoint_bytes
-                = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
+            self->bytes_received = self->checkpoint_bytes = recover_data (self, bytes);
             break;
           }
         G_GNUC_FALLTHROUGH;
@@ -1084,12 +1200,13 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
         /* Was running or waiting to run: back in the queue */
         self->status = BT_STATUS_IDLE;
         self->queued = TRUE;
-        self->bytes_received = self->checkpoint_bytes
-            = bt_destination_recover (self->destination, bytes, self->restore.same_boot);
+        self->bytes_received = self->checkpoint_bytes = recover_data (self, bytes);
         break;
     }
   self->synced_bytes = MIN (self->synced_bytes, self->checkpoint_bytes);
-  self->ranges_reported = self->bytes_received; /* as far as the app may know */
+  /* As far as the app may know */
+  bt_range_set_clear (self->ranges_reported);
+  bt_range_set_add_set (self->ranges_reported, self->ranges);
   self->recovered_changes = self->status != recorded_status || self->queued != recorded_queued
                             || self->bytes_received != self->restore.bytes;
   if (self->bytes_received == 0 && !bt_status_is_finished (self->status))
@@ -1166,6 +1283,14 @@ bt_transfer_checkpoint (BtTransfer *self)
       return;
     }
   self->checkpoint_bytes = self->synced_bytes = self->bytes_received;
+  if (self->checkpoint_ranges != NULL)
+    {
+      bt_range_set_free (self->checkpoint_ranges);
+      self->checkpoint_ranges = bt_range_set_copy (self->ranges);
+      bt_range_set_free (self->synced_ranges);
+      self->synced_ranges = bt_range_set_copy (self->ranges);
+      self->synced_bytes = bt_range_set_get_prefix (self->ranges);
+    }
   self->checkpoint_generation++; /* a background flush would only lag */
   bt_transfer_save (self);
 }
@@ -1177,6 +1302,16 @@ bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes)
 {
   self->checkpoint_generation++;
   self->synced_bytes = MIN (self->synced_bytes, bytes);
+  if (self->checkpoint_ranges != NULL)
+    {
+      /* Written in order again, from what the checkpoint has of the start */
+      self->checkpoint_bytes = MIN (bt_range_set_get_prefix (self->checkpoint_ranges), bytes);
+      self->synced_bytes = MIN (bt_range_set_get_prefix (self->synced_ranges), bytes);
+      g_clear_pointer (&self->checkpoint_ranges, bt_range_set_free);
+      g_clear_pointer (&self->synced_ranges, bt_range_set_free);
+      bt_transfer_save (self);
+      return;
+    }
   if (bytes < self->checkpoint_bytes)
     {
       self->checkpoint_bytes = bytes;
@@ -1188,6 +1323,7 @@ typedef struct
 {
   int fd;
   guint64 bytes;
+  BtRangeSet *ranges; /* of a segmented download, or NULL */
   guint generation;
   gboolean flush;
 } SyncData;
@@ -1196,6 +1332,7 @@ static void
 sync_data_free (SyncData *data)
 {
   close (data->fd);
+  bt_range_set_free (data->ranges);
   g_free (data);
 }
 
@@ -1240,9 +1377,21 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
   if (data->generation != self->checkpoint_generation || data->bytes <= self->checkpoint_bytes)
     return;
   self->checkpoint_bytes = data->bytes;
+  if (data->ranges != NULL && self->checkpoint_ranges != NULL)
+    {
+      bt_range_set_free (self->checkpoint_ranges);
+      self->checkpoint_ranges = bt_range_set_copy (data->ranges);
+      if (data->flush)
+        {
+          bt_range_set_free (self->synced_ranges);
+          self->synced_ranges = g_steal_pointer (&data->ranges);
+        }
+    }
   if (data->flush)
     {
-      self->synced_bytes = data->bytes;
+      self->synced_bytes = self->synced_ranges != NULL && self->checkpoint_ranges != NULL
+                               ? bt_range_set_get_prefix (self->synced_ranges)
+                               : data->bytes;
       bt_transfer_save (self);
     }
   else if (self->store != NULL)
@@ -1274,6 +1423,8 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
   data = g_new0 (SyncData, 1);
   data->fd = fd;
   data->bytes = self->bytes_received;
+  if (self->checkpoint_ranges != NULL)
+    data->ranges = bt_range_set_copy (self->ranges);
   data->generation = self->checkpoint_generation;
   data->flush = flush;
   self->checkpoint_in_flight = TRUE;
@@ -1323,12 +1474,7 @@ string_pairs (GPtrArray *pairs, gboolean hide_secrets)
 static GVariant *
 ranges_downloaded (BtTransfer *self)
 {
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tt)"));
-  if (self->bytes_received > 0)
-    g_variant_builder_add (&builder, "(tt)", (guint64) 0, self->bytes_received);
-  return g_variant_builder_end (&builder);
+  return bt_range_set_to_variant (self->ranges);
 }
 
 #define S(x) g_variant_new_string ((x) != NULL ? (x) : "")
@@ -1380,7 +1526,7 @@ get_property_value (BtTransfer *self, const char *name)
     return string_pairs (self->response_headers, TRUE);
   if (g_str_equal (name, "IsResumable"))
     return g_variant_new_boolean (self->is_resumable);
-  if (g_str_equal (name, "RangesDownloaded"))
+  if (g_str_equal (name, BT_TRANSFER_PROPERTY_RANGES_DOWNLOADED))
     return ranges_downloaded (self);
   if (g_str_equal (name, "Rate"))
     return g_variant_new_uint64 (self->rate);
@@ -1410,24 +1556,23 @@ static void
 emit_ranges_added (gpointer object, BtChanges *changes)
 {
   BtTransfer *self = object;
-  GVariantBuilder added;
   gboolean restarted = self->ranges_restarted;
+  g_autoptr (BtRangeSet) added = NULL;
 
   if (self->kind != BT_KIND_DOWNLOAD)
     return;
-  if (self->ranges_reported > self->bytes_received)
-    self->ranges_reported = self->bytes_received; /* data dropped, not a restart */
-  if (!restarted && self->bytes_received == self->ranges_reported)
-    return;
-  g_variant_builder_init (&added, G_VARIANT_TYPE ("a(tt)"));
   if (restarted)
-    self->ranges_reported = 0;
-  if (self->bytes_received > self->ranges_reported)
-    g_variant_builder_add (&added, "(tt)", self->ranges_reported,
-                           self->bytes_received - self->ranges_reported);
-  self->ranges_reported = self->bytes_received;
+    bt_range_set_clear (self->ranges_reported);
+  added = bt_range_set_difference (self->ranges, self->ranges_reported);
+  /* What was dropped without a restart (a retry cutting unflushed data)
+   * is no longer reported either */
+  bt_range_set_free (self->ranges_reported);
+  self->ranges_reported = bt_range_set_copy (self->ranges);
   self->ranges_restarted = FALSE;
-  bt_changes_emit (changes, "RangesAdded", g_variant_new ("(a(tt)b)", &added, restarted));
+  if (!restarted && bt_range_set_get_n_ranges (added) == 0)
+    return;
+  bt_changes_emit (changes, BT_TRANSFER_SIGNAL_RANGES_ADDED,
+                   g_variant_new ("(@a(tt)b)", bt_range_set_to_variant (added), restarted));
 }
 
 /* Announces a change of a property (bt-changes.c) */
@@ -1532,8 +1677,9 @@ fail (BtTransfer *self, BtErrorStatus error_status, const char *message)
       if (self->bytes_received != 0)
         {
           self->bytes_received = 0;
+          bt_range_set_clear (self->ranges);
           bt_transfer_changed (self, "BytesReceived");
-          bt_transfer_changed (self, "RangesDownloaded");
+          bt_transfer_changed (self, BT_TRANSFER_PROPERTY_RANGES_DOWNLOADED);
         }
     }
   bt_transfer_set_status (self, BT_STATUS_ERROR);
@@ -1851,6 +1997,43 @@ handle_set_requested_uri (BtTransfer *self, const char *uri, GError **error)
   return TRUE;
 }
 
+/* RequestRange: the range goes to the front of what is fetched; the
+ * answer does not wait for the data (nor for the store: nothing in it
+ * changes) */
+static gboolean
+handle_request_range (BtTransfer *self, guint64 offset, guint64 length, GError **error)
+{
+  if (self->kind != BT_KIND_DOWNLOAD || !self->random_access)
+    {
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_STATE,
+                           self->kind != BT_KIND_DOWNLOAD
+                               ? "An upload has no ranges to fetch"
+                               : "This download was created without the option random-access");
+      return FALSE;
+    }
+  if (self->status == BT_STATUS_COMPLETED)
+    return TRUE; /* all of it is there */
+  if (!check_not_finished (self, error))
+    return FALSE;
+  if (length > G_MAXUINT64 - offset
+      || (self->total_bytes != BT_SIZE_UNKNOWN && length > 0 && offset >= self->total_bytes))
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                   "The range %" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT
+                   " goes beyond the end of the resource",
+                   offset, length);
+      return FALSE;
+    }
+  if (length == 0 || bt_range_set_contains (self->ranges, offset, offset + length))
+    return TRUE;
+  if (self->wanted == NULL)
+    self->wanted = bt_range_set_new ();
+  bt_range_set_add (self->wanted, offset, offset + length);
+  if (self->attempt != NULL)
+    bt_attempt_request_range (self->attempt);
+  return TRUE;
+}
+
 static void
 handle_open_result (BtTransfer *self, GDBusMethodInvocation *invocation)
 {
@@ -1918,7 +2101,19 @@ dispatch (gpointer object, GDBusMethodInvocation *invocation)
       g_variant_get (parameters, "(&s)", &value);
       ok = handle_set_requested_uri (self, value, &error);
     }
-  else if (g_str_equal (method_name, "OpenResult") && self->kind == BT_KIND_DOWNLOAD)
+  else if (g_str_equal (method_name, BT_TRANSFER_METHOD_REQUEST_RANGE))
+    {
+      guint64 offset, length;
+
+      g_variant_get (parameters, "(tt)", &offset, &length);
+      if (handle_request_range (self, offset, length, &error))
+        g_dbus_method_invocation_return_value (invocation, NULL);
+      else
+        bt_invocation_return_error (invocation, error);
+      return;
+    }
+  else if (g_str_equal (method_name, BT_TRANSFER_METHOD_OPEN_RESULT)
+           && self->kind == BT_KIND_DOWNLOAD)
     {
       handle_open_result (self, invocation);
       return;
@@ -2074,6 +2269,8 @@ GETTER (const char *, etag, self->etag)
 GETTER (const char *, last_modified, self->last_modified)
 GETTER (gboolean, is_resumable, self->is_resumable)
 GETTER (const char *, resume_url, self->tus_url)
+GETTER (GStrv, mirrors, self->mirrors)
+GETTER (guint, uri_index, self->uri_index)
 GETTER (guint64, rate, self->rate)
 
 #undef GETTER
@@ -2184,18 +2381,84 @@ ranges_changed (BtTransfer *self)
 {
   bt_transfer_changed (self, "BytesReceived");
   if (self->kind == BT_KIND_DOWNLOAD)
-    bt_transfer_changed (self, "RangesDownloaded");
+    bt_transfer_changed (self, BT_TRANSFER_PROPERTY_RANGES_DOWNLOADED);
 }
 
+/* The data on disk is now [0, @bytes): written in order from the start */
 void
 bt_transfer_set_bytes_received (BtTransfer *self, guint64 bytes)
 {
-  if (bytes < self->bytes_received && self->kind == BT_KIND_DOWNLOAD)
+  gboolean in_order = bt_range_set_is_prefix (self->ranges);
+
+  if ((bytes < self->bytes_received || !in_order) && self->kind == BT_KIND_DOWNLOAD)
     bt_transfer_reset_checkpoint (self, bytes); /* starting over */
-  if (self->bytes_received == bytes)
+  if (self->bytes_received == bytes && in_order)
     return;
   self->bytes_received = bytes;
+  bt_range_set_set_prefix (self->ranges, bytes);
   ranges_changed (self);
+}
+
+/*
+ * bt_transfer_add_received:
+ *
+ * A connection of a segmented download wrote [@offset, @offset + @length):
+ * from now on the checkpoint records the ranges on disk.
+ */
+void
+bt_transfer_add_received (BtTransfer *self, guint64 offset, guint64 length)
+{
+  if (self->checkpoint_ranges == NULL)
+    {
+      self->checkpoint_ranges = bt_range_set_new ();
+      bt_range_set_set_prefix (self->checkpoint_ranges, self->checkpoint_bytes);
+      self->synced_ranges = bt_range_set_new ();
+      bt_range_set_set_prefix (self->synced_ranges, self->synced_bytes);
+    }
+  bt_range_set_add (self->ranges, offset, offset + length);
+  if (bt_range_set_get_total (self->ranges) == self->bytes_received)
+    return;
+  self->bytes_received = bt_range_set_get_total (self->ranges);
+  ranges_changed (self);
+}
+
+/* The data on disk; [0, bytes received) unless segmented */
+const BtRangeSet *
+bt_transfer_get_ranges (BtTransfer *self)
+{
+  return self->ranges;
+}
+
+/* What the app asked for first (RequestRange) and is not on disk yet */
+const BtRangeSet *
+bt_transfer_get_wanted (BtTransfer *self)
+{
+  if (self->wanted != NULL && bt_range_set_get_n_ranges (self->wanted) > 0)
+    {
+      g_autoptr (BtRangeSet) left = bt_range_set_difference (self->wanted, self->ranges);
+
+      bt_range_set_free (self->wanted);
+      self->wanted = g_steal_pointer (&left);
+    }
+  return self->wanted;
+}
+
+/* How many connections the download would like: the option, else the
+ * setting connections-per-download */
+guint
+bt_transfer_get_connections (BtTransfer *self)
+{
+  guint n = self->n_connections;
+
+  if (n == 0 && self->settings != NULL)
+    n = g_settings_get_uint (self->settings, "connections-per-download");
+  return CLAMP (n, 1, BT_MAX_CONNECTIONS);
+}
+
+gboolean
+bt_transfer_get_random_access (BtTransfer *self)
+{
+  return self->random_access;
 }
 
 /* The data starts over from zero: what was known of it means nothing */
@@ -2204,7 +2467,7 @@ bt_transfer_restarted (BtTransfer *self)
 {
   g_clear_pointer (&self->etag, g_free);
   g_clear_pointer (&self->last_modified, g_free);
-  if (self->ranges_reported > 0)
+  if (bt_range_set_get_n_ranges (self->ranges_reported) > 0)
     {
       /* The app hears of it at once: what it read so far is void */
       self->ranges_restarted = TRUE;

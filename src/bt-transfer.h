@@ -12,6 +12,7 @@
 #include "bt-destination.h"
 #include "bt-policy.h"
 #include "bt-rate.h"
+#include "bt-segments.h"
 #include "bt-secrets.h"
 #include "bt-source.h"
 #include "bt-store.h"
@@ -110,10 +111,17 @@ const char *bt_transfer_get_last_modified (BtTransfer *self);
 gboolean bt_transfer_get_is_resumable (BtTransfer *self);
 const char *bt_transfer_get_resume_url (BtTransfer *self);
 guint64 bt_transfer_get_rate (BtTransfer *self);
+const BtRangeSet *bt_transfer_get_ranges (BtTransfer *self);
+const BtRangeSet *bt_transfer_get_wanted (BtTransfer *self);
+guint bt_transfer_get_connections (BtTransfer *self);
+gboolean bt_transfer_get_random_access (BtTransfer *self);
+GStrv bt_transfer_get_mirrors (BtTransfer *self);
+guint bt_transfer_get_uri_index (BtTransfer *self);
 
 /* What an attempt (bt-attempt.c) records */
 void bt_transfer_count_attempt (BtTransfer *self);
 void bt_transfer_set_bytes_received (BtTransfer *self, guint64 bytes);
+void bt_transfer_add_received (BtTransfer *self, guint64 offset, guint64 length);
 void bt_transfer_restarted (BtTransfer *self);
 void bt_transfer_set_total_bytes (BtTransfer *self, guint64 total);
 void bt_transfer_set_bytes_sent (BtTransfer *self, guint64 bytes, gboolean is_total);

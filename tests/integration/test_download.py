@@ -332,18 +332,6 @@ def test_sigterm_is_clean(bus, client, nginx, dest_dir):
     assert not (dest_dir / "term.bin").exists()
 
 
-def test_undelivered_option_says_not_supported(bus, client, nginx, dest_dir):
-    """Segmented downloads are not built yet: the option is refused, never
-    silently ignored."""
-    with pytest.raises(GLib.Error) as e:
-        bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (nginx.url("small.txt"), {
-            "destination": GLib.Variant("s", str(dest_dir / "x")),
-            "connections": GLib.Variant("u", 4),
-        })))
-    assert "org.freedesktop.DBus.Error.NotSupported" in e.value.message
-    assert os.listdir(dest_dir) == []
-
-
 def test_transfer_added_and_removed_reach_only_the_owner(bus, nginx, dest_dir):
     """SPEC §8.1: TransferAdded and TransferRemoved go to every connection of
     the owning app, and to no other app."""

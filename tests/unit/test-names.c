@@ -8,6 +8,7 @@
 
 #include <bgtransfer.h>
 
+#include "bt-dbus.h"
 #include "bt-error.h"
 #include "bt-names.h"
 #include "bt-types.h"
@@ -257,12 +258,44 @@ test_library_error_domain (void)
   g_test_trap_assert_passed ();
 }
 
+/* The members both sides name are those of the interface (data/) */
+static void
+test_transfer_members (void)
+{
+  GDBusInterfaceInfo *info
+      = (GDBusInterfaceInfo *) &org_freedesktop_background_transfer_transfer_interface;
+  GDBusMethodInfo *request_range
+      = g_dbus_interface_info_lookup_method (info, BT_TRANSFER_METHOD_REQUEST_RANGE);
+  GDBusSignalInfo *ranges_added
+      = g_dbus_interface_info_lookup_signal (info, BT_TRANSFER_SIGNAL_RANGES_ADDED);
+
+  g_assert_nonnull (g_dbus_interface_info_lookup_method (info, BT_TRANSFER_METHOD_OPEN_RESULT));
+  g_assert_nonnull (request_range);
+  g_assert_cmpuint (g_strv_length ((GStrv) request_range->in_args), ==, 2);
+  g_assert_cmpstr (request_range->in_args[0]->signature, ==, "t");
+  g_assert_cmpstr (request_range->in_args[1]->signature, ==, "t");
+  g_assert_nonnull (ranges_added);
+  g_assert_cmpstr (ranges_added->args[0]->signature, ==, "a(tt)");
+  g_assert_cmpstr (ranges_added->args[1]->signature, ==, "b");
+  g_assert_cmpstr (
+      g_dbus_interface_info_lookup_property (info, BT_TRANSFER_PROPERTY_RANGES_DOWNLOADED)
+          ->signature,
+      ==, "a(tt)");
+  g_assert_cmpstr (
+      g_dbus_interface_info_lookup_property (info, BT_TRANSFER_PROPERTY_TOTAL_BYTES)->signature, ==,
+      "t");
+  g_assert_cmpstr (
+      g_dbus_interface_info_lookup_property (info, BT_TRANSFER_PROPERTY_STATUS)->signature, ==,
+      "s");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/names/tables", test_tables);
+  g_test_add_func ("/names/transfer-members", test_transfer_members);
   g_test_add_func ("/names/dbus-error-names", test_dbus_error_names);
   g_test_add_func ("/names/service/round-trip", test_service_round_trip);
   g_test_add_func ("/names/service/unknown", test_service_unknown);
