@@ -12,11 +12,21 @@
 
 G_BEGIN_DECLS
 
+typedef struct _BgtResultStream BgtResultStream;
+
 #define BGT_TYPE_DOWNLOAD (bgt_download_get_type ())
 BGT_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (BgtDownload, bgt_download, BGT, DOWNLOAD, BgtTransfer)
 
 BGT_AVAILABLE_IN_ALL
 const char *bgt_download_get_destination (BgtDownload *self);
+
+/* In bgt-result-stream.c */
+BGT_AVAILABLE_IN_ALL
+void bgt_download_open_result_stream_async (BgtDownload *self, GCancellable *cancellable,
+                                            GAsyncReadyCallback callback, gpointer user_data);
+BGT_AVAILABLE_IN_ALL
+BgtResultStream *bgt_download_open_result_stream_finish (BgtDownload *self, GAsyncResult *result,
+                                                         GError **error);
 
 G_END_DECLS

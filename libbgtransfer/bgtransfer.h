@@ -12,6 +12,7 @@
 #include "bgt-client.h"
 #include "bgt-transfer.h"
 #include "bgt-download.h"
+#include "bgt-result-stream.h"
 #include "bgt-upload.h"
 #include "bgt-downloader.h"
 #include "bgt-uploader.h"

@@ -36,3 +36,23 @@ def test_example_reports_failure(language, bus, nginx, dest_dir):
     assert r.returncode == 1
     assert "not-found" in r.stderr
     assert os.listdir(dest_dir) == []
+
+
+def test_python_example_reads_the_end_first(bus, nginx, dest_dir):
+    """bindings/python/random-access.py reads the last MiB of a 50 MiB
+    download (at 1 MiB/s per connection) through Bgt.ResultStream before
+    the download reaches it, and checks it against the server's bytes."""
+    dest = dest_dir / "big.bin"
+    size = os.path.getsize(os.path.join(nginx.root, "big.bin"))
+    r = subprocess.run([sys.executable, os.path.join(SRCDIR, "bindings", "python",
+                                                     "random-access.py"),
+                        nginx.url("slow/big.bin"), str(dest)],
+                       env=bgtharness.library_env(bus.env), capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the last MiB matches the server's" in r.stdout
+    on_disk = int(r.stdout.split(" while ", 1)[1].split(" of ", 1)[0])
+    # Read while most of what comes before was not there yet
+    assert on_disk < size - 1024 * 1024, r.stdout
+    assert f"saved {dest}" in r.stdout
+    assert sha256_file(dest) == nginx.files["big.bin"]

@@ -554,3 +554,94 @@ def test_a_slow_connection_gives_up_half_of_what_it_has_left(bus, conn, client, 
     assert len(stolen) >= 2, ranges
     starts = [int(r[6:].split("-")[0]) for r in stolen]
     assert all(slow_start < s < slow_end for s in starts), ranges
+
+
+# ---- Random access ---------------------------------------------------------------------
+
+
+def read_exactly(stream, count):
+    data = b""
+    while len(data) < count:
+        chunk = call(stream, "read_bytes", count - len(data), GLib.PRIORITY_DEFAULT).get_data()
+        assert chunk, "end of the stream before the data"
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("connections", [1, 4])
+def test_random_access_reads_the_end_first(bus, conn, client, server, dest_dir, connections):
+    """A media player seeks to the end of a 64 MiB download that just
+    began: the library's stream asks for that range, a connection goes
+    there, and the last MiB is read while the bytes before it are not on
+    disk yet."""
+    name = "random.bin" if connections == 4 else "random1.bin"
+    dest = dest_dir / name
+    t = create(bus, conn, client, server.url("slow/" + name), dest, connections=u(connections),
+               random_access=GLib.Variant("b", True))
+    heard = ranges_added(conn, t)
+    stream = call(t, "open_result_stream")
+    assert isinstance(stream, Bgt.ResultStream) and stream.can_seek()
+    stream.seek(SIZE - MIB, GLib.SeekType.SET, None)
+    tail = read_exactly(stream, MIB)
+    on_disk = prop(conn, t, "RangesDownloaded")  # at that very moment
+
+    with open(os.path.join(server.root, "f.bin"), "rb") as f:
+        f.seek(SIZE - MIB)
+        assert tail == f.read()
+    assert any(o <= SIZE - MIB and SIZE <= o + n for o, n in on_disk), on_disk
+    # The download had not reached it: the byte before is not there
+    assert not any(o <= SIZE - MIB - 1 < o + n for o, n in on_disk), on_disk
+    assert t.props.status == S.RUNNING
+    # RangesAdded told of it
+    wait_for(lambda: any(o <= SIZE - MIB and SIZE <= o + n
+                         for added, _ in heard for o, n in added), 10, "RangesAdded of the end")
+    # The rest reads in order, then the end of the stream
+    stream.seek(0, GLib.SeekType.SET, None)
+    head = read_exactly(stream, 4 * MIB)
+    with open(os.path.join(server.root, "f.bin"), "rb") as f:
+        assert head == f.read(4 * MIB)
+    assert finished(t) == S.COMPLETED
+    stream.seek(-10, GLib.SeekType.END, None)
+    assert len(read_exactly(stream, 10)) == 10
+    assert call(stream, "read_bytes", 100, GLib.PRIORITY_DEFAULT).get_size() == 0
+    stream.close(None)
+    assert sha256_file(dest) == server.sha
+
+
+def test_open_result_at_any_time(bus, conn, client, server, dest_dir):
+    """Before any data, while it runs, and after the end, and the same
+    descriptor reads the finished file"""
+    dest = dest_dir / "any.bin"
+    t = create(bus, conn, client, server.url("slow/f.bin"), dest, connections=u(4),
+               start=GLib.Variant("b", False))
+    stream = call(t, "open_result_stream")
+    assert stream.get_size() == -1
+    assert not stream.has_data(0, 1)
+    call(t, "start")
+    first = read_exactly(stream, 64 * 1024)
+    with open(os.path.join(server.root, "f.bin"), "rb") as f:
+        assert first == f.read(64 * 1024)
+    assert stream.get_size() == SIZE
+    assert finished(t) == S.COMPLETED
+    stream.seek(SIZE - 4096, GLib.SeekType.SET, None)
+    with open(os.path.join(server.root, "f.bin"), "rb") as f:
+        f.seek(SIZE - 4096)
+        assert read_exactly(stream, 4096) == f.read()
+    later = call(t, "open_result_stream")
+    assert later.has_data(0, SIZE)
+    stream.close(None)
+    later.close(None)
+
+
+def test_a_failed_download_fails_the_waiting_read(bus, conn, client, faults, dest_dir):
+    faults.route("/gone", lambda c, req, n: c.respond(404, b"gone"))
+    t = create(bus, conn, client, faults.url("gone"), dest_dir / "g", random_access=GLib.Variant("b", True),
+               start=GLib.Variant("b", False))
+    stream = call(t, "open_result_stream")
+    box = []
+    stream.read_bytes_async(10, GLib.PRIORITY_DEFAULT, None, lambda s, r: box.append(r))
+    call(t, "start")
+    wait_for(lambda: box, 30, "the read to end")
+    with pytest.raises(GLib.Error) as e:
+        stream.read_bytes_finish(box[0])
+    assert e.value.matches(Bgt.error_quark(), Bgt.Error.TRANSFER_FAILED)
