@@ -109,7 +109,8 @@ struct _BtAttempt
   BtAttempt *parent; /* not a reference: the parent stops its connections first */
   gboolean mirror;   /* its answers are checked against the first URI's, not recorded */
   guint64 seg_pos;
-  guint64 seg_end; /* BT_SIZE_UNKNOWN: to the end of the resource */
+  guint64 seg_end;     /* BT_SIZE_UNKNOWN: to the end of the resource */
+  guint64 request_end; /* where the range it asked for ends */
   guint64 request_written;
   guint response_status;
   guint start_id; /* its next request starts from the main loop */
@@ -685,6 +686,12 @@ connection_read (BtAttempt *self, gssize n, const GError *error)
     }
 
   keep = MIN ((guint64) n, self->seg_end - self->seg_pos);
+  if (keep == 0)
+    {
+      /* More than its segment (moved back meanwhile): the rest is another's */
+      complete (self);
+      return;
+    }
   if (total != BT_SIZE_UNKNOWN && self->seg_pos + keep > total)
     {
       end (self, BT_ERROR_STATUS_PROTOCOL_ERROR, "The server sent more data than announced", TRUE,
@@ -705,9 +712,11 @@ connection_read (BtAttempt *self, gssize n, const GError *error)
   if (bt_transfer_get_policy (transfer) != NULL)
     bt_policy_account (bt_transfer_get_policy (transfer), keep);
   maybe_checkpoint (self->parent);
-  if (self->seg_pos >= self->seg_end)
+  /* Done with its segment: more work, or it stops (its coordinator). An
+   * answer that ends there is read to its end first, so that its
+   * connection serves the next request. */
+  if (self->seg_pos >= self->seg_end && self->seg_pos != self->request_end)
     {
-      /* Done with its segment: more work, or it stops (its coordinator) */
       complete (self);
       return;
     }
@@ -1161,6 +1170,8 @@ bt_attempt_request_sent (BtAttempt *self)
 {
   self->phase = PHASE_WAITING;
   self->last_activity_us = g_get_monotonic_time ();
+  if (self->connection)
+    self->request_end = MIN (self->seg_end, bt_transfer_get_total_bytes (self->transfer));
 }
 
 void
