@@ -5,7 +5,10 @@
 #
 # Not a test: it prints figures (SPEC §7). Serves a file from a loopback
 # nginx and downloads it with curl, aria2c and the real bgtransferd (on a
-# private bus, through libbgtransfer), several rounds, the competitors'
+# private bus, through libbgtransfer), over one connection and over four
+# (bgtransfer's option connections=4 against aria2c -x4 -s4), the latter
+# also from nginx's /slow/, which limits each connection (limit_rate, the
+# case where more connections help), several rounds, the competitors'
 # order alternating from round to round (benchlib.order). Before every
 # competitor the same preparation (benchlib.settle): the previous one's
 # output deleted and its write-back done (sync, drop_caches as root, Dirty
@@ -15,11 +18,12 @@
 # own rate (dd conv=fdatasync, the same size) is measured in the same
 # rotation and printed beside. Prints the median and min–max throughput,
 # the median CPU seconds per GiB of the downloading process (for
-# bgtransfer: the service) and the ratios to curl, from medians.
+# bgtransfer: the service) and the ratios to curl and, for four
+# connections, to aria2c -x4 -s4, from medians.
 #
 # Usage (from a built tree):
 #   meson devenv -C _build /usr/bin/python3 ../tests/bench/bench-download.py
-#       [--size-mib 1024] [--rounds 5] [--quick]
+#       [--size-mib 1024] [--rounds 5] [--limit-rate 16m] [--quick]
 
 import argparse
 import os
@@ -34,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import benchlib  # noqa: E402
 import bgtharness  # noqa: E402
-from bgtharness import Bgt, Gio, call  # noqa: E402
+from bgtharness import Bgt, Gio, GLib, call  # noqa: E402
 
 GIB = 1 << 30
 
@@ -78,21 +82,36 @@ def drop(path):
         os.unlink(path)
 
 
+APP_ID = "org.freedesktop.BackgroundTransfer.Bench"
+
+
 class Bgtransfer:
     def __init__(self, workdir, settings):
         # No idle exit between its rounds: the CPU figure is the download's
         self.bus = bgtharness.ServiceBus(settings=settings, idle_timeout=3600,
                                          tmpdir=os.path.join(workdir, "session"))
-        self.client = self.bus.client("org.freedesktop.BackgroundTransfer.Bench")
+        self.client = self.bus.client(APP_ID)
         self.downloader = Bgt.Downloader.new(self.client)
         self.downloader.set_overwrite(True)
 
-    def download(self, url, dest):
+    def create(self, url, dest, connections):
+        if connections is None:
+            return call(self.downloader, "create_download", url, Gio.File.new_for_path(dest))
+        # The option connections, through the bus itself
+        (path,) = self.bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (url, {
+            "app-id": GLib.Variant("s", APP_ID),
+            "destination": GLib.Variant("s", dest),
+            "overwrite": GLib.Variant("b", True),
+            "connections": GLib.Variant("u", connections),
+        })), conn=self.client.get_connection())
+        return call(self.client, "get_transfer", path)
+
+    def download(self, url, dest, connections=None):
         # Warm the service up before timing (activation, TLS backend, store)
         pid = self.bus.service_pid()
         cpu0 = cpu_seconds(pid) if pid else None
         start = time.monotonic()
-        t = call(self.downloader, "create_download", url, Gio.File.new_for_path(dest))
+        t = self.create(url, dest, connections)
         call(t, "wait")
         wall = time.monotonic() - start
         pid = pid or self.bus.service_pid()
@@ -112,6 +131,8 @@ def main():
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="64 MiB, 2 rounds: does it run?")
+    ap.add_argument("--limit-rate", default="16m",
+                    help="nginx's limit_rate per connection for the limited case (nginx syntax)")
     ap.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
                     help="a GSettings value of the service (GVariant text)")
     ap.add_argument("--only", action="append", default=[], help="measure only these tools")
@@ -128,8 +149,10 @@ def main():
     print(f"# preparing a {args.size_mib} MiB file in {root}", flush=True)
     source = os.path.join(root, "file.bin")
     digest = bgtharness.make_file(source, size)
-    nginx = bgtharness.Nginx(root)
+    nginx = bgtharness.Nginx(root, slow_rate=args.limit_rate)
     url = nginx.url("file.bin")
+    slow = nginx.url("slow/file.bin")
+    limited = f", {args.limit_rate}/conn"
     dest = os.path.join(work, "out.bin")
     bgt = Bgtransfer(work, dict(kv.split("=", 1) for kv in args.setting))
 
@@ -137,16 +160,19 @@ def main():
         rate = benchlib.dd_rate(os.path.join(work, "dd.bin"), args.size_mib)
         return size / rate / (1 << 20), 0.0  # as a (wall, CPU) pair
 
+    def aria2c(n, source):
+        return lambda: run_child(["aria2c", "-q", f"-x{n}", f"-s{n}", "--allow-overwrite=true",
+                                  "--file-allocation=none", "-d", work, "-o", "out.bin", source])
+
     tools = {
         "curl": lambda: run_child(["curl", "-sS", "--fail", "-o", dest, url]),
         "curl + fsync": lambda: curl_durable(url, dest),
-        "aria2c -x1": lambda: run_child(["aria2c", "-q", "-x1", "-s1", "--allow-overwrite=true",
-                                         "--file-allocation=none", "-d", work, "-o", "out.bin",
-                                         url]),
-        "aria2c -x4 -s4": lambda: run_child(["aria2c", "-q", "-x4", "-s4", "--allow-overwrite=true",
-                                             "--file-allocation=none", "-d", work, "-o", "out.bin",
-                                             url]),
+        "aria2c -x1": aria2c(1, url),
+        "aria2c -x4 -s4": aria2c(4, url),
         "bgtransfer": lambda: bgt.download(url, dest),
+        "bgtransfer connections=4": lambda: bgt.download(url, dest, 4),
+        "aria2c -x4 -s4" + limited: aria2c(4, slow),
+        "bgtransfer connections=4" + limited: lambda: bgt.download(slow, dest, 4),
     }
     if args.only:
         tools = {k: v for k, v in tools.items()
@@ -167,7 +193,7 @@ def main():
                     drop(dest)
                 results[name].append((wall, cpu))
                 cpu_text = "" if name == DISK else f"  CPU {cpu / (size / GIB):6.3f} s/GiB"
-                print(f"# round {r + 1}  {name:24} {wall:7.3f} s  "
+                print(f"# round {r + 1}  {name:36} {wall:7.3f} s  "
                       f"{size / wall / (1 << 20):8.1f} MiB/s{cpu_text}", flush=True)
     finally:
         bgt.close()
@@ -177,7 +203,7 @@ def main():
     print()
     print(f"{args.size_mib} MiB over loopback, {args.rounds} rounds in alternating order, "
           f"each competitor after {how}, every file checked (sha256)")
-    print(f"{'':24} {'median MiB/s':>12} {'min–max MiB/s':>15} {'CPU s/GiB':>10}")
+    print(f"{'':36} {'median MiB/s':>12} {'min–max MiB/s':>15} {'CPU s/GiB':>10}")
     med = {}
     for name, rows in results.items():
         rates = [size / w / (1 << 20) for w, _ in rows]
@@ -185,11 +211,15 @@ def main():
         cpu = statistics.median(c for _, c in rows) / (size / GIB)
         med[name] = (rate, cpu)
         cpu_text = "" if name == DISK else f"{cpu:10.3f}"
-        print(f"{name:24} {rate:12.1f} {f'{lo:.0f}–{hi:.0f}':>15} {cpu_text}")
+        print(f"{name:36} {rate:12.1f} {f'{lo:.0f}–{hi:.0f}':>15} {cpu_text}")
     print()
-    if "aria2c -x4 -s4" in med:
-        print(f"4 connections: aria2c -x4 -s4 {med['aria2c -x4 -s4'][0]:.1f} MiB/s; "
-              "bgtransfer has no segmented downloads yet (option 'connections' is refused)")
+    for suffix in ("", limited):
+        ours, theirs = "bgtransfer connections=4" + suffix, "aria2c -x4 -s4" + suffix
+        if ours in med and theirs in med:
+            cpu = med[ours][1] / med[theirs][1] if med[theirs][1] > 0 else float("inf")
+            print(f"4 connections{suffix or ', no limit'}: bgtransfer/aria2c -x4 -s4 throughput, "
+                  f"medians: {med[ours][0] / med[theirs][0]:.2f} (target >= 1.0); CPU per GiB: "
+                  f"service {med[ours][1]:.3f} s, aria2c {med[theirs][1]:.3f} s ({cpu:.2f})")
     durable = med["bgtransfer"][0] / med["curl + fsync"][0]
     print(f"bgtransfer/(curl + fsync) throughput, medians: {durable:.2f} (bgtransfer flushes a "
           "download to the disk before it renames it into place, curl does not; when the disk "
