@@ -146,7 +146,8 @@ test_transfer_round_trip (void)
       "'tag': <'t'>, 'headers': <[('X-A', '1'), ('Cookie', 's3cr3t-value')]>, 'if-changed': "
       "<'fail'>, "
       "'checksum': <%s>, 'mirrors': <['https://mirror.example/f']>, "
-      "'max-rate': <uint64 1000>, 'notify': <{'success-title': <'ok'>}>, 'start': <false>}",
+      "'max-rate': <uint64 1000>, 'notify': <{'success-title': <'ok'>}>, 'start': <false>, "
+      "'connections': <uint32 4>, 'random-access': <true>}",
       dest, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
   transfer = bt_transfer_new_download ("abc", "org.example.App", 3, "https://example.org/f",
                                        options, NULL, FALSE, &error);
@@ -168,6 +169,98 @@ test_transfer_round_trip (void)
   g_rmdir (dir);
 }
 
+/* A paused download restored from @record, its partial file @size bytes long */
+static BtTransfer *
+restore_paused (GVariant *record, const char *part, gsize size)
+{
+  g_autofree char *data = g_malloc0 (size);
+
+  g_assert_true (g_file_set_contents (part, data, (gssize) size, NULL));
+  return bt_transfer_new_from_record ("abc", "org.example.App", 3, record);
+}
+
+static char *
+describe_ranges (BtTransfer *transfer)
+{
+  return g_variant_print (bt_range_set_to_variant (bt_transfer_get_ranges (transfer)), FALSE);
+}
+
+/* The checkpoint of a segmented download is its ranges; a record without
+ * them (older, or written in order) resumes from "bytes" */
+static void
+test_transfer_ranges (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bt-record-XXXXXX", NULL);
+  g_autofree char *dest = g_build_filename (dir, "file", NULL);
+  g_autofree char *part = g_strconcat (dest, ".bgtpart", NULL);
+  g_autoptr (GVariant) options = g_variant_ref_sink (
+      g_variant_new_parsed ("{'destination': <%s>, 'connections': <uint32 4>}", dest));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtTransfer) transfer = bt_transfer_new_download (
+      "abc", "org.example.App", 3, "https://example.org/f", options, NULL, FALSE, &error);
+  g_autoptr (GVariant) base = NULL;
+  struct
+  {
+    const char *boot;
+    gboolean ranges;
+    gsize file;
+    const char *expected;
+  } cases[] = {
+    /* The same boot: the ranges recorded, as far as the file goes */
+    { NULL, TRUE, 200, "[(0, 10), (100, 50)]" },
+    { NULL, TRUE, 120, "[(0, 10), (100, 20)]" },
+    /* After a reboot: those flushed */
+    { "another-boot", TRUE, 200, "[(0, 10)]" },
+    /* An older record: written in order, the file's length counts within
+     * the same boot, the bytes flushed after a reboot */
+    { NULL, FALSE, 200, "[(0, 200)]" },
+    { "another-boot", FALSE, 200, "[(0, 30)]" },
+  };
+
+  g_assert_no_error (error);
+  base = g_variant_ref_sink (bt_transfer_serialize (transfer));
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GVariantDict) dict = g_variant_dict_new (base);
+      g_autoptr (GVariant) record = NULL;
+      g_autoptr (BtTransfer) restored = NULL;
+      g_autofree char *got = NULL;
+
+      g_variant_dict_insert (dict, "status", "s", "paused-by-application");
+      g_variant_dict_insert (dict, "total", "t", (guint64) 200);
+      g_variant_dict_insert (dict, "bytes", "t", (guint64) (cases[i].ranges ? 10 : 30));
+      g_variant_dict_insert (dict, "synced-bytes", "t", (guint64) 30);
+      if (cases[i].boot != NULL)
+        g_variant_dict_insert (dict, "boot-id", "s", cases[i].boot);
+      if (cases[i].ranges)
+        {
+          g_variant_dict_insert_value (dict, "ranges",
+                                       g_variant_new_parsed ("[(@t 100, @t 50), (0, 10)]"));
+          g_variant_dict_insert_value (dict, "synced-ranges",
+                                       g_variant_new_parsed ("[(@t 0, @t 10)]"));
+        }
+      record = g_variant_ref_sink (g_variant_dict_end (dict));
+      restored = restore_paused (record, part, cases[i].file);
+      g_assert_nonnull (restored);
+      got = describe_ranges (restored);
+      g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, got);
+      g_assert_cmpstr (got, ==, cases[i].expected);
+      g_assert_cmpuint (bt_transfer_get_bytes_received (restored), ==,
+                        bt_range_set_get_total (bt_transfer_get_ranges (restored)));
+      if (cases[i].ranges && cases[i].boot == NULL && cases[i].file == 200)
+        {
+          /* Written back, the same checkpoint */
+          g_autoptr (GVariant) again = g_variant_ref_sink (bt_transfer_serialize (restored));
+          g_autoptr (GVariant) ranges = g_variant_lookup_value (again, "ranges", NULL);
+          g_autofree char *text = g_variant_print (ranges, FALSE);
+
+          g_assert_cmpstr (text, ==, "[(0, 10), (100, 50)]");
+        }
+    }
+  g_unlink (part);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -175,5 +268,6 @@ main (int argc, char **argv)
   g_test_add_func ("/record/round-trip", test_round_trip);
   g_test_add_func ("/record/hostile", test_hostile);
   g_test_add_func ("/record/transfer-round-trip", test_transfer_round_trip);
+  g_test_add_func ("/record/transfer-ranges", test_transfer_ranges);
   return g_test_run ();
 }
