@@ -620,15 +620,6 @@ bt_destination_open_result (BtDestination *self, gboolean completed, GError **er
       return fd;
     }
 
-  if (!completed && self->fd < 0)
-    {
-      g_autoptr (GError) local_error = NULL;
-
-      /* Not started since the service did: the partial file may not be
-       * there yet, and a reader may open it before any data (random access) */
-      if (bt_destination_open (self, &local_error) >= 0)
-        bt_destination_close (self);
-    }
   dfd = open_dir (self->dir, error);
   if (dfd < 0)
     return -1;
@@ -638,6 +629,26 @@ bt_destination_open_result (BtDestination *self, gboolean completed, GError **er
                  self->path, g_strerror (errno));
   close (dfd);
   return fd;
+}
+
+/*
+ * bt_destination_ensure_partial:
+ *
+ * A download not started since the service was may have no partial file
+ * yet: it is created (empty), so that a reader may open it before any
+ * data arrives (OpenResult at any time, random access).
+ */
+void
+bt_destination_ensure_partial (BtDestination *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->path == NULL || self->fd >= 0)
+    return;
+  if (bt_destination_open (self, &error) >= 0)
+    bt_destination_close (self);
+  else
+    g_debug ("Cannot create the partial file of %s: %s", self->path, error->message);
 }
 
 /* Whether the destination can be found again after a restart of the

@@ -37,6 +37,7 @@ gboolean bt_destination_commit (BtDestination *self, guint64 size, GError **erro
 void bt_destination_discard (BtDestination *self);
 void bt_destination_remove_file (BtDestination *self);
 int bt_destination_open_result (BtDestination *self, gboolean completed, GError **error);
+void bt_destination_ensure_partial (BtDestination *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BtDestination, bt_destination_free)
 

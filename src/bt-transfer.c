@@ -2050,6 +2050,8 @@ handle_open_result (BtTransfer *self, GDBusMethodInvocation *invocation)
       return;
     }
 
+  if (self->kind == BT_KIND_DOWNLOAD && self->status != BT_STATUS_COMPLETED)
+    bt_destination_ensure_partial (self->destination);
   fd = bt_destination_open_result (self->destination, self->status == BT_STATUS_COMPLETED, &error);
   if (fd < 0)
     {
