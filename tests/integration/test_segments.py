@@ -18,8 +18,8 @@ import time
 
 import bgtharness
 import pytest
-from bgtharness import (BUS_NAME, TRANSFER_IFACE, Bgt, GLib, Gio, ServiceBus, call, make_file,
-                        sha256_file, wait_for)
+from bgtharness import (BUS_NAME, TRANSFER_IFACE, Bgt, GLib, Gio, MockNetworkManager, ServiceBus,
+                        SystemBus, call, make_file, sha256_file, wait_for)
 from faultserver import FaultServer, payload
 
 S = Bgt.Status
@@ -100,7 +100,7 @@ def server():
     root = tempfile.mkdtemp(prefix="bgt-www-")
     os.chmod(root, 0o755)
     sha = make_file(os.path.join(root, "f.bin"), SIZE)
-    for name in ("kill.bin", "pause.bin", "ranges.bin", "random.bin", "random1.bin",
+    for name in ("kill.bin", "pause.bin", "policy.bin", "ranges.bin", "random.bin", "random1.bin",
                  "limit.bin", "host.bin", "other.bin", "mirror.bin", "liar.bin"):
         os.link(os.path.join(root, "f.bin"), os.path.join(root, name))
     s = Server(root, slow_rate="2m", log_format=LOG)
@@ -311,6 +311,45 @@ def test_max_rate_holds_for_all_connections_together(bus, conn, client, server, 
     assert max_overlap(server.requests("/limit.bin")) >= 2
     floor = SIZE / RATE * 0.8
     assert elapsed >= floor, f"{SIZE} B at max-rate {RATE} B/s over 4 connections: {elapsed:.2f} s"
+
+
+def test_a_metered_network_holds_every_connection(server, tmp_path):
+    """The cost policy holds the download as a whole: on a metered network
+    an unrestricted-only download stops all its connections, and goes on
+    with all of them, from what is on disk, when the network is free."""
+    system = SystemBus(tmpdir=str(tmp_path / "system"))
+    bus = None
+    try:
+        nm = MockNetworkManager(system)
+        bus = ServiceBus(tmpdir=str(tmp_path / "s"), env={"DBUS_SYSTEM_BUS_ADDRESS": system.address})
+        c = bus.connect()
+        bus.call_manager("GetTransfers",
+                         GLib.Variant("(a{sv})", ({"app-id": GLib.Variant("s", APP)},)), conn=c)
+        client = bus.client(APP, c)
+        dest = tmp_path / "policy.bin"
+        t = create(bus, c, client, server.url("slow/policy.bin"), dest, connections=u(4),
+                   cost_policy=GLib.Variant("s", "unrestricted-only"))
+        wait_for(lambda: len(prop(c, t, "RangesDownloaded")) > 1, 60, "segments on disk")
+        nm.set_metered(True)
+        wait_for(lambda: t.props.status == S.PAUSED_COSTED_NETWORK, 20, "the download to wait")
+        # nginx logs a request when it ends: every connection was closed
+        wait_for(lambda: len(server.requests("/slow/policy.bin")) >= 4, 20,
+                 "every connection to end")
+        held = server.requests("/slow/policy.bin")
+        assert max_overlap(held) == 4
+        on_disk = [(o, o + n) for o, n in prop(c, t, "RangesDownloaded")]
+        nm.set_metered(False)
+        assert finished(t) == S.COMPLETED, t.props.error_message
+        assert sha256_file(dest) == server.sha
+        after = server.requests("/slow/policy.bin")[len(held):]
+        assert len(after) >= 2 and max_overlap(after) >= 2, after
+        for r in after:
+            a, b = r.first, r.last or SIZE
+            assert all(b <= s or a >= e for s, e in on_disk), f"{r} asks for data on disk"
+    finally:
+        if bus is not None:
+            bus.close()
+        system.close()
 
 
 def test_kill9_resumes_every_range(server, tmp_path):
