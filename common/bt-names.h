@@ -57,4 +57,16 @@ extern const char *const bt_dbus_error_names[BT_N_DBUS_ERROR_NAMES];
 
 int bt_names_lookup (const char *const *names, gsize n, const char *str);
 
+/* The portal backend the service implements for xdg-desktop-portal
+ * (src/bt-portal.c), and who may call it: the frontend, the owner of the
+ * frontend's well-known name */
+#define BT_PORTAL_INTERFACE "org.freedesktop.impl.portal.BackgroundTransfer"
+#define BT_PORTAL_PATH "/org/freedesktop/portal/desktop"
+#define BT_PORTAL_FRONTEND_NAME "org.freedesktop.portal.Desktop"
+
+/* xdg-desktop-portal's document portal (src/bt-documents.c) */
+#define BT_DOCUMENTS_NAME "org.freedesktop.portal.Documents"
+#define BT_DOCUMENTS_PATH "/org/freedesktop/portal/documents"
+#define BT_DOCUMENTS_INTERFACE "org.freedesktop.portal.Documents"
+
 G_END_DECLS

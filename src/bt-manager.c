@@ -590,15 +590,17 @@ count_unfinished (BtManager *self, const char *app_id)
   return n;
 }
 
-/* TransferAdded / TransferRemoved: only to the owning app's connections */
+/* TransferAdded / TransferRemoved: only to the owning app's connections
+ * (and the portal frontend's, for a transfer created through it) */
 static void
 emit_to_owner (BtManager *self, BtTransfer *transfer, const char *signal_name)
 {
   g_autoptr (GVariant) params
       = g_variant_ref_sink (g_variant_new ("(o)", bt_transfer_get_object_path (transfer)));
-  GPtrArray *peers = bt_callers_get_peers (self->callers, bt_transfer_get_app_id (transfer));
+  g_autoptr (GPtrArray) peers = bt_callers_get_audience (
+      self->callers, bt_transfer_get_app_id (transfer), bt_transfer_get_via_portal (transfer));
 
-  for (guint i = 0; peers != NULL && i < peers->len; i++)
+  for (guint i = 0; i < peers->len; i++)
     g_dbus_connection_emit_signal (self->connection, g_ptr_array_index (peers, i), BT_MANAGER_PATH,
                                    BT_MANAGER_INTERFACE, signal_name, params, NULL);
 }
@@ -750,28 +752,30 @@ track_call_in_flight (BtManager *self, const char *app_id, GDBusMethodInvocation
                           (GDestroyNotify) call_in_flight_free);
 }
 
-static void
-handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters,
-               BtKind kind)
+/*
+ * bt_manager_create_transfer:
+ * @invocation: (transfer full): the call, answered here; its fds are the
+ *   ones the options name
+ * @creator: whom the transfer is for, and under which rules
+ * @make_reply: the call's answer, from the new transfer
+ *
+ * Creates a download or an upload for an app, with every rule of creation
+ * (quotas, options, completion groups, the sandbox's), for the Manager and
+ * for the portal backend alike. The call is answered once the transfer is
+ * in the store.
+ */
+void
+bt_manager_create_transfer (BtManager *self, GDBusMethodInvocation *invocation, BtKind kind,
+                            const BtCreator *creator, const char *uri, GVariant *options,
+                            BtReplyFunc make_reply)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) options = NULL;
   g_autoptr (BtTransfer) transfer = NULL;
   g_autofree char *id = NULL;
-  const char *uri;
-  const char *app_id;
+  const char *app_id = creator->app_id;
   const char *group_path = NULL;
   BtCompletionGroup *group = NULL;
-  gboolean sandboxed;
   GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
-
-  g_variant_get (parameters, "(&s@a{sv})", &uri, &options);
-  app_id = identify (self, g_dbus_method_invocation_get_sender (invocation), options, &error);
-  if (app_id == NULL)
-    {
-      bt_invocation_return_error (invocation, error);
-      return;
-    }
 
   if (GPOINTER_TO_UINT (g_hash_table_lookup (self->calls_in_flight, app_id))
       >= MAX_CALLS_IN_FLIGHT_PER_APP)
@@ -805,22 +809,21 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
     }
 
   id = new_transfer_id ();
-  sandboxed
-      = bt_callers_is_sandboxed (self->callers, g_dbus_method_invocation_get_sender (invocation));
   if (kind == BT_KIND_DOWNLOAD)
-    transfer
-        = bt_transfer_new_download (id, app_id, self->next_seq, uri, options,
-                                    g_dbus_message_get_unix_fd_list (message), sandboxed, &error);
+    transfer = bt_transfer_new_download (id, app_id, self->next_seq, uri, options,
+                                         g_dbus_message_get_unix_fd_list (message),
+                                         creator->sandboxed, &error);
   else
     transfer = bt_transfer_new_upload (id, app_id, self->next_seq, uri, options,
-                                       g_dbus_message_get_unix_fd_list (message), sandboxed,
-                                       self->responses_dir, &error);
+                                       g_dbus_message_get_unix_fd_list (message),
+                                       creator->sandboxed, self->responses_dir, &error);
   if (transfer == NULL)
     {
       bt_invocation_return_error (invocation, error);
       return;
     }
   self->next_seq++;
+  bt_transfer_set_via_portal (transfer, creator->via_portal);
 
   if (!add_transfer (self, transfer, &error))
     {
@@ -828,7 +831,8 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
       bt_invocation_return_error (invocation, error);
       return;
     }
-  g_debug ("Transfer %s created for app “%s”", id, app_id);
+  g_debug ("Transfer %s created for app “%s”%s", id, app_id,
+           creator->via_portal ? " through the portal" : "");
   if (group != NULL)
     {
       bt_transfer_set_completion_group (transfer, bt_completion_group_get_id (group));
@@ -840,10 +844,36 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
     bt_secrets_store (bt_transfer_get_id (transfer), bt_transfer_get_secrets (transfer));
   /* Answered once the transfer is in the store */
   bt_transfer_save (transfer);
-  bt_store_when_durable (self->store, invocation,
-                         g_variant_new ("(o)", bt_transfer_get_object_path (transfer)), NULL);
+  bt_store_when_durable (self->store, invocation, make_reply (transfer), NULL);
   emit_to_owner (self, transfer, "TransferAdded");
   schedule (self);
+}
+
+static GVariant *
+reply_object_path (BtTransfer *transfer)
+{
+  return g_variant_new ("(o)", bt_transfer_get_object_path (transfer));
+}
+
+static void
+handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters,
+               BtKind kind)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) options = NULL;
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  const char *uri;
+  BtCreator creator = { 0 };
+
+  g_variant_get (parameters, "(&s@a{sv})", &uri, &options);
+  creator.app_id = identify (self, sender, options, &error);
+  if (creator.app_id == NULL)
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
+  creator.sandboxed = bt_callers_is_sandboxed (self->callers, sender);
+  bt_manager_create_transfer (self, invocation, kind, &creator, uri, options, reply_object_path);
 }
 
 static gint
@@ -872,22 +902,21 @@ strv_contains_checked (GVariant *statuses, const char *status)
   return FALSE;
 }
 
-static void
-handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+/*
+ * bt_manager_list_transfers:
+ * @filter: the filter of GetTransfers ("group", "status", "kind"; an
+ *   "app-id" in it is the caller's identity, not a filter)
+ *
+ * Returns: (transfer container) (element-type BtTransfer): the app's
+ * transfers that pass @filter, oldest first; or %NULL with @error set
+ */
+static gboolean
+check_filter (GVariant *filter, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) filter = NULL;
-  g_autoptr (GVariant) statuses = NULL;
-  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
-  GVariantBuilder builder;
   GVariantIter iter;
-  const char *key, *group = NULL, *kind = NULL;
+  const char *key;
   GVariant *value;
-  const char *app_id;
-  GHashTableIter transfers;
-  gpointer transfer_ptr;
 
-  g_variant_get (parameters, "(@a{sv})", &filter);
   g_variant_iter_init (&iter, filter);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
@@ -900,27 +929,33 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
 
       if (type == NULL)
         {
-          g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                                                 "Unknown filter “%s”", key);
-          return;
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Unknown filter “%s”", key);
+          return FALSE;
         }
       if (!g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
         {
-          g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                                                 "Filter “%s” must be of type “%s”", key, type);
-          return;
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                       "Filter “%s” must be of type “%s”", key, type);
+          return FALSE;
         }
     }
+  return TRUE;
+}
+
+GPtrArray *
+bt_manager_list_transfers (BtManager *self, const char *app_id, GVariant *filter, GError **error)
+{
+  g_autoptr (GVariant) statuses = NULL;
+  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
+  const char *group = NULL, *kind = NULL;
+  GHashTableIter transfers;
+  gpointer transfer_ptr;
+
+  if (!check_filter (filter, error))
+    return NULL;
   g_variant_lookup (filter, "group", "&s", &group);
   g_variant_lookup (filter, "kind", "&s", &kind);
   statuses = g_variant_lookup_value (filter, "status", G_VARIANT_TYPE_STRING_ARRAY);
-
-  app_id = identify (self, g_dbus_method_invocation_get_sender (invocation), filter, &error);
-  if (app_id == NULL)
-    {
-      bt_invocation_return_error (invocation, error);
-      return;
-    }
 
   g_hash_table_iter_init (&transfers, self->transfers);
   while (g_hash_table_iter_next (&transfers, NULL, &transfer_ptr))
@@ -944,6 +979,56 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
       g_ptr_array_add (matches, transfer);
     }
   g_ptr_array_sort (matches, compare_seq);
+  return g_steal_pointer (&matches);
+}
+
+/*
+ * bt_manager_lookup_transfer:
+ *
+ * Returns: (transfer none): the transfer at @object_path if it belongs to
+ * @app_id; else %NULL and AccessDenied, the same for another app's
+ * transfer as for none at all (FAULTS X1)
+ */
+BtTransfer *
+bt_manager_lookup_transfer (BtManager *self, const char *app_id, const char *object_path,
+                            GError **error)
+{
+  BtTransfer *transfer = NULL;
+
+  if (g_str_has_prefix (object_path, BT_TRANSFER_PATH_PREFIX))
+    transfer
+        = g_hash_table_lookup (self->transfers, object_path + strlen (BT_TRANSFER_PATH_PREFIX));
+  if (transfer == NULL || !bt_transfer_is_exported (transfer)
+      || !g_str_equal (bt_transfer_get_app_id (transfer), app_id))
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                   "%s is not a transfer of the application “%s”", object_path, app_id);
+      return NULL;
+    }
+  return transfer;
+}
+
+static void
+handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) filter = NULL;
+  g_autoptr (GPtrArray) matches = NULL;
+  GVariantBuilder builder;
+  const char *app_id;
+
+  g_variant_get (parameters, "(@a{sv})", &filter);
+  /* The filter is checked before the caller binds an app id with it */
+  if (check_filter (filter, &error)
+      && (app_id
+          = identify (self, g_dbus_method_invocation_get_sender (invocation), filter, &error))
+             != NULL)
+    matches = bt_manager_list_transfers (self, app_id, filter, &error);
+  if (matches == NULL)
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("ao"));
   for (guint i = 0; i < matches->len; i++)
@@ -1248,4 +1333,10 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
 
   update_idle (self);
   return g_steal_pointer (&self);
+}
+
+BtCallers *
+bt_manager_get_callers (BtManager *self)
+{
+  return self->callers;
 }

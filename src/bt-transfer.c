@@ -72,6 +72,7 @@ struct _BtTransfer
   gboolean recovered_changes;  /* restoring it changed it: save it again */
   gboolean committing;         /* renaming the data into place */
   gboolean sandboxed;          /* created by a sandboxed app */
+  gboolean via_portal;         /* created through the portal backend */
   guint checkpoint_generation; /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
@@ -849,6 +850,7 @@ static const BtRecordField record_fields[] = {
   PLAIN ("response-in-state", BOOLEAN, response_in_state),
   PLAIN ("total-to-send", UINT64, total_to_send),
   PLAIN ("sandboxed", BOOLEAN, sandboxed),
+  PLAIN ("portal", BOOLEAN, via_portal),
   PLAIN ("has-secrets", BOOLEAN, has_secrets),
   PLAIN ("completion-group", STRING, completion_group),
   COMPUTED ("max-rate", max_rate),
@@ -1700,8 +1702,8 @@ check_not_finished (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_start (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_start (BtTransfer *self, GError **error)
 {
   if (!check_not_finished (self, error))
     return FALSE;
@@ -1720,8 +1722,8 @@ handle_start (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_pause (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_pause (BtTransfer *self, GError **error)
 {
   if (!check_not_finished (self, error))
     return FALSE;
@@ -1733,8 +1735,8 @@ handle_pause (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_resume (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_resume (BtTransfer *self, GError **error)
 {
   gboolean resumable_error
       = self->status == BT_STATUS_ERROR && self->error_status == BT_ERROR_STATUS_DISK_FULL;
@@ -1755,8 +1757,8 @@ handle_resume (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_cancel (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_cancel (BtTransfer *self, GError **error)
 {
   if (!check_not_finished (self, error))
     return FALSE;
@@ -1767,8 +1769,8 @@ handle_cancel (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_remove (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_remove (BtTransfer *self, GError **error)
 {
   if (!bt_status_is_finished (self->status))
     {
@@ -1780,8 +1782,8 @@ handle_remove (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_set_priority (BtTransfer *self, const char *value, GError **error)
+gboolean
+bt_transfer_set_priority_named (BtTransfer *self, const char *value, GError **error)
 {
   BtPriority priority;
 
@@ -1800,8 +1802,8 @@ handle_set_priority (BtTransfer *self, const char *value, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_set_cost_policy (BtTransfer *self, const char *value, GError **error)
+gboolean
+bt_transfer_set_cost_policy_named (BtTransfer *self, const char *value, GError **error)
 {
   BtCostPolicy policy;
 
@@ -1888,28 +1890,28 @@ dispatch (gpointer object, GDBusMethodInvocation *invocation)
   gboolean ok;
 
   if (g_str_equal (method_name, "Start"))
-    ok = handle_start (self, &error);
+    ok = bt_transfer_start (self, &error);
   else if (g_str_equal (method_name, "Pause"))
-    ok = handle_pause (self, &error);
+    ok = bt_transfer_pause (self, &error);
   else if (g_str_equal (method_name, "Resume"))
-    ok = handle_resume (self, &error);
+    ok = bt_transfer_resume (self, &error);
   else if (g_str_equal (method_name, "Cancel"))
-    ok = handle_cancel (self, &error);
+    ok = bt_transfer_cancel (self, &error);
   else if (g_str_equal (method_name, "Remove"))
-    ok = handle_remove (self, &error);
+    ok = bt_transfer_remove (self, &error);
   else if (g_str_equal (method_name, "SetPriority"))
     {
       const char *value;
 
       g_variant_get (parameters, "(&s)", &value);
-      ok = handle_set_priority (self, value, &error);
+      ok = bt_transfer_set_priority_named (self, value, &error);
     }
   else if (g_str_equal (method_name, "SetCostPolicy"))
     {
       const char *value;
 
       g_variant_get (parameters, "(&s)", &value);
-      ok = handle_set_cost_policy (self, value, &error);
+      ok = bt_transfer_set_cost_policy_named (self, value, &error);
     }
   else if (g_str_equal (method_name, "SetRequestedUri"))
     {
@@ -1944,7 +1946,21 @@ dispatch (gpointer object, GDBusMethodInvocation *invocation)
 
   if (!ok)
     bt_invocation_return_error (invocation, error);
-  else if (self->store != NULL)
+  else
+    bt_transfer_return_when_saved (self, invocation);
+}
+
+/*
+ * bt_transfer_return_when_saved:
+ * @invocation: (transfer full): a call that changed the transfer
+ *
+ * Answers @invocation with no value once what it changed is in the store
+ * (STYLE 14).
+ */
+void
+bt_transfer_return_when_saved (BtTransfer *self, GDBusMethodInvocation *invocation)
+{
+  if (self->store != NULL)
     bt_store_when_durable (self->store, invocation, NULL, NULL);
   else
     g_dbus_method_invocation_return_value (invocation, NULL);
@@ -1970,6 +1986,8 @@ get_property (gpointer object, const char *name)
 
 static const BtBusObjectVTable bus_object_vtable = {
   .info = &org_freedesktop_background_transfer_transfer_interface,
+  /* The portal frontend does not call the objects: it acts for an app
+   * through the portal backend's interface (bt-portal.c) */
   .foreign_message = "This transfer belongs to another application",
   .get_owner = get_owner,
   .is_alive = is_alive,
@@ -2012,7 +2030,8 @@ bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *ca
   self->exported = TRUE;
   self->connection = g_object_ref (connection);
   self->callers = g_object_ref (callers);
-  bt_changes_attach (self->changes, connection, callers, self->object_path, self->app_id);
+  bt_changes_attach (self->changes, connection, callers, self->object_path, self->app_id,
+                     self->via_portal);
   return TRUE;
 }
 
@@ -2024,6 +2043,31 @@ bt_transfer_unexport (BtTransfer *self)
   self->exported = FALSE;
   g_clear_object (&self->connection);
   g_clear_object (&self->callers);
+}
+
+/*
+ * bt_transfer_get_properties:
+ *
+ * Returns: (transfer floating): every property of the Transfer interface,
+ * as Properties.GetAll gives them
+ */
+GVariant *
+bt_transfer_get_properties (BtTransfer *self)
+{
+  return bt_bus_object_get_all (&bus_object_vtable, self);
+}
+
+/*
+ * bt_transfer_set_via_portal:
+ *
+ * Marks a new transfer, before it is exported, as created through the
+ * portal backend: the portal frontend hears about it too.
+ */
+void
+bt_transfer_set_via_portal (BtTransfer *self, gboolean via_portal)
+{
+  g_return_if_fail (!self->exported);
+  self->via_portal = via_portal;
 }
 
 /* The vtable of a transfer object; its user data is the BtTransfer */
@@ -2044,6 +2088,7 @@ bt_transfer_vtable (void)
 GETTER (const char *, id, self->id)
 GETTER (const char *, object_path, self->object_path)
 GETTER (const char *, app_id, self->app_id)
+GETTER (gboolean, via_portal, self->via_portal)
 GETTER (guint64, seq, self->seq)
 GETTER (BtKind, kind, self->kind)
 GETTER (BtStatus, status, self->status)
