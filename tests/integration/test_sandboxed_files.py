@@ -15,8 +15,10 @@ import signal
 import bgtharness
 import pytest
 from bgtharness import GLib, Gio, ServiceBus, sha256_file, wait_for
+from test_security import Sandbox, bwrap_works  # noqa: F401
 
 APP = "org.example.Fds"
+STOPS = {"kill9": signal.SIGKILL, "sigterm": signal.SIGTERM}
 
 
 def manager_call(bus, conn, method, uri, options, fds):
@@ -80,21 +82,159 @@ def test_fd_download_resumes_after_kill9(bus, nginx, dest_dir):
     assert int(ranged[-1].split('range="bytes=')[1].split("-")[0]) >= paused_at
 
 
-@pytest.mark.parametrize("swap", ["symlink", "replaced"])
+def ranges_asked(nginx, since, name):
+    """The offsets of the Range requests for name in nginx's log since
+    line since."""
+    return [int(line.split('range="bytes=')[1].split("-")[0])
+            for line in nginx.access_log()[since:]
+            if f"/{name} " in line and 'range="bytes=' in line]
+
+
+def stop_service(bus, conn, stop):
+    """Stops the service: a signal, or the idle exit once the app's
+    connection has left. Returns the app's connection for what follows."""
+    if stop in STOPS:
+        bus.kill_service(STOPS[stop])
+        return conn
+    pid = bus.service_pid()
+    conn.close_sync(None)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or bgtharness._is_zombie(pid), 30,
+             "the idle exit")
+    assert bus.exit_status(pid) == 0
+    return bus.connect()
+
+
+# The idle exit comes only when nothing runs or waits for a slot: a running
+# or queued transfer keeps the service, so they meet kill -9 and SIGTERM only
+@pytest.mark.parametrize("state,stop", [
+    ("running", "kill9"), ("running", "sigterm"),
+    ("paused", "kill9"), ("paused", "sigterm"), ("paused", "idle"),
+    ("queued", "kill9"), ("queued", "sigterm"),
+])
+def test_fd_download_outlives_the_service(tmp_path, nginx, state, stop):
+    """A download into an fd, running, paused or waiting for a slot, is
+    completed into the same file after the service stopped, resuming with
+    Range from what it had."""
+    bus = ServiceBus(tmpdir=str(tmp_path / "s"), idle_timeout=1 if stop == "idle" else 60,
+                     settings={"max-concurrent-transfers": 1} if state == "queued" else {})
+    try:
+        conn = bus.connect()
+        since = len(nginx.access_log())
+        blocker = None
+        if state == "queued":
+            # Takes the only slot
+            blocker = manager_call(bus, conn, "CreateDownload", nginx.url("slow/big.bin"), {
+                "destination": GLib.Variant("s", str(tmp_path / "blocker.bin"))}, {})
+            wait_for(lambda: prop(conn, blocker, "Status") == "running", 30, "the blocker")
+        dest = tmp_path / "fd.bin"
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            path = manager_call(bus, conn, "CreateDownload", nginx.url("slow/medium.bin"), {},
+                                {"destination-fd": fd})
+        finally:
+            os.close(fd)
+        if state == "queued":
+            assert prop(conn, path, "Status") == "idle"
+        else:
+            wait_for(lambda: prop(conn, path, "BytesReceived") >= 512 * 1024, 30, "some data")
+        if state == "paused":
+            transfer_call(conn, path, "Pause")
+        had = prop(conn, path, "BytesReceived")
+
+        conn = stop_service(bus, conn, stop)
+        bus.call_manager("GetTransfers",
+                         GLib.Variant("(a{sv})", ({"app-id": GLib.Variant("s", APP)},)), conn=conn)
+        if state == "paused":
+            assert prop(conn, path, "Status") == "paused-by-application"
+            transfer_call(conn, path, "Resume")
+        if blocker is not None:
+            transfer_call(conn, blocker, "Cancel")
+        wait_for(lambda: prop(conn, path, "Status") == "completed", 60, "the download")
+        assert sha256_file(dest) == nginx.files["medium.bin"]
+        resumed = ranges_asked(nginx, since, "slow/medium.bin")
+        if state == "queued":
+            assert had == 0 and resumed == [], "nothing to resume from"
+        else:
+            # Paused: from where it stopped; running: from the last
+            # checkpoint, something at least
+            assert resumed, "the download resumed with a Range request"
+            assert resumed[-1] >= (had if state == "paused" else 1)
+        bus.assert_alive()
+    finally:
+        bus.close()
+
+
+@pytest.mark.parametrize("state,stop", [
+    ("running", "kill9"), ("running", "sigterm"), ("paused", "idle"),
+])
+def test_fd_upload_outlives_the_service(tmp_path, nginx, state, stop):
+    """A PUT from source-fd, stopped with the service, is sent again whole
+    from the same file (a plain PUT has no offset to resume from)."""
+    bus = ServiceBus(tmpdir=str(tmp_path / "s"), idle_timeout=1 if stop == "idle" else 60)
+    try:
+        conn = bus.connect()
+        src = tmp_path / "up.bin"
+        sha = bgtharness.make_file(str(src), 1024 * 1024)
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            path = manager_call(bus, conn, "CreateUpload", nginx.url(f"dav/fd-{state}-{stop}.bin"),
+                                {"method": GLib.Variant("s", "PUT"),
+                                 "max-rate": GLib.Variant("t", 256 * 1024)}, {"source-fd": fd})
+        finally:
+            os.close(fd)
+        wait_for(lambda: prop(conn, path, "BytesSent") > 0, 30, "the upload to start")
+        if state == "paused":
+            transfer_call(conn, path, "Pause")
+        conn = stop_service(bus, conn, stop)
+        bus.call_manager("GetTransfers",
+                         GLib.Variant("(a{sv})", ({"app-id": GLib.Variant("s", APP)},)), conn=conn)
+        if state == "paused":
+            transfer_call(conn, path, "Resume")
+        wait_for(lambda: prop(conn, path, "Status") == "completed", 60, "the upload")
+        assert sha256_file(os.path.join(nginx.dav, f"fd-{state}-{stop}.bin")) == sha
+    finally:
+        bus.close()
+
+
+@pytest.mark.parametrize(
+    "service_settings", [{"local-network-apps": "['org.example.FdSandbox']"}], indirect=True)
+def test_sandboxed_app_fd_download_survives_kill9(bwrap_works, bus, nginx, tmp_path):  # noqa: F811
+    """A Flatpak app (bubblewrap, its own .flatpak-info) downloads into a
+    file it opened in its sandbox; after a kill -9 the service opens that
+    same file again and completes it."""
+    app = Sandbox(bus, "org.example.FdSandbox", str(tmp_path / "app"))
+    dest = tmp_path / "app" / "out.bin"
+    since = len(nginx.access_log())
+    path = app.run("create-fd", nginx.url("slow/medium.bin"), str(dest))
+    assert isinstance(path, str), path
+    wait_for(lambda: int(app.run("get", path, "BytesReceived")) >= 512 * 1024, 30, "some data")
+    bus.kill_service()
+    # The app's next call starts the service again
+    assert app.run("wait-completed", path) == "completed"
+    assert sha256_file(dest) == nginx.files["medium.bin"]
+    assert ranges_asked(nginx, since, "slow/medium.bin"), "resumed with a Range request"
+
+
+@pytest.mark.parametrize("swap", ["symlink", "replaced", "renamed-over"])
 def test_fd_download_whose_file_changed_ends_clearly(bus, nginx, dest_dir, swap):
     """While the service was down the app's file became a symbolic link to
-    another file, or another file took its name: the transfer ends in
-    destination-unwritable and nothing is written anywhere."""
+    another file, or another file took its name (written there, or renamed
+    over it): the transfer ends in destination-unwritable and nothing is
+    written anywhere."""
     conn = bus.connect()
     dest = dest_dir / "fd.bin"
     victim = dest_dir / "victim.txt"
     victim.write_bytes(b"precious")
     path = paused_fd_download(bus, conn, nginx, dest)
     bus.kill_service()
-    os.rename(dest, dest_dir / "moved-away.bin")
+    if swap == "renamed-over":
+        (dest_dir / "new.bin").write_bytes(b"another file")
+        os.rename(dest_dir / "new.bin", dest)
+    else:
+        os.rename(dest, dest_dir / "moved-away.bin")
     if swap == "symlink":
         os.symlink(victim, dest)
-    else:
+    elif swap == "replaced":
         dest.write_bytes(b"another file")
     restart(bus, conn)
     wait_for(lambda: prop(conn, path, "Status") == "error", 30, "the transfer to end")
@@ -102,7 +242,7 @@ def test_fd_download_whose_file_changed_ends_clearly(bus, nginx, dest_dir, swap)
     message = prop(conn, path, "ErrorMessage")
     assert "symbolic link" in message or "no longer the file" in message, message
     assert victim.read_bytes() == b"precious"
-    if swap == "replaced":
+    if swap != "symlink":
         assert dest.read_bytes() == b"another file"
     # Resume refuses too: the file is not the app's any more
     with pytest.raises(GLib.Error):
