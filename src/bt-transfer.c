@@ -41,10 +41,11 @@ struct _BtTransfer
   BtKind kind;
   char *uri;
   char *method;
-  GPtrArray *headers;       /* alternating name, value; never a secret one */
-  BtSecrets *secrets;       /* credentials and secret headers: memory and Secret Service only */
-  gboolean has_secrets;     /* the Secret Service holds some */
-  gboolean secrets_pending; /* being read back after a restart: not runnable yet */
+  GPtrArray *headers;         /* alternating name, value; never a secret one */
+  BtSecrets *secrets;         /* credentials and secret headers: memory and Secret Service only */
+  gboolean has_secrets;       /* the Secret Service holds some */
+  gboolean secrets_pending;   /* being read back after a restart: not runnable yet */
+  gboolean documents_pending; /* its documents being checked after a restart: likewise */
   BtPriority priority;
   BtCostPolicy cost_policy;
   char *group;
@@ -2058,6 +2059,24 @@ bt_transfer_get_properties (BtTransfer *self)
 }
 
 /*
+ * bt_transfer_get_fd_identities:
+ *
+ * Returns: (transfer container) (element-type BtFdIdentity): what each of
+ * the caller's fds that the transfer uses is
+ */
+GPtrArray *
+bt_transfer_get_fd_identities (BtTransfer *self)
+{
+  GPtrArray *identities = g_ptr_array_new ();
+
+  if (self->destination != NULL && bt_destination_get_fd_identity (self->destination) != NULL)
+    g_ptr_array_add (identities, bt_destination_get_fd_identity (self->destination));
+  if (self->source != NULL)
+    bt_source_collect_fd_identities (self->source, identities);
+  return identities;
+}
+
+/*
  * bt_transfer_set_via_portal:
  *
  * Marks a new transfer, before it is exported, as created through the
@@ -2089,6 +2108,7 @@ GETTER (const char *, id, self->id)
 GETTER (const char *, object_path, self->object_path)
 GETTER (const char *, app_id, self->app_id)
 GETTER (gboolean, via_portal, self->via_portal)
+GETTER (gboolean, sandboxed, self->sandboxed)
 GETTER (guint64, seq, self->seq)
 GETTER (BtKind, kind, self->kind)
 GETTER (BtStatus, status, self->status)
@@ -2152,6 +2172,49 @@ bt_transfer_take_secrets (BtTransfer *self, BtSecrets *secrets)
       self->secrets = secrets;
     }
   self->secrets_pending = FALSE;
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+}
+
+/*
+ * bt_transfer_set_documents_pending:
+ *
+ * A transfer restored with files of the document portal does not run
+ * until the document portal has confirmed that they are still the app's
+ * (bt-manager.c, bt_transfer_documents_checked()).
+ */
+void
+bt_transfer_set_documents_pending (BtTransfer *self)
+{
+  self->documents_pending = TRUE;
+}
+
+gboolean
+bt_transfer_documents_pending (BtTransfer *self)
+{
+  return self->documents_pending;
+}
+
+/*
+ * bt_transfer_documents_checked:
+ * @message: (nullable): why the transfer cannot go on, or %NULL if its
+ *   documents are still the app's
+ *
+ * Ends a transfer whose documents are gone, writing nothing to them; or
+ * lets it run.
+ */
+void
+bt_transfer_documents_checked (BtTransfer *self, BtErrorStatus error_status, const char *message)
+{
+  self->documents_pending = FALSE;
+  if (message != NULL && !bt_status_is_finished (self->status))
+    {
+      g_warning ("Transfer %s cannot go on: %s", self->id, message);
+      self->queued = FALSE;
+      bt_transfer_set_error (self, error_status, message);
+      bt_transfer_set_status (self, BT_STATUS_ERROR);
+      bt_transfer_save (self);
+      return;
+    }
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
 }
 

@@ -53,6 +53,7 @@ gboolean bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCa
 void bt_transfer_unexport (BtTransfer *self);
 const GDBusInterfaceVTable *bt_transfer_vtable (void);
 GVariant *bt_transfer_get_properties (BtTransfer *self);
+GPtrArray *bt_transfer_get_fd_identities (BtTransfer *self);
 
 /* The control methods of the Transfer interface, for its objects and for
  * the portal backend; the caller has checked who asks */
@@ -84,6 +85,11 @@ const char *bt_transfer_get_id (BtTransfer *self);
 const char *bt_transfer_get_object_path (BtTransfer *self);
 const char *bt_transfer_get_app_id (BtTransfer *self);
 gboolean bt_transfer_get_via_portal (BtTransfer *self);
+gboolean bt_transfer_get_sandboxed (BtTransfer *self);
+void bt_transfer_set_documents_pending (BtTransfer *self);
+gboolean bt_transfer_documents_pending (BtTransfer *self);
+void bt_transfer_documents_checked (BtTransfer *self, BtErrorStatus error_status,
+                                    const char *message);
 guint64 bt_transfer_get_seq (BtTransfer *self);
 BtKind bt_transfer_get_kind (BtTransfer *self);
 BtStatus bt_transfer_get_status (BtTransfer *self);
