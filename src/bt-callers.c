@@ -9,7 +9,7 @@
  *
  * An unsandboxed caller is trusted as the same user; the app id it declares
  * only keeps its transfers apart from other apps'. It binds to the
- * connection at its first use (SPEC §8 "Identity"); a connection that
+ * connection at its first use (docs/contract.md "Applications and isolation"); a connection that
  * never declared one acts as the app "".
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -490,7 +490,7 @@ bt_callers_resolve_finish (BtCallers *self, GAsyncResult *result, GError **error
  * bt_callers_identify:
  * @declared_app_id: (nullable): the "app-id" option of the call, if any
  *
- * For a resolved sender, applies the binding rules of SPEC §8.
+ * For a resolved sender, applies the binding rules of docs/contract.md.
  *
  * Returns: the app id the call acts for, or %NULL with @error set.
  */

@@ -159,7 +159,7 @@ def slow_requests(server):
     return [r for r in server.requests("/slow/") if r.method == "GET"]
 
 
-# ---- 1. Completion groups (SPEC §5, §8) -----------------------------------
+# ---- 1. Completion groups (docs/contract.md) -----------------------------
 
 def member_statuses(transfers):
     """{id: (status, error-status)} from the aa{sv} of Completed/ActivateAction."""
@@ -326,7 +326,7 @@ def test_notifications_success_and_failure_texts(bus, server, dest_dir, notifica
         assert c[6].get("desktop-entry") == "org.example.Notified"
 
 
-# BUG (SPEC §8.1: "An app that sets notify without the texts for an outcome
+# BUG (docs/contract.md: "An app that sets notify without the texts for an outcome
 # gets the service's own text for it"): src/bt-manager.c notify_desktop()
 # returns without notifying when the app gave no title for the outcome
 # (`if (title == NULL) return;`) instead of falling back to a text of the
