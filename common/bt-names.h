@@ -1,5 +1,5 @@
 /* bt-names.h: the strings of the D-Bus interface, shared by the service and
- * libbgtransfer so that the two cannot drift (SPEC §2)
+ * libbgtransfer so that the two cannot drift (data/org.freedesktop.BackgroundTransfer.xml)
  *
  * Each table is indexed by the value of the matching enumeration on both
  * sides: BtKind and BgtTransferKind, BtStatus and BgtStatus, and so on.

@@ -6,7 +6,7 @@
  * protocol; everything else is here, once for all engines:
  *
  *  - timeouts: connect-timeout + response-timeout while waiting for an
- *    answer, the low-speed watchdog while data flows (SPEC §8);
+ *    answer, the low-speed watchdog while data flows (docs/contract.md);
  *  - the received body is written here (bt_attempt_receive_body()), under
  *    the transfer's max-rate and the global max-download-rate, with
  *    checkpoints every checkpoint-interval-bytes or -ms and the short-body
@@ -469,7 +469,7 @@ activity (BtAttempt *self, guint64 bytes)
 static void read_next (BtAttempt *self);
 
 /* Every checkpoint-interval-bytes or -ms, whichever comes first, record
- * how far the data goes (SPEC §3 "Persistence"); flush it to the disk
+ * how far the data goes (docs/contract.md "Persistence and resuming"); flush it to the disk
  * first at most once per checkpoint-interval-ms, so that a fast download
  * does not wait for the disk (see bt_transfer_checkpoint_in_background()) */
 static void

@@ -4,7 +4,7 @@
  * them, property reads included (GDBus routes Properties calls to the
  * method handler when the vtable has no get_property), first waits for the
  * caller's identity (bt-callers.c), then is refused with AccessDenied
- * unless it comes from the owning app (SPEC §8 "Foreign objects"), and
+ * unless it comes from the owning app (docs/contract.md "Applications and isolation"), and
  * only then reaches the object. Properties are read-only.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -9,7 +9,7 @@
  *
  * An unsandboxed caller is trusted as the same user; the app id it declares
  * only keeps its transfers apart from other apps'. It binds to the
- * connection at its first use (SPEC §8 "Identity"); a connection that
+ * connection at its first use (docs/contract.md "Applications and isolation"); a connection that
  * never declared one acts as the app "".
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -511,7 +511,7 @@ bt_callers_resolve_finish (BtCallers *self, GAsyncResult *result, GError **error
  * bt_callers_identify:
  * @declared_app_id: (nullable): the "app-id" option of the call, if any
  *
- * For a resolved sender, applies the binding rules of SPEC §8.
+ * For a resolved sender, applies the binding rules of docs/contract.md.
  *
  * Returns: the app id the call acts for, or %NULL with @error set.
  */
@@ -589,8 +589,8 @@ bt_callers_get_peers (BtCallers *self, const char *app_id)
  *
  * Who hears about an object of @app_id (TransferAdded, PropertiesChanged
  * and the others): the app's own connections, and for an object created
- * through the portal backend, the portal frontend's connection too (SPEC
- * §8.1 "Manager signals").
+ * through the portal backend, the portal frontend's connection too
+ * (docs/contract.md "Applications and isolation").
  *
  * Returns: (transfer container) (element-type utf8): unique names, valid
  * until the callers change

@@ -1,11 +1,12 @@
 /* bt-changes.c: PropertiesChanged, coalesced and unicast to the owner
  *
- * SPEC §2.2: a status changes at once, counters at most ten times a
- * second per object, and the signals go only to the owning app's
- * connections (and, for an object created through the portal backend, to
- * the portal frontend's: bt_callers_get_audience()), never broadcast:
- * another app on the bus must not learn a URI or a byte count. Several changes of one step (error status, message
- * and status) leave as one signal.
+ * docs/contract.md "Progress and change notification": a status changes
+ * at once, counters at most ten times a second per object, and the
+ * signals go only to the owning app's connections (and, for an object
+ * created through the portal backend, to the portal frontend's:
+ * bt_callers_get_audience()), never broadcast: another app on the bus
+ * must not learn a URI or a byte count. Several changes of one step
+ * (error status, message and status) leave as one signal.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -13,7 +14,7 @@
 
 #include "bt-changes.h"
 
-/* 8 per second at most for counters: under the 10/s of SPEC §2.2 with room
+/* 8 per second at most for counters: under the 10/s of docs/contract.md with room
  * for timer jitter */
 #define MIN_INTERVAL_US (125 * G_TIME_SPAN_MILLISECOND)
 

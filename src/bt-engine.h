@@ -2,7 +2,7 @@
  *
  * An engine moves the bytes of one attempt for one protocol and direction
  * (HTTP download, HTTP upload and tus, FTP and FTPS). It knows nothing of
- * transfers, the bus, the store or the rules of SPEC §3: it asks its
+ * transfers, the bus, the store or the rules of docs/contract.md: it asks its
  * BtAttempt what to fetch and from where, and tells it what happened
  * through the narrow calls below. The core (bt-attempt.c) holds the rules
  * for every engine: rate limits, timeouts and the low-speed watchdog,

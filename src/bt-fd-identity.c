@@ -2,7 +2,7 @@
  *
  * A sandboxed app names its files only by descriptor (destination-fd,
  * source-fd, response-destination). A descriptor dies with the service;
- * the transfer must not (SPEC §8.1 "Sandboxed files"). So at creation the
+ * the transfer must not (docs/contract.md "Applications and isolation"). So at creation the
  * service records what the descriptor is: the path it resolves to on the
  * host, its device and inode. After a restart it opens that path again,
  * never through a symbolic link (openat2 RESOLVE_NO_SYMLINKS, or a walk

@@ -4,7 +4,7 @@
  * metered), roaming from ModemManager when it runs, a metered data budget
  * counted here, and the user's restrict-background-data setting.
  * PowerState comes from GPowerProfileMonitor and UPower. The decisions
- * themselves are pure functions: the matrix of SPEC §3, exactly.
+ * themselves are pure functions: the matrix of docs/contract.md, exactly.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -67,7 +67,7 @@ bt_power_state_compute (gboolean power_saver, gboolean on_battery, double percen
 }
 
 /*
- * The matrix of SPEC §3:
+ * The matrix of docs/contract.md "Network cost and power":
  *
  *   network state               unrestricted-only  default  always
  *   unrestricted                run                run      run

@@ -902,8 +902,9 @@ bt_transfer_serialize (BtTransfer *self)
 }
 
 /* Where the data (or the reply) goes, found again: a path, or the
- * caller's file opened again if it is still the same one (SPEC §8.1
- * "Sandboxed files"). On failure a detached destination and @error. */
+ * caller's file opened again if it is still the same one (docs/contract.md
+ * "Applications and isolation"). On failure a detached destination and
+ * @error. */
 static BtDestination *
 restore_destination (BtTransfer *self, GError **error)
 {
@@ -1406,7 +1407,7 @@ changed_value (gpointer object, const char *name)
   return get_property_value (BT_TRANSFER (object), name);
 }
 
-/* RangesAdded (SPEC §8.1): the data that arrived since the last one, and
+/* RangesAdded (docs/contract.md): the data that arrived since the last one, and
  * whether the download started over from zero; sent with the properties'
  * flush, so at most as often (and at once on a restart and at the end) */
 static void
@@ -1504,7 +1505,7 @@ bt_transfer_is_unfinished (BtTransfer *self)
 static guint
 backoff_seconds (guint retry)
 {
-  /* 1 s, 4 s, 16 s, … (SPEC §8 "Retries") */
+  /* 1 s, 4 s, 16 s, … (docs/contract.md "Retries and timeouts") */
   guint s = 1;
 
   for (guint i = 1; i < retry && s < 3600; i++)
@@ -1523,7 +1524,7 @@ on_retry_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Keeps the partial data only where Resume() can use it (SPEC §8) */
+/* Keeps the partial data only where Resume() can use it (docs/contract.md) */
 static void
 fail (BtTransfer *self, BtErrorStatus error_status, const char *message)
 {
@@ -1582,7 +1583,7 @@ bt_transfer_hold (BtTransfer *self, BtStatus status)
   bt_transfer_set_status (self, status);
 }
 
-/* SPEC §8: mirrors are tried after a failure that is not 401, 403 or a
+/* docs/contract.md: mirrors are tried after a failure that is not 401, 403 or a
  * local error. */
 static gboolean
 try_next_mirror (BtTransfer *self, BtErrorStatus error_status)
@@ -2355,7 +2356,7 @@ bt_transfer_set_rate (BtTransfer *self, guint64 rate)
 }
 
 /* Recorded in the store at once: a pause, a crash or a restart of the
- * service resumes against these (SPEC §8.1 "Engines") */
+ * service resumes against these (docs/contract.md "Persistence and resuming") */
 void
 bt_transfer_set_validators (BtTransfer *self, guint64 total, const char *etag,
                             const char *last_modified, gboolean resumable)

@@ -510,7 +510,7 @@ prepare_download (Cli *cli, GError **error)
 /* ---- Creating a transfer ----------------------------------------------- */
 
 /* The CLI speaks CreateDownload and CreateUpload itself, through the
- * library's connection: every option of the interface (SPEC §2) is a flag,
+ * library's connection: every option of the D-Bus interface is a flag,
  * including those libbgtransfer has no setter for yet. The transfer it
  * creates is then followed through the library like any other. */
 

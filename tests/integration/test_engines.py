@@ -1,4 +1,4 @@
-# test_engines.py: the rules of SPEC §3 held by every engine (§8.1)
+# test_engines.py: the rules of docs/contract.md held by every engine
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
@@ -425,7 +425,7 @@ def test_stalled_ftp_data_is_caught_then_resumed(engine, bus, client, tmp_path, 
 
 
 def test_plain_put_restarts_whole_after_pause_and_kill9(target, bus, client):
-    """SPEC §8.1: a plain PUT has no offset to resume from; after a pause
+    """A plain PUT has no offset to resume from; after a pause
     and after a kill -9 it is sent again whole, and the server ends up
     with the source's bytes."""
     tg = target("put", stall_after=None)

@@ -91,7 +91,7 @@ def usage_over_limit(session):
         f.write(f"[metered]\nperiod-start={int(time.time() * 1e6) - 10**6}\nbytes=5000000\n")
 
 
-# state → how to produce it, and what each policy does (SPEC §3, exactly)
+# state → how to produce it, and what each policy does (docs/contract.md, exactly)
 MATRIX = {
     "unrestricted": ((), {}, ["run", "run", "run"]),
     "metered": (("metered",), {}, ["pause", "run", "run"]),

@@ -2,7 +2,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# SPEC §8.1 "Portal backend". The test process plays xdg-desktop-portal's
+# docs/contract.md "The portal backend", docs/portal.md. The test process plays xdg-desktop-portal's
 # frontend: one connection that owns org.freedesktop.portal.Desktop on the
 # private bus and acts for several apps, passing each call's app id as a
 # frontend would once it has identified the app. The apps themselves talk

@@ -1,5 +1,5 @@
 # test_sandboxed_files.py: transfers of files named by descriptor outlive
-# the service (SPEC §8.1 "Sandboxed files")
+# the service (docs/contract.md "Applications and isolation")
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
