@@ -602,6 +602,9 @@ update_location (BgtTransfer *self, const char *value)
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
   const char *name = BGT_IS_UPLOAD (self) ? "source" : "destination";
 
+  /* The empty string on the bus: the app named the file by fd */
+  if (value != NULL && *value == '\0')
+    value = NULL;
   if (g_strcmp0 (priv->location, value) == 0)
     return;
   g_free (priv->location);
@@ -723,8 +726,7 @@ _bgt_transfer_update (BgtTransfer *self, GVariant *properties)
                     PROP_ERROR_STATUS);
           else if (g_str_equal (name, "ErrorMessage"))
             update_string (self, &priv->error_message, v, PROP_ERROR_MESSAGE);
-          else if (g_str_equal (name,
-                                priv->kind == BGT_TRANSFER_KIND_UPLOAD ? "Source" : "Destination"))
+          else if (g_str_equal (name, BGT_IS_UPLOAD (self) ? "Source" : "Destination"))
             update_location (self, s);
         }
       else if (g_variant_type_equal (type, G_VARIANT_TYPE_UINT64))
