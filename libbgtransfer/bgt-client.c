@@ -1169,6 +1169,9 @@ list_done (GTask *task)
   for (guint i = 0; i < data->found->len; i++)
     if (g_ptr_array_index (data->found, i) != NULL)
       g_ptr_array_index (data->found, n++) = g_ptr_array_index (data->found, i);
+  /* What moved down is referenced once, where it is now */
+  for (guint i = n; i < data->found->len; i++)
+    g_ptr_array_index (data->found, i) = NULL;
   store = g_list_store_new (BGT_TYPE_TRANSFER);
   g_list_store_splice (store, 0, 0, data->found->pdata, n);
   g_task_return_pointer (task, g_steal_pointer (&store), g_object_unref);

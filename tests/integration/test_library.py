@@ -285,6 +285,27 @@ def test_find_transfers_filters(client, nginx, dest_dir, tmp_path):
     assert paths("g", [Bgt.TransferKind.DOWNLOAD], [S.IDLE, S.RUNNING]) == [a.get_object_path()]
 
 
+def test_a_transfer_removed_while_listed_is_left_out(client, nginx, dest_dir):
+    """GetTransfers names it, then it is gone before its properties are
+    read: the list has the others. (The service answers in order: the
+    Remove sent after GetTransfers lands before the GetAll.)"""
+    a, b, c = (fetch(client, nginx.url("small.txt"), dest_dir / n, start=False) for n in "abc")
+    call(b, "cancel")
+    box, removed = [], []
+    client.find_transfers_async(None, [], [], None, lambda o, r: box.append(r))
+    b.remove_async(None, lambda o, r: removed.append(o.remove_finish(r)))
+    wait_for(lambda: box and removed, 30, "the listing")
+    listed = client.find_transfers_finish(box[0])
+    assert [t.get_object_path() for t in listed] == [a.get_object_path(), c.get_object_path()]
+    del box, listed
+    import gc
+    gc.collect()
+    # Each object is still whole: referenced once per holder
+    assert [t.get_id() for t in (a, c)] == [a.props.id, c.props.id]
+    again = call(client, "find_transfers", None, [], [])
+    assert [t for t in again] == [a, c]
+
+
 def test_get_transfer_by_id_or_path(client, nginx, dest_dir):
     t = fetch(client, nginx.url("small.txt"), dest_dir / "t", start=False)
     # One object per transfer
