@@ -222,6 +222,28 @@ def test_many_calls_at_once_stay_under_the_bus_limit(bus, client, nginx, dest_di
     assert all(t.props.status == S.IDLE for t in transfers)
 
 
+def test_cancelled_calls_leave_the_queue(client, nginx, dest_dir):
+    """200 calls at once, cancelled at once: those in flight and those
+    waiting for their turn all end cancelled, and the queue goes on."""
+    t = fetch(client, nginx.url("small.txt"), dest_dir / "q", start=False)
+    cancellable = Gio.Cancellable()
+    outcomes = []
+
+    def done(o, r):
+        try:
+            o.refresh_finish(r)
+            outcomes.append("done")
+        except GLib.Error as e:
+            cancelled = e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
+            outcomes.append("cancelled" if cancelled else e.message)
+    for _ in range(200):
+        t.refresh_async(cancellable, done)
+    cancellable.cancel()
+    wait_for(lambda: len(outcomes) == 200, 20, "200 cancelled calls")
+    assert outcomes == ["cancelled"] * 200
+    assert call(t, "refresh") is True
+
+
 def test_live_list_follows_added_and_removed(bus, client, nginx, dest_dir):
     before = fetch(client, nginx.url("small.txt"), dest_dir / "before", start=False)
     listed = call(client, "list_transfers")
