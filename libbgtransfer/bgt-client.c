@@ -863,6 +863,8 @@ bgt_client_new_async (const char *app_id, GCancellable *cancellable, GAsyncReady
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_client_new_async().
+ *
  * Returns: (transfer full): the client, or %NULL with @error set
  *   (%BGT_ERROR_SERVICE_UNAVAILABLE if the service cannot be reached)
  *
@@ -922,6 +924,8 @@ bgt_client_new_for_connection_async (GDBusConnection *connection, const char *ap
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_client_new_for_connection_async().
+ *
  * Returns: (transfer full): the client, or %NULL with @error set
  *
  * Since: 0.1
@@ -938,6 +942,8 @@ bgt_client_new_for_connection_finish (GAsyncResult *result, GError **error)
  * @app_id: (nullable): the application id to act for, or %NULL
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
+ *
+ * The blocking variant of bgt_client_new_for_connection_async().
  *
  * Returns: (transfer full): the client, or %NULL with @error set
  *
@@ -958,6 +964,8 @@ bgt_client_new_for_connection_sync (GDBusConnection *connection, const char *app
  * bgt_client_get_connection:
  * @self: a #BgtClient
  *
+ * Gets the #BgtClient:connection.
+ *
  * Returns: (transfer none): the bus connection
  *
  * Since: 0.1
@@ -972,6 +980,8 @@ bgt_client_get_connection (BgtClient *self)
 /**
  * bgt_client_get_network_state:
  * @self: a #BgtClient
+ *
+ * Gets the #BgtClient:network-state.
  *
  * Returns: the #BgtClient:network-state
  *
@@ -988,6 +998,8 @@ bgt_client_get_network_state (BgtClient *self)
  * bgt_client_get_power_state:
  * @self: a #BgtClient
  *
+ * Gets the #BgtClient:power-state.
+ *
  * Returns: the #BgtClient:power-state
  *
  * Since: 0.1
@@ -1003,6 +1015,8 @@ bgt_client_get_power_state (BgtClient *self)
  * bgt_client_get_service_version:
  * @self: a #BgtClient
  *
+ * Gets the #BgtClient:service-version.
+ *
  * Returns: the #BgtClient:service-version
  *
  * Since: 1.0
@@ -1017,6 +1031,8 @@ bgt_client_get_service_version (BgtClient *self)
 /**
  * bgt_client_get_app_id:
  * @self: a #BgtClient
+ *
+ * Gets the #BgtClient:app-id.
  *
  * Returns: (nullable): the declared application id
  *
@@ -1355,6 +1371,8 @@ bgt_client_list_transfers_async (BgtClient *self, GCancellable *cancellable,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_client_list_transfers_async().
+ *
  * Returns: (transfer full): a live #GListModel of #BgtTransfer
  *
  * Since: 0.1
@@ -1456,6 +1474,8 @@ bgt_client_find_transfers_async (BgtClient *self, const char *group, const BgtTr
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_client_find_transfers_async().
+ *
  * Returns: (transfer full): a #GListModel of #BgtTransfer
  *
  * Since: 1.0
@@ -1526,6 +1546,8 @@ bgt_client_get_transfer_async (BgtClient *self, const char *id_or_path, GCancell
  * @self: a #BgtClient
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_client_get_transfer_async().
  *
  * Returns: (transfer full): the transfer (a #BgtDownload or #BgtUpload),
  *   or %NULL with @error set
@@ -1599,6 +1621,8 @@ bgt_client_configure_group_async (BgtClient *self, const char *group, BgtTransfe
  * @self: a #BgtClient
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_client_configure_group_async().
  *
  * Returns: %TRUE on success
  *
@@ -1715,6 +1739,8 @@ bgt_client_create_completion_group_async (BgtClient *self, const char *action,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_client_create_completion_group_async().
+ *
  * Returns: (transfer full): the new group, or %NULL with @error set
  *
  * Since: 1.0
@@ -1767,6 +1793,8 @@ bgt_client_get_completion_group_async (BgtClient *self, const char *object_path,
  * @self: a #BgtClient
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_client_get_completion_group_async().
  *
  * Returns: (transfer full): the group, or %NULL with @error set
  *

@@ -311,6 +311,8 @@ _bgt_completion_group_handle_signal (BgtCompletionGroup *self, const char *inter
  * bgt_completion_group_get_client:
  * @self: a #BgtCompletionGroup
  *
+ * Gets the #BgtCompletionGroup:client.
+ *
  * Returns: (transfer none): the client
  *
  * Since: 1.0
@@ -325,6 +327,8 @@ bgt_completion_group_get_client (BgtCompletionGroup *self)
 /**
  * bgt_completion_group_get_object_path:
  * @self: a #BgtCompletionGroup
+ *
+ * Gets the #BgtCompletionGroup:object-path.
  *
  * Returns: the group's object path
  *
@@ -341,6 +345,8 @@ bgt_completion_group_get_object_path (BgtCompletionGroup *self)
  * bgt_completion_group_get_action:
  * @self: a #BgtCompletionGroup
  *
+ * Gets the #BgtCompletionGroup:action.
+ *
  * Returns: (nullable): the #BgtCompletionGroup:action
  *
  * Since: 1.0
@@ -356,6 +362,8 @@ bgt_completion_group_get_action (BgtCompletionGroup *self)
  * bgt_completion_group_get_enabled:
  * @self: a #BgtCompletionGroup
  *
+ * Gets the #BgtCompletionGroup:enabled.
+ *
  * Returns: the #BgtCompletionGroup:enabled
  *
  * Since: 1.0
@@ -370,6 +378,8 @@ bgt_completion_group_get_enabled (BgtCompletionGroup *self)
 /**
  * bgt_completion_group_get_members:
  * @self: a #BgtCompletionGroup
+ *
+ * Gets the #BgtCompletionGroup:members.
  *
  * Returns: (transfer none) (array zero-terminated=1): the
  *   #BgtCompletionGroup:members
@@ -436,6 +446,8 @@ bgt_completion_group_enable_async (BgtCompletionGroup *self, GCancellable *cance
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_completion_group_enable_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -501,6 +513,8 @@ bgt_completion_group_refresh_async (BgtCompletionGroup *self, GCancellable *canc
  * @self: a #BgtCompletionGroup
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_completion_group_refresh_async().
  *
  * Returns: %TRUE on success
  *

@@ -168,6 +168,9 @@ bgt_content_part_init (BgtContentPart *self)
  * @name: the form field name
  * @file: the file to send (a local file)
  *
+ * Creates a part whose content is read from @file; its file name is the
+ * file's base name.
+ *
  * Returns: (transfer full): a new part
  *
  * Since: 0.1
@@ -226,6 +229,8 @@ bgt_content_part_new_for_fd (const char *name, int fd, GError **error)
  * @name: the form field name
  * @value: the text to send
  *
+ * Creates a part whose content is the text @value.
+ *
  * Returns: (transfer full): a new part
  *
  * Since: 0.1
@@ -248,6 +253,8 @@ bgt_content_part_new_for_value (const char *name, const char *value)
  * @name: the form field name
  * @value: the bytes to send, which need not be text
  *
+ * Creates a part whose content is @value.
+ *
  * Returns: (transfer full): a new part
  *
  * Since: 1.0
@@ -268,6 +275,8 @@ bgt_content_part_new_for_bytes (const char *name, GBytes *value)
  * bgt_content_part_get_name:
  * @self: a #BgtContentPart
  *
+ * Gets the #BgtContentPart:name.
+ *
  * Returns: the #BgtContentPart:name
  *
  * Since: 1.0
@@ -282,6 +291,8 @@ bgt_content_part_get_name (BgtContentPart *self)
 /**
  * bgt_content_part_get_filename:
  * @self: a #BgtContentPart
+ *
+ * Gets the #BgtContentPart:filename.
  *
  * Returns: (nullable): the #BgtContentPart:filename
  *
@@ -298,6 +309,8 @@ bgt_content_part_get_filename (BgtContentPart *self)
  * bgt_content_part_set_filename:
  * @self: a #BgtContentPart
  * @filename: (nullable): the file name announced to the server
+ *
+ * Sets the #BgtContentPart:filename.
  *
  * Since: 0.1
  */
@@ -316,6 +329,8 @@ bgt_content_part_set_filename (BgtContentPart *self, const char *filename)
  * bgt_content_part_get_content_type:
  * @self: a #BgtContentPart
  *
+ * Gets the #BgtContentPart:content-type.
+ *
  * Returns: (nullable): the #BgtContentPart:content-type
  *
  * Since: 1.0
@@ -331,6 +346,8 @@ bgt_content_part_get_content_type (BgtContentPart *self)
  * bgt_content_part_set_content_type:
  * @self: a #BgtContentPart
  * @content_type: (nullable): a MIME type
+ *
+ * Sets the #BgtContentPart:content-type.
  *
  * Since: 0.1
  */

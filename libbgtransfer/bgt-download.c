@@ -71,6 +71,8 @@ bgt_download_init (BgtDownload *self)
  * bgt_download_get_destination:
  * @self: a #BgtDownload
  *
+ * Gets the #BgtDownload:destination.
+ *
  * Returns: (nullable): the path of the destination file
  *
  * Since: 0.1
@@ -111,6 +113,8 @@ bgt_download_open_result_async (BgtDownload *self, GCancellable *cancellable,
  * @self: a #BgtDownload
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_download_open_result_async().
  *
  * Returns: (transfer full): a #GInputStream of the file (reading it
  *   does not cross the bus), or %NULL with @error set

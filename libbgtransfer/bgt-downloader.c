@@ -317,6 +317,8 @@ bgt_downloader_init (BgtDownloader *self)
  * bgt_downloader_new:
  * @client: a #BgtClient
  *
+ * Creates a downloader with the default options.
+ *
  * Returns: (transfer full): a new downloader
  *
  * Since: 0.1
@@ -332,6 +334,8 @@ bgt_downloader_new (BgtClient *client)
  * bgt_downloader_get_client:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:client.
+ *
  * Returns: (transfer none): the client
  *
  * Since: 0.1
@@ -346,6 +350,8 @@ bgt_downloader_get_client (BgtDownloader *self)
 /**
  * bgt_downloader_get_cost_policy:
  * @self: a #BgtDownloader
+ *
+ * Gets the #BgtDownloader:cost-policy.
  *
  * Returns: the cost policy of new downloads
  *
@@ -379,6 +385,8 @@ bgt_downloader_set_cost_policy (BgtDownloader *self, BgtCostPolicy cost_policy)
  * bgt_downloader_get_priority:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:priority.
+ *
  * Returns: the priority of new downloads
  *
  * Since: 0.1
@@ -410,6 +418,8 @@ bgt_downloader_set_priority (BgtDownloader *self, BgtPriority priority)
 /**
  * bgt_downloader_get_group:
  * @self: a #BgtDownloader
+ *
+ * Gets the #BgtDownloader:group.
  *
  * Returns: (nullable): the transfer group of new downloads
  *
@@ -443,6 +453,8 @@ bgt_downloader_set_group (BgtDownloader *self, const char *group)
  * bgt_downloader_get_tag:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:tag.
+ *
  * Returns: (nullable): the tag of new downloads
  *
  * Since: 0.1
@@ -473,6 +485,8 @@ bgt_downloader_set_tag (BgtDownloader *self, const char *tag)
 /**
  * bgt_downloader_get_start:
  * @self: a #BgtDownloader
+ *
+ * Gets the #BgtDownloader:start.
  *
  * Returns: whether new downloads start at once
  *
@@ -505,6 +519,8 @@ bgt_downloader_set_start (BgtDownloader *self, gboolean start)
 /**
  * bgt_downloader_get_completion_group:
  * @self: a #BgtDownloader
+ *
+ * Gets the #BgtDownloader:completion-group.
  *
  * Returns: (transfer none) (nullable): the completion group of new downloads
  *
@@ -539,6 +555,8 @@ bgt_downloader_set_completion_group (BgtDownloader *self, BgtCompletionGroup *co
  * bgt_downloader_get_max_rate:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:max-rate.
+ *
  * Returns: the rate limit of new downloads, 0 for none
  *
  * Since: 1.0
@@ -572,6 +590,8 @@ bgt_downloader_set_max_rate (BgtDownloader *self, gint64 max_rate)
  * bgt_downloader_get_method:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:method.
+ *
  * Returns: (nullable): the method of new downloads, %NULL for the default
  *
  * Since: 1.0
@@ -603,6 +623,8 @@ bgt_downloader_set_method (BgtDownloader *self, const char *method)
 /**
  * bgt_downloader_get_show_notifications:
  * @self: a #BgtDownloader
+ *
+ * Gets the #BgtDownloader:show-notifications.
  *
  * Returns: whether new downloads show a notification at the end
  *
@@ -722,6 +744,8 @@ bgt_downloader_set_proxy_credential (BgtDownloader *self, const char *username,
  * bgt_downloader_get_overwrite:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:overwrite.
+ *
  * Returns: whether new downloads may replace an existing file
  *
  * Since: 0.1
@@ -753,6 +777,8 @@ bgt_downloader_set_overwrite (BgtDownloader *self, gboolean overwrite)
  * bgt_downloader_get_checksum:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:checksum.
+ *
  * Returns: (nullable): the checksum of the next downloads
  *
  * Since: 0.1
@@ -783,6 +809,8 @@ bgt_downloader_set_checksum (BgtDownloader *self, const char *checksum)
 /**
  * bgt_downloader_get_mirrors:
  * @self: a #BgtDownloader
+ *
+ * Gets the #BgtDownloader:mirrors.
  *
  * Returns: (transfer none) (nullable) (array zero-terminated=1): the
  *   #BgtDownloader:mirrors
@@ -817,6 +845,8 @@ bgt_downloader_set_mirrors (BgtDownloader *self, const char *const *mirrors)
  * bgt_downloader_get_connections:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:connections.
+ *
  * Returns: the #BgtDownloader:connections
  *
  * Since: 1.0
@@ -850,6 +880,8 @@ bgt_downloader_set_connections (BgtDownloader *self, guint connections)
  * bgt_downloader_get_random_access:
  * @self: a #BgtDownloader
  *
+ * Gets the #BgtDownloader:random-access.
+ *
  * Returns: the #BgtDownloader:random-access
  *
  * Since: 1.0
@@ -881,6 +913,8 @@ bgt_downloader_set_random_access (BgtDownloader *self, gboolean random_access)
 /**
  * bgt_downloader_get_if_changed:
  * @self: a #BgtDownloader
+ *
+ * Gets the #BgtDownloader:if-changed.
  *
  * Returns: the #BgtDownloader:if-changed
  *
@@ -974,6 +1008,8 @@ bgt_downloader_create_download_async (BgtDownloader *self, const char *uri, GFil
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_downloader_create_download_async().
+ *
  * Returns: (transfer full): the download, or %NULL with @error set
  *
  * Since: 0.1
@@ -1032,6 +1068,8 @@ bgt_downloader_create_download_for_fd_async (BgtDownloader *self, const char *ur
  * @self: a #BgtDownloader
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_downloader_create_download_for_fd_async().
  *
  * Returns: (transfer full): the download, or %NULL with @error set
  *

@@ -26,6 +26,8 @@ bgt_i18n_init (void)
  * bgt_status_is_finished:
  * @status: a #BgtStatus
  *
+ * Tells whether a transfer in @status has ended.
+ *
  * Returns: whether @status is an end: completed, canceled or error
  *
  * Since: 0.1
@@ -40,6 +42,9 @@ bgt_status_is_finished (BgtStatus status)
 /**
  * bgt_status_is_paused:
  * @status: a #BgtStatus
+ *
+ * Tells whether a transfer in @status waits (for the app, the network,
+ * the power policy or a retry).
  *
  * Returns: whether @status is one of the paused-… statuses
  *
@@ -96,6 +101,8 @@ names_of_type (GType type, const char *const **names, gsize *n_names)
  * bgt_status_to_string:
  * @status: a #BgtStatus
  *
+ * Gives the string the bus uses for @status, its nick.
+ *
  * Returns: the string of @status on the bus, such as "paused-by-application"
  *
  * Since: 0.1
@@ -109,6 +116,8 @@ bgt_status_to_string (BgtStatus status)
 /**
  * bgt_error_status_to_string:
  * @error_status: a #BgtErrorStatus
+ *
+ * Gives the string the bus uses for @error_status.
  *
  * Returns: the string of @error_status on the bus, such as "not-found";
  *   the empty string for %BGT_ERROR_STATUS_NONE

@@ -141,6 +141,9 @@ typedef enum
  * @BGT_TRANSFER_KIND_DOWNLOAD: a download
  * @BGT_TRANSFER_KIND_UPLOAD: an upload
  *
+ * Whether a transfer is a download or an upload. The nick of each value
+ * is its string on the bus.
+ *
  * Since: 0.1
  */
 typedef enum
@@ -153,6 +156,9 @@ typedef enum
  * BgtTransferBehavior:
  * @BGT_TRANSFER_BEHAVIOR_PARALLEL: the transfers of a group run side by side
  * @BGT_TRANSFER_BEHAVIOR_SERIALIZED: one at a time, in creation order
+ *
+ * How a transfer group runs its transfers. The nick of each value is its
+ * string on the bus.
  *
  * Since: 0.1
  */

@@ -148,6 +148,9 @@ bgt_transfer_group_init (BgtTransferGroup *self)
  * @client: a #BgtClient
  * @name: the group's name
  *
+ * Gives the application's transfer group called @name; nothing crosses the
+ * bus.
+ *
  * Returns: (transfer full): the application's transfer group of that name
  *
  * Since: 1.0
@@ -164,6 +167,8 @@ bgt_transfer_group_new (BgtClient *client, const char *name)
  * bgt_transfer_group_get_client:
  * @self: a #BgtTransferGroup
  *
+ * Gets the #BgtTransferGroup:client.
+ *
  * Returns: (transfer none): the client
  *
  * Since: 1.0
@@ -179,6 +184,8 @@ bgt_transfer_group_get_client (BgtTransferGroup *self)
  * bgt_transfer_group_get_name:
  * @self: a #BgtTransferGroup
  *
+ * Gets the #BgtTransferGroup:name.
+ *
  * Returns: the group's name
  *
  * Since: 1.0
@@ -193,6 +200,8 @@ bgt_transfer_group_get_name (BgtTransferGroup *self)
 /**
  * bgt_transfer_group_get_behavior:
  * @self: a #BgtTransferGroup
+ *
+ * Gets the #BgtTransferGroup:behavior.
  *
  * Returns: the #BgtTransferGroup:behavior
  *
@@ -260,6 +269,8 @@ bgt_transfer_group_set_behavior_async (BgtTransferGroup *self, BgtTransferBehavi
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_group_set_behavior_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -317,6 +328,8 @@ bgt_transfer_group_list_transfers_async (BgtTransferGroup *self, GCancellable *c
  * @self: a #BgtTransferGroup
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_group_list_transfers_async().
  *
  * Returns: (transfer full): a #GListModel of #BgtTransfer
  *

@@ -864,6 +864,8 @@ _bgt_transfer_handle_signal (BgtTransfer *self, const char *interface_name, cons
  * bgt_transfer_get_client:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:client.
+ *
  * Returns: (transfer none): the client
  *
  * Since: 0.1
@@ -872,6 +874,8 @@ GETTER (BgtClient *, client, client, NULL)
 /**
  * bgt_transfer_get_object_path:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:object-path.
  *
  * Returns: the object path on the bus
  *
@@ -882,6 +886,8 @@ GETTER (const char *, object_path, object_path, NULL)
  * bgt_transfer_get_id:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:id.
+ *
  * Returns: (nullable): the identifier
  *
  * Since: 0.1
@@ -890,6 +896,8 @@ GETTER (const char *, id, id, NULL)
 /**
  * bgt_transfer_get_kind:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:kind.
  *
  * Returns: download or upload
  *
@@ -900,6 +908,8 @@ GETTER (BgtTransferKind, kind, kind, BGT_TRANSFER_KIND_DOWNLOAD)
  * bgt_transfer_get_uri:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:uri.
+ *
  * Returns: (nullable): the requested URI
  *
  * Since: 0.1
@@ -908,6 +918,8 @@ GETTER (const char *, uri, uri, NULL)
 /**
  * bgt_transfer_get_actual_uri:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:actual-uri.
  *
  * Returns: (nullable): the URI after redirects
  *
@@ -918,6 +930,8 @@ GETTER (const char *, actual_uri, actual_uri, NULL)
  * bgt_transfer_get_method:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:method.
+ *
  * Returns: (nullable): the HTTP method
  *
  * Since: 0.1
@@ -926,6 +940,8 @@ GETTER (const char *, method, method, NULL)
 /**
  * bgt_transfer_get_status:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:status.
  *
  * Returns: the status
  *
@@ -936,6 +952,8 @@ GETTER (BgtStatus, status, status, BGT_STATUS_IDLE)
  * bgt_transfer_get_bytes_received:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:bytes-received.
+ *
  * Returns: the bytes received so far
  *
  * Since: 0.1
@@ -944,6 +962,8 @@ GETTER (gint64, bytes_received, bytes_received, 0)
 /**
  * bgt_transfer_get_total_bytes_to_receive:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:total-bytes-to-receive.
  *
  * Returns: the size to receive, -1 when it is not known
  *
@@ -954,6 +974,8 @@ GETTER (gint64, total_bytes_to_receive, total_bytes_to_receive, -1)
  * bgt_transfer_get_bytes_sent:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:bytes-sent.
+ *
  * Returns: the bytes sent so far
  *
  * Since: 0.1
@@ -962,6 +984,8 @@ GETTER (gint64, bytes_sent, bytes_sent, 0)
 /**
  * bgt_transfer_get_total_bytes_to_send:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:total-bytes-to-send.
  *
  * Returns: the size to send, -1 when it is not known
  *
@@ -972,6 +996,8 @@ GETTER (gint64, total_bytes_to_send, total_bytes_to_send, -1)
  * bgt_transfer_get_priority:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:priority.
+ *
  * Returns: the priority
  *
  * Since: 0.1
@@ -980,6 +1006,8 @@ GETTER (BgtPriority, priority, priority, BGT_PRIORITY_DEFAULT)
 /**
  * bgt_transfer_get_cost_policy:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:cost-policy.
  *
  * Returns: the cost policy
  *
@@ -990,6 +1018,8 @@ GETTER (BgtCostPolicy, cost_policy, cost_policy, BGT_COST_POLICY_DEFAULT)
  * bgt_transfer_get_group:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:group.
+ *
  * Returns: (nullable): the group
  *
  * Since: 0.1
@@ -998,6 +1028,8 @@ GETTER (const char *, group, group, NULL)
 /**
  * bgt_transfer_get_tag:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:tag.
  *
  * Returns: (nullable): the tag
  *
@@ -1008,6 +1040,8 @@ GETTER (const char *, tag, tag, NULL)
  * bgt_transfer_get_created_time:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:created-time.
+ *
  * Returns: microseconds since the epoch
  *
  * Since: 0.1
@@ -1016,6 +1050,8 @@ GETTER (gint64, created_time, created_time, 0)
 /**
  * bgt_transfer_get_completed_time:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:completed-time.
  *
  * Returns: microseconds since the epoch, or 0
  *
@@ -1026,6 +1062,8 @@ GETTER (gint64, completed_time, completed_time, 0)
  * bgt_transfer_get_http_status:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:http-status.
+ *
  * Returns: the status code of the last response, or 0
  *
  * Since: 0.1
@@ -1034,6 +1072,8 @@ GETTER (guint, http_status, http_status, 0)
 /**
  * bgt_transfer_get_is_resumable:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:is-resumable.
  *
  * Returns: whether the transfer can resume after an interruption
  *
@@ -1044,6 +1084,8 @@ GETTER (gboolean, is_resumable, is_resumable, FALSE)
  * bgt_transfer_get_rate:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:rate.
+ *
  * Returns: bytes per second
  *
  * Since: 0.1
@@ -1052,6 +1094,8 @@ GETTER (gint64, rate, rate, 0)
 /**
  * bgt_transfer_get_attempts:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:attempts.
  *
  * Returns: requests started so far
  *
@@ -1062,6 +1106,8 @@ GETTER (guint, attempts, attempts, 0)
  * bgt_transfer_get_error_status:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:error-status.
+ *
  * Returns: why the transfer failed or waits to retry
  *
  * Since: 0.1
@@ -1071,6 +1117,8 @@ GETTER (BgtErrorStatus, error_status, error_status, BGT_ERROR_STATUS_NONE)
  * bgt_transfer_get_error_message:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:error-message.
+ *
  * Returns: (nullable): an account of the error
  *
  * Since: 0.1
@@ -1079,6 +1127,8 @@ GETTER (const char *, error_message, error_message, NULL)
 /**
  * bgt_transfer_get_progress:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:progress.
  *
  * Returns: the #BgtTransfer:progress: a fraction from 0 to 1, or -1 while
  *   the size is not known
@@ -1090,6 +1140,8 @@ GETTER (double, progress, progress, -1.0)
 /**
  * bgt_transfer_dup_ranges:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:ranges.
  *
  * Returns: (transfer full): the #BgtTransfer:ranges, a #GVariant of type
  *   `a(tt)`
@@ -1109,6 +1161,8 @@ bgt_transfer_dup_ranges (BgtTransfer *self)
 /**
  * bgt_transfer_dup_response_headers:
  * @self: a #BgtTransfer
+ *
+ * Gets the headers of the last response, by name.
  *
  * Returns: (transfer full) (element-type utf8 utf8): the headers of the
  *   last response, names in lower case, repeated headers joined with ", "
@@ -1140,6 +1194,8 @@ bgt_transfer_dup_response_headers (BgtTransfer *self)
 /**
  * bgt_transfer_is_finished:
  * @self: a #BgtTransfer
+ *
+ * Tells whether the transfer has ended.
  *
  * Returns: whether the transfer has ended: completed, canceled or failed
  *
@@ -1217,6 +1273,8 @@ method_finish (BgtTransfer *self, GAsyncResult *result, gpointer source_tag, GEr
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_start_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -1240,6 +1298,8 @@ METHOD (start, "Start")
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_pause_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -1261,6 +1321,8 @@ METHOD (pause, "Pause")
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_resume_async().
  *
  * Returns: %TRUE on success
  *
@@ -1284,6 +1346,8 @@ METHOD (resume, "Resume")
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_cancel_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -1305,6 +1369,8 @@ METHOD (cancel, "Cancel")
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_remove_async().
  *
  * Returns: %TRUE on success
  *
@@ -1339,6 +1405,8 @@ bgt_transfer_set_priority_async (BgtTransfer *self, BgtPriority priority, GCance
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_set_priority_async().
  *
  * Returns: %TRUE on success
  *
@@ -1378,6 +1446,8 @@ bgt_transfer_set_cost_policy_async (BgtTransfer *self, BgtCostPolicy cost_policy
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_set_cost_policy_async().
  *
  * Returns: %TRUE on success
  *
@@ -1472,6 +1542,8 @@ bgt_transfer_set_requested_uri_async (BgtTransfer *self, const char *uri, GCance
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_set_requested_uri_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 1.0
@@ -1535,6 +1607,8 @@ bgt_transfer_refresh_async (BgtTransfer *self, GCancellable *cancellable,
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_refresh_async().
  *
  * Returns: %TRUE on success
  *
@@ -1704,6 +1778,8 @@ bgt_transfer_wait_async (BgtTransfer *self, GCancellable *cancellable, GAsyncRea
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_wait_async().
  *
  * Returns: %TRUE if the transfer completed; otherwise %FALSE with @error
  *   set to %BGT_ERROR_TRANSFER_FAILED (its message says why) or

@@ -71,6 +71,8 @@ bgt_upload_init (BgtUpload *self)
  * bgt_upload_get_source:
  * @self: a #BgtUpload
  *
+ * Gets the #BgtUpload:source.
+ *
  * Returns: (nullable): the path of the source file
  *
  * Since: 0.1
@@ -108,6 +110,8 @@ bgt_upload_open_response_async (BgtUpload *self, GCancellable *cancellable,
  * @self: a #BgtUpload
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_upload_open_response_async().
  *
  * Returns: (transfer full): a #GInputStream of the file (reading it
  *   does not cross the bus), or %NULL with @error set

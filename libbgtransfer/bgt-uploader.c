@@ -254,6 +254,8 @@ bgt_uploader_init (BgtUploader *self)
  * bgt_uploader_new:
  * @client: a #BgtClient
  *
+ * Creates an uploader with the default options.
+ *
  * Returns: (transfer full): a new uploader
  *
  * Since: 0.1
@@ -269,6 +271,8 @@ bgt_uploader_new (BgtClient *client)
  * bgt_uploader_get_client:
  * @self: a #BgtUploader
  *
+ * Gets the #BgtUploader:client.
+ *
  * Returns: (transfer none): the client
  *
  * Since: 1.0
@@ -283,6 +287,8 @@ bgt_uploader_get_client (BgtUploader *self)
 /**
  * bgt_uploader_get_cost_policy:
  * @self: a #BgtUploader
+ *
+ * Gets the #BgtUploader:cost-policy.
  *
  * Returns: the cost policy of new uploads
  *
@@ -316,6 +322,8 @@ bgt_uploader_set_cost_policy (BgtUploader *self, BgtCostPolicy cost_policy)
  * bgt_uploader_get_priority:
  * @self: a #BgtUploader
  *
+ * Gets the #BgtUploader:priority.
+ *
  * Returns: the priority of new uploads
  *
  * Since: 1.0
@@ -347,6 +355,8 @@ bgt_uploader_set_priority (BgtUploader *self, BgtPriority priority)
 /**
  * bgt_uploader_get_group:
  * @self: a #BgtUploader
+ *
+ * Gets the #BgtUploader:group.
  *
  * Returns: (nullable): the transfer group of new uploads
  *
@@ -380,6 +390,8 @@ bgt_uploader_set_group (BgtUploader *self, const char *group)
  * bgt_uploader_get_tag:
  * @self: a #BgtUploader
  *
+ * Gets the #BgtUploader:tag.
+ *
  * Returns: (nullable): the tag of new uploads
  *
  * Since: 1.0
@@ -410,6 +422,8 @@ bgt_uploader_set_tag (BgtUploader *self, const char *tag)
 /**
  * bgt_uploader_get_start:
  * @self: a #BgtUploader
+ *
+ * Gets the #BgtUploader:start.
  *
  * Returns: whether new uploads start at once
  *
@@ -442,6 +456,8 @@ bgt_uploader_set_start (BgtUploader *self, gboolean start)
 /**
  * bgt_uploader_get_completion_group:
  * @self: a #BgtUploader
+ *
+ * Gets the #BgtUploader:completion-group.
  *
  * Returns: (transfer none) (nullable): the completion group of new uploads
  *
@@ -476,6 +492,8 @@ bgt_uploader_set_completion_group (BgtUploader *self, BgtCompletionGroup *comple
  * bgt_uploader_get_max_rate:
  * @self: a #BgtUploader
  *
+ * Gets the #BgtUploader:max-rate.
+ *
  * Returns: the rate limit of new uploads, 0 for none
  *
  * Since: 1.0
@@ -509,6 +527,8 @@ bgt_uploader_set_max_rate (BgtUploader *self, gint64 max_rate)
  * bgt_uploader_get_method:
  * @self: a #BgtUploader
  *
+ * Gets the #BgtUploader:method.
+ *
  * Returns: (nullable): the method of new uploads, %NULL for the default
  *
  * Since: 1.0
@@ -540,6 +560,8 @@ bgt_uploader_set_method (BgtUploader *self, const char *method)
 /**
  * bgt_uploader_get_show_notifications:
  * @self: a #BgtUploader
+ *
+ * Gets the #BgtUploader:show-notifications.
  *
  * Returns: whether new uploads show a notification at the end
  *
@@ -657,6 +679,8 @@ bgt_uploader_set_proxy_credential (BgtUploader *self, const char *username, cons
  * bgt_uploader_get_resumable:
  * @self: a #BgtUploader
  *
+ * Gets the #BgtUploader:resumable.
+ *
  * Returns: whether new uploads use the tus protocol
  *
  * Since: 1.0
@@ -687,6 +711,8 @@ bgt_uploader_set_resumable (BgtUploader *self, gboolean resumable)
 /**
  * bgt_uploader_get_response_destination:
  * @self: a #BgtUploader
+ *
+ * Gets the #BgtUploader:response-destination.
  *
  * Returns: (transfer none) (nullable): the #BgtUploader:response-destination
  *
@@ -847,6 +873,8 @@ bgt_uploader_create_upload_async (BgtUploader *self, const char *uri, GFile *sou
  * @self: a #BgtUploader
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_uploader_create_upload_async().
  *
  * Returns: (transfer full): the upload, or %NULL with @error set
  *
