@@ -23,7 +23,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from bgtharness import BUILDDIR, SRCDIR, Bgt, Gio, GLib
+from bgtharness import BUILDDIR, SRCDIR, Bgt, Gio, GLib, require_tool
 
 from gi.repository import GObject
 
@@ -351,6 +351,7 @@ def gir_symbols():
 
 
 def test_the_library_exports_exactly_its_public_symbols():
+    require_tool("nm", "needs nm (binutils)")
     lib = sorted(glob.glob(os.path.join(BUILDDIR, "libbgtransfer", "libbgtransfer-1.so.*.*")))[0]
     out = subprocess.run(["nm", "-D", "--defined-only", lib], capture_output=True, text=True,
                          check=True).stdout
