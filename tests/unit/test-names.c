@@ -268,6 +268,23 @@ test_library_error_domain (void)
   g_test_trap_assert_passed ();
 }
 
+/* bgt-version.h is generated from the project's version */
+static void
+test_library_version (void)
+{
+  g_autofree char *version
+      = g_strdup_printf ("%d.%d.%d", BGT_MAJOR_VERSION, BGT_MINOR_VERSION, BGT_MICRO_VERSION);
+
+  g_assert_cmpstr (version, ==, PACKAGE_VERSION);
+  g_assert_cmpstr (BGT_VERSION_STRING, ==, PACKAGE_VERSION);
+  g_assert_true (BGT_CHECK_VERSION (BGT_MAJOR_VERSION, BGT_MINOR_VERSION, BGT_MICRO_VERSION));
+  g_assert_true (BGT_CHECK_VERSION (BGT_MAJOR_VERSION, 0, 0));
+  g_assert_false (BGT_CHECK_VERSION (BGT_MAJOR_VERSION, BGT_MINOR_VERSION, BGT_MICRO_VERSION + 1));
+  g_assert_false (BGT_CHECK_VERSION (BGT_MAJOR_VERSION + 1, 0, 0));
+  /* The API of a 0.x tree is the 1.0 API being built */
+  g_assert_cmpint (BGT_VERSION_MAX_ALLOWED, >=, BGT_VERSION_1_0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -281,6 +298,7 @@ main (int argc, char **argv)
   g_test_add_func ("/names/library/nicks", test_library_nicks);
   g_test_add_func ("/names/library/round-trip", test_library_round_trip);
   g_test_add_func ("/names/library/error-domain", test_library_error_domain);
+  g_test_add_func ("/names/library/version", test_library_version);
 
   return g_test_run ();
 }
