@@ -32,6 +32,23 @@ extern const char *const bt_priority_names[BT_N_PRIORITY_NAMES];
 #define BT_N_COST_POLICY_NAMES 3
 extern const char *const bt_cost_policy_names[BT_N_COST_POLICY_NAMES];
 
+/* The Manager's NetworkState and PowerState: BtNetworkState and
+ * BgtNetworkState, BtPowerState and BgtPowerState */
+#define BT_N_NETWORK_STATE_NAMES 6
+extern const char *const bt_network_state_names[BT_N_NETWORK_STATE_NAMES];
+
+#define BT_N_POWER_STATE_NAMES 3
+extern const char *const bt_power_state_names[BT_N_POWER_STATE_NAMES];
+
+/* ConfigureGroup's "behavior" and the "if-changed" option, as the library
+ * spells them (BgtTransferBehavior, BgtIfChanged); the service checks the
+ * same strings in bt-manager.c and bt-transfer.c */
+#define BT_N_TRANSFER_BEHAVIOR_NAMES 2
+extern const char *const bt_transfer_behavior_names[BT_N_TRANSFER_BEHAVIOR_NAMES];
+
+#define BT_N_IF_CHANGED_NAMES 2
+extern const char *const bt_if_changed_names[BT_N_IF_CHANGED_NAMES];
+
 /* The D-Bus error names, as macros so that both sides' GDBusErrorEntry
  * arrays (which need constant initialisers) use the very same strings */
 #define BT_DBUS_ERROR_PREFIX "org.freedesktop.BackgroundTransfer.Error."
