@@ -24,53 +24,80 @@
 # org.freedesktop.Application and runs the action, which writes a report
 # (DIRECTORY/downloads-finished.txt) and prints it.
 #
-# libbgtransfer has no completion-group calls yet, so this example speaks
-# the D-Bus interface through GIO (data/org.freedesktop.BackgroundTransfer.xml).
+# The first run uses libbgtransfer (Bgt.Client.create_completion_group_async,
+# Bgt.Downloader's completion-group, Bgt.CompletionGroup.enable_async); the
+# woken instance needs only GIO.
 
 import os
 import sys
 from urllib.parse import unquote, urlsplit
 
-from gi.repository import Gio, GLib
+import gi
+
+gi.require_version("Bgt", "1")
+from gi.repository import Bgt, Gio, GLib  # noqa: E402
 
 APP_ID = "org.freedesktop.BackgroundTransfer.ExampleCompletion"
 ACTION = "downloads-finished"
 REPORT = "downloads-finished.txt"
 
-BUS_NAME = "org.freedesktop.BackgroundTransfer"
-MANAGER_PATH = "/org/freedesktop/BackgroundTransfer"
-MANAGER_IFACE = "org.freedesktop.BackgroundTransfer.Manager"
-GROUP_IFACE = "org.freedesktop.BackgroundTransfer.CompletionGroup"
-
-
-def call(bus, path, iface, method, args):
-    return bus.call_sync(BUS_NAME, path, iface, method, args, None,
-                         Gio.DBusCallFlags.NONE, -1, None).unpack()
-
 
 def queue_downloads(directory, uris):
-    """The first run: a completion group and its downloads."""
-    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-    # Every Manager call says which app is calling: the transfers and the
-    # group belong to it, and its name is the one the service wakes
-    app_id = GLib.Variant("s", APP_ID)
-    (group,) = call(bus, MANAGER_PATH, MANAGER_IFACE, "CreateCompletionGroup",
-                    GLib.Variant("(a{sv})", ({"app-id": app_id,
-                                              "action": GLib.Variant("s", ACTION)},)))
-    for uri in uris:
+    """The first run: a completion group and its downloads, created one
+    after another with the library's asynchronous calls."""
+    # The client says which app is calling: the transfers and the group
+    # belong to it, and its id is the name the service wakes
+    client = Bgt.Client.new_sync(APP_ID, None)
+    downloader = Bgt.Downloader.new(client)
+    loop = GLib.MainLoop()
+    pending = list(uris)
+    failure = []
+
+    def stop(error=None):
+        if error is not None:
+            failure.append(error)
+        loop.quit()
+
+    def on_group_created(client, result):
+        try:
+            group = client.create_completion_group_finish(result)
+        except GLib.Error as e:
+            return stop(e)
+        # Every download this downloader creates joins the group
+        downloader.props.completion_group = group
+        queue_next()
+
+    def queue_next():
+        if not pending:
+            # No more members: from now on the group fires once all of
+            # them have ended
+            group = downloader.props.completion_group
+            return group.enable_async(None, on_enabled)
+        uri = pending.pop(0)
         name = os.path.basename(unquote(urlsplit(uri).path)) or "index.html"
-        destination = os.path.join(os.path.abspath(directory), name)
-        options = {
-            "app-id": app_id,
-            "destination": GLib.Variant("s", destination),
-            "completion-group": GLib.Variant("o", group),
-        }
-        (transfer,) = call(bus, MANAGER_PATH, MANAGER_IFACE, "CreateDownload",
-                           GLib.Variant("(sa{sv})", (uri, options)))
-        print(f"queued {uri} as {transfer}")
-    # No more members: from now on the group fires once all of them have ended
-    call(bus, group, GROUP_IFACE, "Enable", None)
-    print(f"group {group} enabled; the service will wake {APP_ID}")
+        destination = Gio.File.new_for_path(os.path.join(os.path.abspath(directory), name))
+        downloader.create_download_async(uri, destination, None, on_created, uri)
+
+    def on_created(downloader, result, uri):
+        try:
+            download = downloader.create_download_finish(result)
+        except GLib.Error as e:
+            return stop(e)
+        print(f"queued {uri} as {download.props.object_path}")
+        queue_next()
+
+    def on_enabled(group, result):
+        try:
+            group.enable_finish(result)
+        except GLib.Error as e:
+            return stop(e)
+        print(f"group {group.props.object_path} enabled; the service will wake {APP_ID}")
+        stop()
+
+    client.create_completion_group_async(ACTION, None, on_group_created)
+    loop.run()
+    if failure:
+        raise failure[0]
 
 
 class WokenApp(Gio.Application):
