@@ -777,6 +777,36 @@ bt_attempt_get_credentials (BtAttempt *self, gboolean proxy, GUri *target,
 }
 
 /*
+ * bt_attempt_answer_challenge:
+ * @msg: the request @auth challenges
+ * @retrying: whether these credentials were already refused
+ *
+ * The one answer to an HTTP authentication challenge, for every HTTP
+ * engine: each set of credentials is offered once (a wrong password ends
+ * in unauthorized, not a loop); a proxy's challenge is answered with the
+ * proxy's credentials (the request never reached the server, so sending
+ * it again repeats nothing); a server's challenge only for a download,
+ * and only from the origin the app named. An upload's request body is
+ * never sent twice behind the app's back: its engine offers the server's
+ * credentials with the first request instead.
+ *
+ * Returns: whether @auth was answered
+ */
+gboolean
+bt_attempt_answer_challenge (BtAttempt *self, SoupMessage *msg, SoupAuth *auth, gboolean retrying)
+{
+  gboolean proxy = soup_auth_is_for_proxy (auth);
+  const char *username, *password;
+
+  if (retrying || (!proxy && self->kind == BT_KIND_UPLOAD))
+    return FALSE;
+  if (!bt_attempt_get_credentials (self, proxy, soup_message_get_uri (msg), &username, &password))
+    return FALSE;
+  soup_auth_authenticate (auth, username, password);
+  return TRUE;
+}
+
+/*
  * bt_attempt_get_resume_offset:
  *
  * Returns: where to ask the server to start: the data on disk, if the

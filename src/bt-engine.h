@@ -62,6 +62,8 @@ guint bt_attempt_get_connect_timeout (BtAttempt *self);
 guint bt_attempt_get_response_timeout (BtAttempt *self);
 
 void bt_attempt_add_request_headers (BtAttempt *self, SoupMessageHeaders *headers, GUri *target);
+gboolean bt_attempt_answer_challenge (BtAttempt *self, SoupMessage *msg, SoupAuth *auth,
+                                      gboolean retrying);
 gboolean bt_attempt_get_credentials (BtAttempt *self, gboolean proxy, GUri *target,
                                      const char **out_username, const char **out_password);
 

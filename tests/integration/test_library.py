@@ -674,8 +674,6 @@ def test_proxy_credential(proxied, tmp_path):
     assert (tmp_path / "p").read_bytes() == b"via the proxy"
 
 
-@pytest.mark.xfail(strict=True, reason="the service's HTTP upload engine answers no proxy "
-                   "challenge (src/bt-http-upload.c offers server credentials only)")
 def test_upload_proxy_credential(proxied, tmp_path):
     client, proxy = proxied
     src = tmp_path / "src"
