@@ -55,6 +55,20 @@ G_STATIC_ASSERT (G_N_ELEMENTS (bt_priority_names) == BT_N_PRIORITY_NAMES);
 const char *const bt_cost_policy_names[] = { "unrestricted-only", "default", "always" };
 G_STATIC_ASSERT (G_N_ELEMENTS (bt_cost_policy_names) == BT_N_COST_POLICY_NAMES);
 
+const char *const bt_network_state_names[] = {
+  "unrestricted", "metered", "metered-over-limit", "roaming", "background-restricted", "offline",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (bt_network_state_names) == BT_N_NETWORK_STATE_NAMES);
+
+const char *const bt_power_state_names[] = { "normal", "power-saver", "battery-low" };
+G_STATIC_ASSERT (G_N_ELEMENTS (bt_power_state_names) == BT_N_POWER_STATE_NAMES);
+
+const char *const bt_transfer_behavior_names[] = { "parallel", "serialized" };
+G_STATIC_ASSERT (G_N_ELEMENTS (bt_transfer_behavior_names) == BT_N_TRANSFER_BEHAVIOR_NAMES);
+
+const char *const bt_if_changed_names[] = { "restart", "fail" };
+G_STATIC_ASSERT (G_N_ELEMENTS (bt_if_changed_names) == BT_N_IF_CHANGED_NAMES);
+
 const char *const bt_dbus_error_names[] = {
   BT_DBUS_ERROR_FAILED,
   BT_DBUS_ERROR_INVALID_ARGUMENT,

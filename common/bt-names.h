@@ -1,5 +1,5 @@
 /* bt-names.h: the strings of the D-Bus interface, shared by the service and
- * libbgtransfer so that the two cannot drift (SPEC §2)
+ * libbgtransfer so that the two cannot drift (data/org.freedesktop.BackgroundTransfer.xml)
  *
  * Each table is indexed by the value of the matching enumeration on both
  * sides: BtKind and BgtTransferKind, BtStatus and BgtStatus, and so on.
@@ -32,6 +32,23 @@ extern const char *const bt_priority_names[BT_N_PRIORITY_NAMES];
 #define BT_N_COST_POLICY_NAMES 3
 extern const char *const bt_cost_policy_names[BT_N_COST_POLICY_NAMES];
 
+/* The Manager's NetworkState and PowerState: BtNetworkState and
+ * BgtNetworkState, BtPowerState and BgtPowerState */
+#define BT_N_NETWORK_STATE_NAMES 6
+extern const char *const bt_network_state_names[BT_N_NETWORK_STATE_NAMES];
+
+#define BT_N_POWER_STATE_NAMES 3
+extern const char *const bt_power_state_names[BT_N_POWER_STATE_NAMES];
+
+/* ConfigureGroup's "behavior" and the "if-changed" option, as the library
+ * spells them (BgtTransferBehavior, BgtIfChanged); the service checks the
+ * same strings in bt-manager.c and bt-transfer.c */
+#define BT_N_TRANSFER_BEHAVIOR_NAMES 2
+extern const char *const bt_transfer_behavior_names[BT_N_TRANSFER_BEHAVIOR_NAMES];
+
+#define BT_N_IF_CHANGED_NAMES 2
+extern const char *const bt_if_changed_names[BT_N_IF_CHANGED_NAMES];
+
 /* The D-Bus error names, as macros so that both sides' GDBusErrorEntry
  * arrays (which need constant initialisers) use the very same strings */
 #define BT_DBUS_ERROR_PREFIX "org.freedesktop.BackgroundTransfer.Error."
@@ -56,6 +73,18 @@ extern const char *const bt_cost_policy_names[BT_N_COST_POLICY_NAMES];
 extern const char *const bt_dbus_error_names[BT_N_DBUS_ERROR_NAMES];
 
 int bt_names_lookup (const char *const *names, gsize n, const char *str);
+
+/* The portal backend the service implements for xdg-desktop-portal
+ * (src/bt-portal.c), and who may call it: the frontend, the owner of the
+ * frontend's well-known name */
+#define BT_PORTAL_INTERFACE "org.freedesktop.impl.portal.BackgroundTransfer"
+#define BT_PORTAL_PATH "/org/freedesktop/portal/desktop"
+#define BT_PORTAL_FRONTEND_NAME "org.freedesktop.portal.Desktop"
+
+/* xdg-desktop-portal's document portal (src/bt-documents.c) */
+#define BT_DOCUMENTS_NAME "org.freedesktop.portal.Documents"
+#define BT_DOCUMENTS_PATH "/org/freedesktop/portal/documents"
+#define BT_DOCUMENTS_INTERFACE "org.freedesktop.portal.Documents"
 
 /* Members of the Transfer interface and options that both sides name */
 #define BT_TRANSFER_METHOD_OPEN_RESULT "OpenResult"

@@ -16,6 +16,7 @@
 G_BEGIN_DECLS
 
 typedef struct _BgtTransfer BgtTransfer;
+typedef struct _BgtCompletionGroup BgtCompletionGroup;
 
 #define BGT_TYPE_CLIENT (bgt_client_get_type ())
 BGT_AVAILABLE_IN_ALL
@@ -43,15 +44,26 @@ GDBusConnection *bgt_client_get_connection (BgtClient *self);
 BGT_AVAILABLE_IN_ALL
 const char *bgt_client_get_app_id (BgtClient *self);
 BGT_AVAILABLE_IN_ALL
-const char *bgt_client_get_network_state (BgtClient *self);
+BgtNetworkState bgt_client_get_network_state (BgtClient *self);
 BGT_AVAILABLE_IN_ALL
-const char *bgt_client_get_power_state (BgtClient *self);
+BgtPowerState bgt_client_get_power_state (BgtClient *self);
+BGT_AVAILABLE_IN_1_0
+guint bgt_client_get_service_version (BgtClient *self);
 
 BGT_AVAILABLE_IN_ALL
 void bgt_client_list_transfers_async (BgtClient *self, GCancellable *cancellable,
                                       GAsyncReadyCallback callback, gpointer user_data);
 BGT_AVAILABLE_IN_ALL
 GListModel *bgt_client_list_transfers_finish (BgtClient *self, GAsyncResult *result,
+                                              GError **error);
+BGT_AVAILABLE_IN_1_0
+void bgt_client_find_transfers_async (BgtClient *self, const char *group,
+                                      const BgtTransferKind *kinds, guint n_kinds,
+                                      const BgtStatus *statuses, guint n_statuses,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+BGT_AVAILABLE_IN_1_0
+GListModel *bgt_client_find_transfers_finish (BgtClient *self, GAsyncResult *result,
                                               GError **error);
 BGT_AVAILABLE_IN_ALL
 void bgt_client_get_transfer_async (BgtClient *self, const char *id_or_path,
@@ -65,5 +77,19 @@ void bgt_client_configure_group_async (BgtClient *self, const char *group,
                                        GAsyncReadyCallback callback, gpointer user_data);
 BGT_AVAILABLE_IN_ALL
 gboolean bgt_client_configure_group_finish (BgtClient *self, GAsyncResult *result, GError **error);
+BGT_AVAILABLE_IN_1_0
+void bgt_client_create_completion_group_async (BgtClient *self, const char *action,
+                                               GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data);
+BGT_AVAILABLE_IN_1_0
+BgtCompletionGroup *
+bgt_client_create_completion_group_finish (BgtClient *self, GAsyncResult *result, GError **error);
+BGT_AVAILABLE_IN_1_0
+void bgt_client_get_completion_group_async (BgtClient *self, const char *object_path,
+                                            GCancellable *cancellable, GAsyncReadyCallback callback,
+                                            gpointer user_data);
+BGT_AVAILABLE_IN_1_0
+BgtCompletionGroup *bgt_client_get_completion_group_finish (BgtClient *self, GAsyncResult *result,
+                                                            GError **error);
 
 G_END_DECLS

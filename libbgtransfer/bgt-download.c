@@ -71,6 +71,8 @@ bgt_download_init (BgtDownload *self)
  * bgt_download_get_destination:
  * @self: a #BgtDownload
  *
+ * Gets the #BgtDownload:destination.
+ *
  * Returns: (nullable): the path of the destination file
  *
  * Since: 0.1
@@ -80,4 +82,48 @@ bgt_download_get_destination (BgtDownload *self)
 {
   g_return_val_if_fail (BGT_IS_DOWNLOAD (self), NULL);
   return _bgt_transfer_get_location (BGT_TRANSFER (self));
+}
+
+/**
+ * bgt_download_open_result_async:
+ * @self: a #BgtDownload
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called with the stream
+ * @user_data: data for @callback
+ *
+ * Opens the data received so far, from the start of the file: while
+ * the download runs (the service writes it beside the destination) and
+ * after it has completed. The stream reads what is on disk when it reads;
+ * #BgtTransfer::ranges-added tells what has arrived since, and a read
+ * past the data received so far meets the end of the stream.
+ *
+ * Since: 1.0
+ */
+void
+bgt_download_open_result_async (BgtDownload *self, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (BGT_IS_DOWNLOAD (self));
+  _bgt_transfer_open_fd_async (BGT_TRANSFER (self), "OpenResult", bgt_download_open_result_async,
+                               cancellable, callback, user_data);
+}
+
+/**
+ * bgt_download_open_result_finish:
+ * @self: a #BgtDownload
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes bgt_download_open_result_async().
+ *
+ * Returns: (transfer full): a #GInputStream of the file (reading it
+ *   does not cross the bus), or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GInputStream *
+bgt_download_open_result_finish (BgtDownload *self, GAsyncResult *result, GError **error)
+{
+  return _bgt_transfer_open_fd_finish (BGT_TRANSFER (self), result, bgt_download_open_result_async,
+                                       error);
 }

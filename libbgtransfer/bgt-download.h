@@ -21,11 +21,18 @@ G_DECLARE_FINAL_TYPE (BgtDownload, bgt_download, BGT, DOWNLOAD, BgtTransfer)
 BGT_AVAILABLE_IN_ALL
 const char *bgt_download_get_destination (BgtDownload *self);
 
+BGT_AVAILABLE_IN_1_0
+void bgt_download_open_result_async (BgtDownload *self, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+BGT_AVAILABLE_IN_1_0
+GInputStream *bgt_download_open_result_finish (BgtDownload *self, GAsyncResult *result,
+                                               GError **error);
+
 /* In bgt-result-stream.c */
-BGT_AVAILABLE_IN_ALL
+BGT_AVAILABLE_IN_1_0
 void bgt_download_open_result_stream_async (BgtDownload *self, GCancellable *cancellable,
                                             GAsyncReadyCallback callback, gpointer user_data);
-BGT_AVAILABLE_IN_ALL
+BGT_AVAILABLE_IN_1_0
 BgtResultStream *bgt_download_open_result_stream_finish (BgtDownload *self, GAsyncResult *result,
                                                          GError **error);
 

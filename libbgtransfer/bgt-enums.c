@@ -26,6 +26,8 @@ bgt_i18n_init (void)
  * bgt_status_is_finished:
  * @status: a #BgtStatus
  *
+ * Tells whether a transfer in @status has ended.
+ *
  * Returns: whether @status is an end: completed, canceled or error
  *
  * Since: 0.1
@@ -40,6 +42,9 @@ bgt_status_is_finished (BgtStatus status)
 /**
  * bgt_status_is_paused:
  * @status: a #BgtStatus
+ *
+ * Tells whether a transfer in @status waits (for the app, the network,
+ * the power policy or a retry).
  *
  * Returns: whether @status is one of the paused-… statuses
  *
@@ -61,6 +66,10 @@ G_STATIC_ASSERT (BT_N_STATUS_NAMES == BGT_STATUS_ERROR + 1);
 G_STATIC_ASSERT (BT_N_ERROR_STATUS_NAMES == BGT_ERROR_STATUS_UNKNOWN + 1);
 G_STATIC_ASSERT (BT_N_PRIORITY_NAMES == BGT_PRIORITY_HIGH + 1);
 G_STATIC_ASSERT (BT_N_COST_POLICY_NAMES == BGT_COST_POLICY_ALWAYS + 1);
+G_STATIC_ASSERT (BT_N_NETWORK_STATE_NAMES == BGT_NETWORK_STATE_OFFLINE + 1);
+G_STATIC_ASSERT (BT_N_POWER_STATE_NAMES == BGT_POWER_STATE_BATTERY_LOW + 1);
+G_STATIC_ASSERT (BT_N_TRANSFER_BEHAVIOR_NAMES == BGT_TRANSFER_BEHAVIOR_SERIALIZED + 1);
+G_STATIC_ASSERT (BT_N_IF_CHANGED_NAMES == BGT_IF_CHANGED_FAIL + 1);
 
 static gboolean
 names_of_type (GType type, const char *const **names, gsize *n_names)
@@ -76,6 +85,14 @@ names_of_type (GType type, const char *const **names, gsize *n_names)
     return NAMES (bt_priority_names, BT_N_PRIORITY_NAMES);
   if (type == BGT_TYPE_COST_POLICY)
     return NAMES (bt_cost_policy_names, BT_N_COST_POLICY_NAMES);
+  if (type == BGT_TYPE_NETWORK_STATE)
+    return NAMES (bt_network_state_names, BT_N_NETWORK_STATE_NAMES);
+  if (type == BGT_TYPE_POWER_STATE)
+    return NAMES (bt_power_state_names, BT_N_POWER_STATE_NAMES);
+  if (type == BGT_TYPE_TRANSFER_BEHAVIOR)
+    return NAMES (bt_transfer_behavior_names, BT_N_TRANSFER_BEHAVIOR_NAMES);
+  if (type == BGT_TYPE_IF_CHANGED)
+    return NAMES (bt_if_changed_names, BT_N_IF_CHANGED_NAMES);
 #undef NAMES
   return FALSE;
 }
@@ -83,6 +100,8 @@ names_of_type (GType type, const char *const **names, gsize *n_names)
 /**
  * bgt_status_to_string:
  * @status: a #BgtStatus
+ *
+ * Gives the string the bus uses for @status, its nick.
  *
  * Returns: the string of @status on the bus, such as "paused-by-application"
  *
@@ -97,6 +116,8 @@ bgt_status_to_string (BgtStatus status)
 /**
  * bgt_error_status_to_string:
  * @error_status: a #BgtErrorStatus
+ *
+ * Gives the string the bus uses for @error_status.
  *
  * Returns: the string of @error_status on the bus, such as "not-found";
  *   the empty string for %BGT_ERROR_STATUS_NONE

@@ -141,6 +141,9 @@ typedef enum
  * @BGT_TRANSFER_KIND_DOWNLOAD: a download
  * @BGT_TRANSFER_KIND_UPLOAD: an upload
  *
+ * Whether a transfer is a download or an upload. The nick of each value
+ * is its string on the bus.
+ *
  * Since: 0.1
  */
 typedef enum
@@ -154,6 +157,9 @@ typedef enum
  * @BGT_TRANSFER_BEHAVIOR_PARALLEL: the transfers of a group run side by side
  * @BGT_TRANSFER_BEHAVIOR_SERIALIZED: one at a time, in creation order
  *
+ * How a transfer group runs its transfers. The nick of each value is its
+ * string on the bus.
+ *
  * Since: 0.1
  */
 typedef enum
@@ -161,6 +167,65 @@ typedef enum
   BGT_TRANSFER_BEHAVIOR_PARALLEL,
   BGT_TRANSFER_BEHAVIOR_SERIALIZED,
 } BgtTransferBehavior;
+
+/**
+ * BgtNetworkState:
+ * @BGT_NETWORK_STATE_UNRESTRICTED: an unmetered network
+ * @BGT_NETWORK_STATE_METERED: a metered network, under the data limit
+ * @BGT_NETWORK_STATE_METERED_OVER_LIMIT: a metered network, over the data limit
+ * @BGT_NETWORK_STATE_ROAMING: a mobile network while roaming
+ * @BGT_NETWORK_STATE_BACKGROUND_RESTRICTED: the user restricted background data
+ * @BGT_NETWORK_STATE_OFFLINE: no network
+ *
+ * The state of the network as the service's cost policy sees it, which
+ * decides whether a transfer of a given #BgtCostPolicy may run. The nick
+ * of each value is its string on the bus.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  BGT_NETWORK_STATE_UNRESTRICTED,
+  BGT_NETWORK_STATE_METERED,
+  BGT_NETWORK_STATE_METERED_OVER_LIMIT,
+  BGT_NETWORK_STATE_ROAMING,
+  BGT_NETWORK_STATE_BACKGROUND_RESTRICTED,
+  BGT_NETWORK_STATE_OFFLINE,
+} BgtNetworkState;
+
+/**
+ * BgtPowerState:
+ * @BGT_POWER_STATE_NORMAL: no power restriction
+ * @BGT_POWER_STATE_POWER_SAVER: power saver mode: low and default priority transfers wait
+ * @BGT_POWER_STATE_BATTERY_LOW: on a low battery: low and default priority transfers wait
+ *
+ * The power state as the service sees it. The nick of each value is its
+ * string on the bus.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  BGT_POWER_STATE_NORMAL,
+  BGT_POWER_STATE_POWER_SAVER,
+  BGT_POWER_STATE_BATTERY_LOW,
+} BgtPowerState;
+
+/**
+ * BgtIfChanged:
+ * @BGT_IF_CHANGED_RESTART: download the new version from the start
+ * @BGT_IF_CHANGED_FAIL: end in %BGT_ERROR_STATUS_RESOURCE_CHANGED
+ *
+ * What a download does when the resource changed on the server between
+ * two attempts. The nick of each value is its string on the bus.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  BGT_IF_CHANGED_RESTART,
+  BGT_IF_CHANGED_FAIL,
+} BgtIfChanged;
 
 BGT_AVAILABLE_IN_ALL
 gboolean bgt_status_is_finished (BgtStatus status);

@@ -32,6 +32,8 @@ G_STATIC_ASSERT (BT_N_DBUS_ERROR_NAMES == BGT_ERROR_TRANSFER_CANCELED + 1);
 /**
  * bgt_error_quark:
  *
+ * The domain of %BGT_ERROR.
+ *
  * Returns: the #GQuark of %BGT_ERROR, registered with GDBus so that the
  *   service's errors arrive in this domain
  *

@@ -38,6 +38,9 @@ G_BEGIN_DECLS
  * @BGT_ERROR_TRANSFER_FAILED: the transfer ended in an error
  * @BGT_ERROR_TRANSFER_CANCELED: the transfer was canceled
  *
+ * The errors of %BGT_ERROR: the service's D-Bus errors, and the library's
+ * own.
+ *
  * Since: 0.1
  */
 typedef enum

@@ -38,7 +38,7 @@
  * Synchronous reads wait by running the thread-default main context of the
  * thread that opened the stream, and may only be called from that thread.
  *
- * Since: 0.2
+ * Since: 1.0
  */
 
 /* A run of bytes on disk: [start, end) */
@@ -583,7 +583,7 @@ bgt_result_stream_init (BgtResultStream *self)
  *
  * Returns: (transfer none): the download whose data it reads
  *
- * Since: 0.2
+ * Since: 1.0
  */
 BgtDownload *
 bgt_result_stream_get_download (BgtResultStream *self)
@@ -598,7 +598,7 @@ bgt_result_stream_get_download (BgtResultStream *self)
  *
  * Returns: the size of the download's data, or -1 while it is not known
  *
- * Since: 0.2
+ * Since: 1.0
  */
 gint64
 bgt_result_stream_get_size (BgtResultStream *self)
@@ -619,7 +619,7 @@ bgt_result_stream_get_size (BgtResultStream *self)
  *
  * Returns: %TRUE if [@offset, @offset + @length) is on disk
  *
- * Since: 0.2
+ * Since: 1.0
  */
 gboolean
 bgt_result_stream_has_data (BgtResultStream *self, goffset offset, gsize length)
@@ -699,7 +699,7 @@ on_opened (GObject *source, GAsyncResult *result, gpointer user_data)
  * arrives; see #BgtResultStream. Possible until the download is canceled
  * or fails.
  *
- * Since: 0.2
+ * Since: 1.0
  */
 void
 bgt_download_open_result_stream_async (BgtDownload *self, GCancellable *cancellable,
@@ -745,7 +745,7 @@ bgt_download_open_result_stream_async (BgtDownload *self, GCancellable *cancella
  *
  * Returns: (transfer full): the stream, or %NULL with @error set
  *
- * Since: 0.2
+ * Since: 1.0
  */
 BgtResultStream *
 bgt_download_open_result_stream_finish (BgtDownload *self, GAsyncResult *result, GError **error)

@@ -16,14 +16,14 @@
 G_BEGIN_DECLS
 
 #define BGT_TYPE_RESULT_STREAM (bgt_result_stream_get_type ())
-BGT_AVAILABLE_IN_ALL
+BGT_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (BgtResultStream, bgt_result_stream, BGT, RESULT_STREAM, GInputStream)
 
-BGT_AVAILABLE_IN_ALL
+BGT_AVAILABLE_IN_1_0
 BgtDownload *bgt_result_stream_get_download (BgtResultStream *self);
-BGT_AVAILABLE_IN_ALL
+BGT_AVAILABLE_IN_1_0
 gint64 bgt_result_stream_get_size (BgtResultStream *self);
-BGT_AVAILABLE_IN_ALL
+BGT_AVAILABLE_IN_1_0
 gboolean bgt_result_stream_has_data (BgtResultStream *self, goffset offset, gsize length);
 
 G_END_DECLS

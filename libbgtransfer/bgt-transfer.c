@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <gio/gunixinputstream.h>
+
 #include "bgt-private.h"
 
 /**
@@ -16,6 +18,10 @@
  * methods that cross the bus are asynchronous;
  * bgt_transfer_wait_async() completes when the transfer has ended.
  *
+ * Sizes and byte counts are #gint64, so that they are exact in JavaScript
+ * too, with -1 for a size that is not known (yet);
+ * #BgtTransfer:progress gives the fraction done.
+ *
  * Since: 0.1
  */
 
@@ -23,7 +29,7 @@ typedef struct
 {
   BgtClient *client;
   char *object_path;
-  guint subscription;
+  gboolean registered; /* with the client, which dispatches its signals */
 
   char *id;
   BgtTransferKind kind;
@@ -31,10 +37,11 @@ typedef struct
   char *actual_uri;
   char *method;
   BgtStatus status;
-  guint64 bytes_received;
-  guint64 total_bytes_to_receive;
-  guint64 bytes_sent;
-  guint64 total_bytes_to_send;
+  gint64 bytes_received;
+  gint64 total_bytes_to_receive;
+  gint64 bytes_sent;
+  gint64 total_bytes_to_send;
+  double progress;
   BgtPriority priority;
   BgtCostPolicy cost_policy;
   char *group;
@@ -43,12 +50,13 @@ typedef struct
   gint64 completed_time;
   guint http_status;
   gboolean is_resumable;
-  guint64 rate;
+  gint64 rate;
   guint attempts;
   BgtErrorStatus error_status;
   char *error_message;
-  GVariant *response_headers;
-  char *location; /* Destination or Source */
+  GVariant *response_headers; /* a(ss) */
+  GVariant *ranges;           /* a(tt) */
+  char *location;             /* Destination or Source */
 
   GPtrArray *waiters; /* GTask of bgt_transfer_wait_async() */
 } BgtTransferPrivate;
@@ -82,9 +90,19 @@ enum
   PROP_ATTEMPTS,
   PROP_ERROR_STATUS,
   PROP_ERROR_MESSAGE,
+  PROP_PROGRESS,
+  PROP_RANGES,
+  PROP_RESPONSE_HEADERS,
   N_PROPS
 };
 static GParamSpec *props[N_PROPS];
+
+enum
+{
+  SIGNAL_RANGES_ADDED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
 
 static void complete_waiters (BgtTransfer *self);
 
@@ -94,11 +112,10 @@ bgt_transfer_dispose (GObject *object)
   BgtTransfer *self = BGT_TRANSFER (object);
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
 
-  if (priv->subscription != 0)
+  if (priv->registered)
     {
-      g_dbus_connection_signal_unsubscribe (bgt_client_get_connection (priv->client),
-                                            priv->subscription);
-      priv->subscription = 0;
+      _bgt_client_unregister_transfer (priv->client, self);
+      priv->registered = FALSE;
     }
   g_clear_object (&priv->client);
 
@@ -121,6 +138,7 @@ bgt_transfer_finalize (GObject *object)
   g_free (priv->error_message);
   g_free (priv->location);
   g_clear_pointer (&priv->response_headers, g_variant_unref);
+  g_clear_pointer (&priv->ranges, g_variant_unref);
   g_ptr_array_unref (priv->waiters);
 
   G_OBJECT_CLASS (bgt_transfer_parent_class)->finalize (object);
@@ -159,16 +177,16 @@ bgt_transfer_get_property (GObject *object, guint prop_id, GValue *value, GParam
         g_value_set_enum (value, priv->status);
         break;
       case PROP_BYTES_RECEIVED:
-        g_value_set_uint64 (value, priv->bytes_received);
+        g_value_set_int64 (value, priv->bytes_received);
         break;
       case PROP_TOTAL_BYTES_TO_RECEIVE:
-        g_value_set_uint64 (value, priv->total_bytes_to_receive);
+        g_value_set_int64 (value, priv->total_bytes_to_receive);
         break;
       case PROP_BYTES_SENT:
-        g_value_set_uint64 (value, priv->bytes_sent);
+        g_value_set_int64 (value, priv->bytes_sent);
         break;
       case PROP_TOTAL_BYTES_TO_SEND:
-        g_value_set_uint64 (value, priv->total_bytes_to_send);
+        g_value_set_int64 (value, priv->total_bytes_to_send);
         break;
       case PROP_PRIORITY:
         g_value_set_enum (value, priv->priority);
@@ -195,7 +213,7 @@ bgt_transfer_get_property (GObject *object, guint prop_id, GValue *value, GParam
         g_value_set_boolean (value, priv->is_resumable);
         break;
       case PROP_RATE:
-        g_value_set_uint64 (value, priv->rate);
+        g_value_set_int64 (value, priv->rate);
         break;
       case PROP_ATTEMPTS:
         g_value_set_uint (value, priv->attempts);
@@ -206,25 +224,18 @@ bgt_transfer_get_property (GObject *object, guint prop_id, GValue *value, GParam
       case PROP_ERROR_MESSAGE:
         g_value_set_string (value, priv->error_message);
         break;
+      case PROP_PROGRESS:
+        g_value_set_double (value, priv->progress);
+        break;
+      case PROP_RANGES:
+        g_value_set_variant (value, priv->ranges);
+        break;
+      case PROP_RESPONSE_HEADERS:
+        g_value_set_variant (value, priv->response_headers);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
-}
-
-static void
-on_properties_changed (GDBusConnection *connection, const char *sender_name,
-                       const char *object_path, const char *interface_name, const char *signal_name,
-                       GVariant *parameters, gpointer user_data)
-{
-  BgtTransfer *self = user_data;
-  g_autoptr (GVariant) changed = NULL;
-  g_autofree const char **invalidated = NULL;
-  const char *iface;
-
-  g_variant_get (parameters, "(&s@a{sv}^a&s)", &iface, &changed, &invalidated);
-  _bgt_transfer_update (self, changed);
-  if (invalidated != NULL && invalidated[0] != NULL)
-    _bgt_transfer_refresh_all (self);
 }
 
 static void
@@ -255,19 +266,17 @@ bgt_transfer_constructed (GObject *object)
   G_OBJECT_CLASS (bgt_transfer_parent_class)->constructed (object);
 
   g_return_if_fail (priv->client != NULL && priv->object_path != NULL);
-  /* The service sends these to the owning application only */
-  priv->subscription = g_dbus_connection_signal_subscribe (
-      bgt_client_get_connection (priv->client), BGT_BUS_NAME, "org.freedesktop.DBus.Properties",
-      "PropertiesChanged", priv->object_path, BGT_TRANSFER_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE,
-      on_properties_changed, self, NULL);
+  /* The client's one subscription hears the service's signals for it */
+  _bgt_client_register_transfer (priv->client, self);
+  priv->registered = TRUE;
 }
 
 #define STRING_PROP(name, nick_)                                                                   \
   g_param_spec_string (name, NULL, NULL, NULL,                                                     \
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
-#define UINT64_PROP(name, def)                                                                     \
-  g_param_spec_uint64 (name, NULL, NULL, 0, G_MAXUINT64, def,                                      \
-                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
+#define INT64_PROP(name, min, def)                                                                 \
+  g_param_spec_int64 (name, NULL, NULL, min, G_MAXINT64, def,                                      \
+                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
 #define ENUM_PROP(name, type, def)                                                                 \
   g_param_spec_enum (name, NULL, NULL, type, def,                                                  \
                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY)
@@ -354,35 +363,38 @@ bgt_transfer_class_init (BgtTransferClass *klass)
   /**
    * BgtTransfer:bytes-received:
    *
-   * Bytes received so far.
+   * Bytes received (and kept) so far: of the body of a download, of the
+   * server's reply to an upload.
    *
    * Since: 0.1
    */
-  props[PROP_BYTES_RECEIVED] = UINT64_PROP ("bytes-received", 0);
+  props[PROP_BYTES_RECEIVED] = INT64_PROP ("bytes-received", 0, 0);
   /**
    * BgtTransfer:total-bytes-to-receive:
    *
-   * The size to receive, %G_MAXUINT64 when unknown.
+   * The size to receive, -1 when it is not known (yet): a server may send
+   * a body without saying its length. A #gint64 rather than the bus's
+   * unsigned sentinel, so that it is exact in JavaScript.
    *
    * Since: 0.1
    */
-  props[PROP_TOTAL_BYTES_TO_RECEIVE] = UINT64_PROP ("total-bytes-to-receive", G_MAXUINT64);
+  props[PROP_TOTAL_BYTES_TO_RECEIVE] = INT64_PROP ("total-bytes-to-receive", -1, -1);
   /**
    * BgtTransfer:bytes-sent:
    *
-   * Bytes sent so far.
+   * Bytes of the request body sent so far.
    *
    * Since: 0.1
    */
-  props[PROP_BYTES_SENT] = UINT64_PROP ("bytes-sent", 0);
+  props[PROP_BYTES_SENT] = INT64_PROP ("bytes-sent", 0, 0);
   /**
    * BgtTransfer:total-bytes-to-send:
    *
-   * The size to send, %G_MAXUINT64 when unknown.
+   * The size of the request body, -1 when it is not known (a stream).
    *
    * Since: 0.1
    */
-  props[PROP_TOTAL_BYTES_TO_SEND] = UINT64_PROP ("total-bytes-to-send", 0);
+  props[PROP_TOTAL_BYTES_TO_SEND] = INT64_PROP ("total-bytes-to-send", -1, -1);
   /**
    * BgtTransfer:priority:
    *
@@ -463,7 +475,7 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_RATE] = UINT64_PROP ("rate", 0);
+  props[PROP_RATE] = INT64_PROP ("rate", 0, 0);
   /**
    * BgtTransfer:attempts:
    *
@@ -491,8 +503,65 @@ bgt_transfer_class_init (BgtTransferClass *klass)
    * Since: 0.1
    */
   props[PROP_ERROR_MESSAGE] = STRING_PROP ("error-message", NULL);
+  /**
+   * BgtTransfer:progress:
+   *
+   * The fraction of the transfer done, from 0 to 1: of the body received
+   * for a download, of the request body sent for an upload. It is -1
+   * while the size is not known (see #BgtTransfer:total-bytes-to-receive),
+   * and 1 once the transfer has completed.
+   *
+   * Since: 1.0
+   */
+  props[PROP_PROGRESS]
+      = g_param_spec_double ("progress", NULL, NULL, -1.0, 1.0, -1.0,
+                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /**
+   * BgtTransfer:ranges:
+   *
+   * The data of a download on disk so far: sorted, merged (offset,
+   * length) pairs, a #GVariant of type `a(tt)`. A segmented download
+   * fills several ranges at once. Throttled like the byte counters; see
+   * #BgtTransfer::ranges-added for each piece as it arrives.
+   *
+   * Since: 1.0
+   */
+  props[PROP_RANGES]
+      = g_param_spec_variant ("ranges", NULL, NULL, G_VARIANT_TYPE ("a(tt)"), NULL,
+                              G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /**
+   * BgtTransfer:response-headers:
+   *
+   * The headers of the last response, a #GVariant of type `a(ss)` in the
+   * order they came (secret ones left out by the service). See also
+   * bgt_transfer_dup_response_headers().
+   *
+   * Since: 1.0
+   */
+  props[PROP_RESPONSE_HEADERS]
+      = g_param_spec_variant ("response-headers", NULL, NULL, G_VARIANT_TYPE ("a(ss)"), NULL,
+                              G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /**
+   * BgtTransfer::ranges-added:
+   * @self: the #BgtTransfer
+   * @added: the (offset, length) pairs that arrived since the last
+   *   emission, a #GVariant of type `a(tt)`
+   * @restarted: whether the download had to start over from zero: what
+   *   was read from it so far is void
+   *
+   * Data arrived for a download (WinRT's AddedRanges and
+   * WasDownloadRestarted): at most ten times a second, at once on a
+   * restart, and at the end. A reader of the partial data
+   * (bgt_download_open_result_async()) learns here what it may read.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_RANGES_ADDED]
+      = g_signal_new ("ranges-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 2, G_TYPE_VARIANT, G_TYPE_BOOLEAN);
 }
 
 static void
@@ -500,7 +569,12 @@ bgt_transfer_init (BgtTransfer *self)
 {
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
 
-  priv->total_bytes_to_receive = G_MAXUINT64;
+  priv->total_bytes_to_receive = -1;
+  priv->total_bytes_to_send = -1;
+  priv->progress = -1.0;
+  priv->ranges = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("(tt)"), NULL, 0));
+  priv->response_headers
+      = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("(ss)"), NULL, 0));
   priv->priority = BGT_PRIORITY_DEFAULT;
   priv->cost_policy = BGT_COST_POLICY_DEFAULT;
   priv->waiters = g_ptr_array_new_with_free_func (g_object_unref);
@@ -528,6 +602,9 @@ update_location (BgtTransfer *self, const char *value)
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
   const char *name = BGT_IS_UPLOAD (self) ? "source" : "destination";
 
+  /* The empty string on the bus: the app named the file by fd */
+  if (value != NULL && *value == '\0')
+    value = NULL;
   if (g_strcmp0 (priv->location, value) == 0)
     return;
   g_free (priv->location);
@@ -541,6 +618,48 @@ _bgt_transfer_get_location (BgtTransfer *self)
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
 
   return priv->location;
+}
+
+/* The bus says G_MAXUINT64 for a size not known; so large a number is no
+ * size in JavaScript */
+static gint64
+size_from_bus (guint64 value)
+{
+  return value > (guint64) G_MAXINT64 ? -1 : (gint64) value;
+}
+
+static void
+update_variant (BgtTransfer *self, GVariant **field, GVariant *value, int prop)
+{
+  if (*field != NULL && g_variant_equal (*field, value))
+    return;
+  g_clear_pointer (field, g_variant_unref);
+  *field = g_variant_ref (value);
+  g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
+}
+
+static void
+update_progress (BgtTransfer *self)
+{
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
+  gboolean upload = priv->kind == BGT_TRANSFER_KIND_UPLOAD;
+  gint64 done = upload ? priv->bytes_sent : priv->bytes_received;
+  gint64 total = upload ? priv->total_bytes_to_send : priv->total_bytes_to_receive;
+  double progress;
+
+  if (priv->status == BGT_STATUS_COMPLETED)
+    progress = 1.0;
+  else if (total < 0)
+    progress = -1.0;
+  else if (total == 0)
+    progress = 0.0;
+  else
+    progress = CLAMP ((double) done / (double) total, 0.0, 1.0);
+  if (progress != priv->progress)
+    {
+      priv->progress = progress;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PROGRESS]);
+    }
 }
 
 #define UPDATE(field, v, prop)                                                                     \
@@ -607,13 +726,12 @@ _bgt_transfer_update (BgtTransfer *self, GVariant *properties)
                     PROP_ERROR_STATUS);
           else if (g_str_equal (name, "ErrorMessage"))
             update_string (self, &priv->error_message, v, PROP_ERROR_MESSAGE);
-          else if (g_str_equal (name,
-                                priv->kind == BGT_TRANSFER_KIND_UPLOAD ? "Source" : "Destination"))
+          else if (g_str_equal (name, BGT_IS_UPLOAD (self) ? "Source" : "Destination"))
             update_location (self, s);
         }
       else if (g_variant_type_equal (type, G_VARIANT_TYPE_UINT64))
         {
-          guint64 n = g_variant_get_uint64 (v);
+          gint64 n = size_from_bus (g_variant_get_uint64 (v));
 
           if (g_str_equal (name, "BytesReceived"))
             UPDATE (priv->bytes_received, n, PROP_BYTES_RECEIVED);
@@ -651,11 +769,12 @@ _bgt_transfer_update (BgtTransfer *self, GVariant *properties)
         }
       else if (g_str_equal (name, "ResponseHeaders")
                && g_variant_type_equal (type, G_VARIANT_TYPE ("a(ss)")))
-        {
-          g_clear_pointer (&priv->response_headers, g_variant_unref);
-          priv->response_headers = g_variant_ref (v);
-        }
+        update_variant (self, &priv->response_headers, v, PROP_RESPONSE_HEADERS);
+      else if (g_str_equal (name, "RangesDownloaded")
+               && g_variant_type_equal (type, G_VARIANT_TYPE ("a(tt)")))
+        update_variant (self, &priv->ranges, v, PROP_RANGES);
     }
+  update_progress (self);
   g_object_thaw_notify (G_OBJECT (self));
 
   if (bgt_status_is_finished (priv->status))
@@ -666,10 +785,11 @@ static void
 on_refreshed_all (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (BgtTransfer) self = user_data;
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) properties = NULL;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+  reply = _bgt_client_call_finish (priv->client, result, NULL, NULL);
   if (reply == NULL)
     return;
   g_variant_get (reply, "(@a{sv})", &properties);
@@ -690,11 +810,42 @@ _bgt_transfer_refresh_all (BgtTransfer *self)
 {
   BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
 
-  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME, priv->object_path,
-                          "org.freedesktop.DBus.Properties", "GetAll",
-                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"),
-                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, NULL, on_refreshed_all,
-                          g_object_ref (self));
+  _bgt_client_call (priv->client, priv->object_path, BGT_PROPERTIES_INTERFACE, "GetAll",
+                    g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"), NULL,
+                    NULL, on_refreshed_all, g_object_ref (self));
+}
+
+/* A signal of the service about this transfer (the client's one
+ * subscription dispatches them by object path) */
+void
+_bgt_transfer_handle_signal (BgtTransfer *self, const char *interface_name, const char *signal_name,
+                             GVariant *parameters)
+{
+  if (g_str_equal (interface_name, BGT_PROPERTIES_INTERFACE)
+      && g_str_equal (signal_name, "PropertiesChanged")
+      && g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sa{sv}as)")))
+    {
+      g_autoptr (GVariant) changed = NULL;
+      g_autofree const char **invalidated = NULL;
+      const char *iface;
+
+      g_variant_get (parameters, "(&s@a{sv}^a&s)", &iface, &changed, &invalidated);
+      if (!g_str_equal (iface, BGT_TRANSFER_INTERFACE))
+        return;
+      _bgt_transfer_update (self, changed);
+      if (invalidated != NULL && invalidated[0] != NULL)
+        _bgt_transfer_refresh_all (self);
+    }
+  else if (g_str_equal (interface_name, BGT_TRANSFER_INTERFACE)
+           && g_str_equal (signal_name, "RangesAdded")
+           && g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(a(tt)b)")))
+    {
+      g_autoptr (GVariant) added = NULL;
+      gboolean restarted;
+
+      g_variant_get (parameters, "(@a(tt)b)", &added, &restarted);
+      g_signal_emit (self, signals[SIGNAL_RANGES_ADDED], 0, added, restarted);
+    }
 }
 
 /* ---- Getters ------------------------------------------------------------ */
@@ -713,6 +864,8 @@ _bgt_transfer_refresh_all (BgtTransfer *self)
  * bgt_transfer_get_client:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:client.
+ *
  * Returns: (transfer none): the client
  *
  * Since: 0.1
@@ -721,6 +874,8 @@ GETTER (BgtClient *, client, client, NULL)
 /**
  * bgt_transfer_get_object_path:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:object-path.
  *
  * Returns: the object path on the bus
  *
@@ -731,6 +886,8 @@ GETTER (const char *, object_path, object_path, NULL)
  * bgt_transfer_get_id:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:id.
+ *
  * Returns: (nullable): the identifier
  *
  * Since: 0.1
@@ -739,6 +896,8 @@ GETTER (const char *, id, id, NULL)
 /**
  * bgt_transfer_get_kind:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:kind.
  *
  * Returns: download or upload
  *
@@ -749,6 +908,8 @@ GETTER (BgtTransferKind, kind, kind, BGT_TRANSFER_KIND_DOWNLOAD)
  * bgt_transfer_get_uri:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:uri.
+ *
  * Returns: (nullable): the requested URI
  *
  * Since: 0.1
@@ -757,6 +918,8 @@ GETTER (const char *, uri, uri, NULL)
 /**
  * bgt_transfer_get_actual_uri:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:actual-uri.
  *
  * Returns: (nullable): the URI after redirects
  *
@@ -767,6 +930,8 @@ GETTER (const char *, actual_uri, actual_uri, NULL)
  * bgt_transfer_get_method:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:method.
+ *
  * Returns: (nullable): the HTTP method
  *
  * Since: 0.1
@@ -775,6 +940,8 @@ GETTER (const char *, method, method, NULL)
 /**
  * bgt_transfer_get_status:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:status.
  *
  * Returns: the status
  *
@@ -785,41 +952,51 @@ GETTER (BgtStatus, status, status, BGT_STATUS_IDLE)
  * bgt_transfer_get_bytes_received:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:bytes-received.
+ *
  * Returns: the bytes received so far
  *
  * Since: 0.1
  */
-GETTER (guint64, bytes_received, bytes_received, 0)
+GETTER (gint64, bytes_received, bytes_received, 0)
 /**
  * bgt_transfer_get_total_bytes_to_receive:
  * @self: a #BgtTransfer
  *
- * Returns: the size to receive, %G_MAXUINT64 when unknown
+ * Gets the #BgtTransfer:total-bytes-to-receive.
+ *
+ * Returns: the size to receive, -1 when it is not known
  *
  * Since: 0.1
  */
-GETTER (guint64, total_bytes_to_receive, total_bytes_to_receive, G_MAXUINT64)
+GETTER (gint64, total_bytes_to_receive, total_bytes_to_receive, -1)
 /**
  * bgt_transfer_get_bytes_sent:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:bytes-sent.
  *
  * Returns: the bytes sent so far
  *
  * Since: 0.1
  */
-GETTER (guint64, bytes_sent, bytes_sent, 0)
+GETTER (gint64, bytes_sent, bytes_sent, 0)
 /**
  * bgt_transfer_get_total_bytes_to_send:
  * @self: a #BgtTransfer
  *
- * Returns: the size to send, %G_MAXUINT64 when unknown
+ * Gets the #BgtTransfer:total-bytes-to-send.
+ *
+ * Returns: the size to send, -1 when it is not known
  *
  * Since: 0.1
  */
-GETTER (guint64, total_bytes_to_send, total_bytes_to_send, 0)
+GETTER (gint64, total_bytes_to_send, total_bytes_to_send, -1)
 /**
  * bgt_transfer_get_priority:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:priority.
  *
  * Returns: the priority
  *
@@ -830,6 +1007,8 @@ GETTER (BgtPriority, priority, priority, BGT_PRIORITY_DEFAULT)
  * bgt_transfer_get_cost_policy:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:cost-policy.
+ *
  * Returns: the cost policy
  *
  * Since: 0.1
@@ -838,6 +1017,8 @@ GETTER (BgtCostPolicy, cost_policy, cost_policy, BGT_COST_POLICY_DEFAULT)
 /**
  * bgt_transfer_get_group:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:group.
  *
  * Returns: (nullable): the group
  *
@@ -848,6 +1029,8 @@ GETTER (const char *, group, group, NULL)
  * bgt_transfer_get_tag:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:tag.
+ *
  * Returns: (nullable): the tag
  *
  * Since: 0.1
@@ -856,6 +1039,8 @@ GETTER (const char *, tag, tag, NULL)
 /**
  * bgt_transfer_get_created_time:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:created-time.
  *
  * Returns: microseconds since the epoch
  *
@@ -866,6 +1051,8 @@ GETTER (gint64, created_time, created_time, 0)
  * bgt_transfer_get_completed_time:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:completed-time.
+ *
  * Returns: microseconds since the epoch, or 0
  *
  * Since: 0.1
@@ -874,6 +1061,8 @@ GETTER (gint64, completed_time, completed_time, 0)
 /**
  * bgt_transfer_get_http_status:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:http-status.
  *
  * Returns: the status code of the last response, or 0
  *
@@ -884,6 +1073,8 @@ GETTER (guint, http_status, http_status, 0)
  * bgt_transfer_get_is_resumable:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:is-resumable.
+ *
  * Returns: whether the transfer can resume after an interruption
  *
  * Since: 0.1
@@ -893,14 +1084,18 @@ GETTER (gboolean, is_resumable, is_resumable, FALSE)
  * bgt_transfer_get_rate:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:rate.
+ *
  * Returns: bytes per second
  *
  * Since: 0.1
  */
-GETTER (guint64, rate, rate, 0)
+GETTER (gint64, rate, rate, 0)
 /**
  * bgt_transfer_get_attempts:
  * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:attempts.
  *
  * Returns: requests started so far
  *
@@ -911,6 +1106,8 @@ GETTER (guint, attempts, attempts, 0)
  * bgt_transfer_get_error_status:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:error-status.
+ *
  * Returns: why the transfer failed or waits to retry
  *
  * Since: 0.1
@@ -920,15 +1117,52 @@ GETTER (BgtErrorStatus, error_status, error_status, BGT_ERROR_STATUS_NONE)
  * bgt_transfer_get_error_message:
  * @self: a #BgtTransfer
  *
+ * Gets the #BgtTransfer:error-message.
+ *
  * Returns: (nullable): an account of the error
  *
  * Since: 0.1
  */
 GETTER (const char *, error_message, error_message, NULL)
+/**
+ * bgt_transfer_get_progress:
+ * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:progress.
+ *
+ * Returns: the #BgtTransfer:progress: a fraction from 0 to 1, or -1 while
+ *   the size is not known
+ *
+ * Since: 1.0
+ */
+GETTER (double, progress, progress, -1.0)
+
+/**
+ * bgt_transfer_dup_ranges:
+ * @self: a #BgtTransfer
+ *
+ * Gets the #BgtTransfer:ranges.
+ *
+ * Returns: (transfer full): the #BgtTransfer:ranges, a #GVariant of type
+ *   `a(tt)`
+ *
+ * Since: 1.0
+ */
+GVariant *
+bgt_transfer_dup_ranges (BgtTransfer *self)
+{
+  BgtTransferPrivate *priv;
+
+  g_return_val_if_fail (BGT_IS_TRANSFER (self), NULL);
+  priv = bgt_transfer_get_instance_private (self);
+  return g_variant_ref (priv->ranges);
+}
 
 /**
  * bgt_transfer_dup_response_headers:
  * @self: a #BgtTransfer
+ *
+ * Gets the headers of the last response, by name.
  *
  * Returns: (transfer full) (element-type utf8 utf8): the headers of the
  *   last response, names in lower case, repeated headers joined with ", "
@@ -945,8 +1179,6 @@ bgt_transfer_dup_response_headers (BgtTransfer *self)
 
   g_return_val_if_fail (BGT_IS_TRANSFER (self), headers);
   priv = bgt_transfer_get_instance_private (self);
-  if (priv->response_headers == NULL)
-    return headers;
   g_variant_iter_init (&iter, priv->response_headers);
   while (g_variant_iter_next (&iter, "(&s&s)", &name, &value))
     {
@@ -962,6 +1194,8 @@ bgt_transfer_dup_response_headers (BgtTransfer *self)
 /**
  * bgt_transfer_is_finished:
  * @self: a #BgtTransfer
+ *
+ * Tells whether the transfer has ended.
  *
  * Returns: whether the transfer has ended: completed, canceled or failed
  *
@@ -979,12 +1213,13 @@ static void
 on_method_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (g_task_get_source_object (task));
   g_autoptr (GVariant) reply = NULL;
   GError *error = NULL;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  reply = _bgt_client_call_finish (priv->client, result, NULL, &error);
   if (reply == NULL)
-    g_task_return_error (task, _bgt_error_convert (error));
+    g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
 }
@@ -997,10 +1232,8 @@ call_method (BgtTransfer *self, const char *method, GVariant *parameters, gpoint
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, source_tag);
-  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME, priv->object_path,
-                          BGT_TRANSFER_INTERFACE, method, parameters, NULL, G_DBUS_CALL_FLAGS_NONE,
-                          BGT_CALL_TIMEOUT_MS, cancellable, on_method_done,
-                          g_steal_pointer (&task));
+  _bgt_client_call (priv->client, priv->object_path, BGT_TRANSFER_INTERFACE, method, parameters,
+                    NULL, NULL, cancellable, on_method_done, g_steal_pointer (&task));
 }
 
 static gboolean
@@ -1040,6 +1273,8 @@ method_finish (BgtTransfer *self, GAsyncResult *result, gpointer source_tag, GEr
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_start_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -1063,6 +1298,8 @@ METHOD (start, "Start")
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_pause_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -1084,6 +1321,8 @@ METHOD (pause, "Pause")
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_resume_async().
  *
  * Returns: %TRUE on success
  *
@@ -1107,6 +1346,8 @@ METHOD (resume, "Resume")
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_cancel_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -1128,6 +1369,8 @@ METHOD (cancel, "Cancel")
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_remove_async().
  *
  * Returns: %TRUE on success
  *
@@ -1162,6 +1405,8 @@ bgt_transfer_set_priority_async (BgtTransfer *self, BgtPriority priority, GCance
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_set_priority_async().
  *
  * Returns: %TRUE on success
  *
@@ -1202,6 +1447,8 @@ bgt_transfer_set_cost_policy_async (BgtTransfer *self, BgtCostPolicy cost_policy
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes bgt_transfer_set_cost_policy_async().
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -1213,18 +1460,114 @@ bgt_transfer_set_cost_policy_finish (BgtTransfer *self, GAsyncResult *result, GE
 }
 
 static void
+on_fd_opened (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (g_task_get_source_object (task));
+  g_autoptr (GUnixFDList) fd_list = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  GError *error = NULL;
+  int index, fd;
+
+  reply = _bgt_client_call_finish (priv->client, result, &fd_list, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_variant_get (reply, "(h)", &index);
+  fd = fd_list != NULL ? g_unix_fd_list_get (fd_list, index, &error) : -1;
+  if (fd < 0)
+    {
+      if (error == NULL)
+        error = g_error_new_literal (BGT_ERROR, BGT_ERROR_FAILED, "The service sent no file");
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, g_unix_input_stream_new (fd, TRUE), g_object_unref);
+}
+
+/* OpenResult or OpenResponse: the fd as a stream of its own */
+void
+_bgt_transfer_open_fd_async (BgtTransfer *self, const char *method, gpointer source_tag,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  _bgt_client_call (priv->client, priv->object_path, BGT_TRANSFER_INTERFACE, method, NULL,
+                    G_VARIANT_TYPE ("(h)"), NULL, cancellable, on_fd_opened,
+                    g_steal_pointer (&task));
+}
+
+GInputStream *
+_bgt_transfer_open_fd_finish (BgtTransfer *self, GAsyncResult *result, gpointer source_tag,
+                              GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * bgt_transfer_set_requested_uri_async:
+ * @self: a #BgtTransfer
+ * @uri: a new URI for the same resource
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called when done
+ * @user_data: data for @callback
+ *
+ * Gives a paused or failed transfer a new URI for the same resource (a
+ * link that expired, say); bgt_transfer_resume_async() then continues
+ * from the data received so far when the resource still matches.
+ * #BgtTransfer:uri follows.
+ *
+ * Since: 1.0
+ */
+void
+bgt_transfer_set_requested_uri_async (BgtTransfer *self, const char *uri, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (BGT_IS_TRANSFER (self));
+  g_return_if_fail (uri != NULL);
+  call_method (self, "SetRequestedUri", g_variant_new ("(s)", uri),
+               bgt_transfer_set_requested_uri_async, cancellable, callback, user_data);
+}
+
+/**
+ * bgt_transfer_set_requested_uri_finish:
+ * @self: a #BgtTransfer
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_set_requested_uri_async().
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 1.0
+ */
+gboolean
+bgt_transfer_set_requested_uri_finish (BgtTransfer *self, GAsyncResult *result, GError **error)
+{
+  return method_finish (self, result, bgt_transfer_set_requested_uri_async, error);
+}
+
+static void
 on_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BgtTransfer *self = g_task_get_source_object (task);
   g_autoptr (GVariant) reply = NULL;
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
   g_autoptr (GVariant) properties = NULL;
   GError *error = NULL;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  reply = _bgt_client_call_finish (priv->client, result, NULL, &error);
   if (reply == NULL)
     {
-      g_task_return_error (task, _bgt_error_convert (error));
+      g_task_return_error (task, error);
       return;
     }
   g_variant_get (reply, "(@a{sv})", &properties);
@@ -1247,15 +1590,16 @@ void
 bgt_transfer_refresh_async (BgtTransfer *self, GCancellable *cancellable,
                             GAsyncReadyCallback callback, gpointer user_data)
 {
-  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
-  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  BgtTransferPrivate *priv;
+  g_autoptr (GTask) task = NULL;
 
+  g_return_if_fail (BGT_IS_TRANSFER (self));
+  priv = bgt_transfer_get_instance_private (self);
+  task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, bgt_transfer_refresh_async);
-  g_dbus_connection_call (bgt_client_get_connection (priv->client), BGT_BUS_NAME, priv->object_path,
-                          "org.freedesktop.DBus.Properties", "GetAll",
-                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"),
-                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS, cancellable, on_refreshed,
-                          g_steal_pointer (&task));
+  _bgt_client_call (priv->client, priv->object_path, BGT_PROPERTIES_INTERFACE, "GetAll",
+                    g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"), NULL,
+                    cancellable, on_refreshed, g_steal_pointer (&task));
 }
 
 /**
@@ -1263,6 +1607,8 @@ bgt_transfer_refresh_async (BgtTransfer *self, GCancellable *cancellable,
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_refresh_async().
  *
  * Returns: %TRUE on success
  *
@@ -1432,6 +1778,8 @@ bgt_transfer_wait_async (BgtTransfer *self, GCancellable *cancellable, GAsyncRea
  * @self: a #BgtTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_transfer_wait_async().
  *
  * Returns: %TRUE if the transfer completed; otherwise %FALSE with @error
  *   set to %BGT_ERROR_TRANSFER_FAILED (its message says why) or

@@ -45,13 +45,13 @@ const char *bgt_transfer_get_method (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
 BgtStatus bgt_transfer_get_status (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
-guint64 bgt_transfer_get_bytes_received (BgtTransfer *self);
+gint64 bgt_transfer_get_bytes_received (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
-guint64 bgt_transfer_get_total_bytes_to_receive (BgtTransfer *self);
+gint64 bgt_transfer_get_total_bytes_to_receive (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
-guint64 bgt_transfer_get_bytes_sent (BgtTransfer *self);
+gint64 bgt_transfer_get_bytes_sent (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
-guint64 bgt_transfer_get_total_bytes_to_send (BgtTransfer *self);
+gint64 bgt_transfer_get_total_bytes_to_send (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
 BgtPriority bgt_transfer_get_priority (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
@@ -69,13 +69,17 @@ guint bgt_transfer_get_http_status (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
 gboolean bgt_transfer_get_is_resumable (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
-guint64 bgt_transfer_get_rate (BgtTransfer *self);
+gint64 bgt_transfer_get_rate (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
 guint bgt_transfer_get_attempts (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
 BgtErrorStatus bgt_transfer_get_error_status (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
 const char *bgt_transfer_get_error_message (BgtTransfer *self);
+BGT_AVAILABLE_IN_1_0
+double bgt_transfer_get_progress (BgtTransfer *self);
+BGT_AVAILABLE_IN_1_0
+GVariant *bgt_transfer_dup_ranges (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
 GHashTable *bgt_transfer_dup_response_headers (BgtTransfer *self);
 BGT_AVAILABLE_IN_ALL
@@ -119,6 +123,13 @@ void bgt_transfer_set_cost_policy_async (BgtTransfer *self, BgtCostPolicy cost_p
 BGT_AVAILABLE_IN_ALL
 gboolean bgt_transfer_set_cost_policy_finish (BgtTransfer *self, GAsyncResult *result,
                                               GError **error);
+BGT_AVAILABLE_IN_1_0
+void bgt_transfer_set_requested_uri_async (BgtTransfer *self, const char *uri,
+                                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                                           gpointer user_data);
+BGT_AVAILABLE_IN_1_0
+gboolean bgt_transfer_set_requested_uri_finish (BgtTransfer *self, GAsyncResult *result,
+                                                GError **error);
 BGT_AVAILABLE_IN_ALL
 void bgt_transfer_refresh_async (BgtTransfer *self, GCancellable *cancellable,
                                  GAsyncReadyCallback callback, gpointer user_data);

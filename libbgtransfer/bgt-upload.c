@@ -1,4 +1,4 @@
-/* bgt-upload.c: a upload
+/* bgt-upload.c: an upload
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,7 +9,7 @@
 /**
  * BgtUpload:
  *
- * A upload: a #BgtTransfer with a #BgtUpload:source.
+ * An upload: a #BgtTransfer with a #BgtUpload:source.
  *
  * Since: 0.1
  */
@@ -71,6 +71,8 @@ bgt_upload_init (BgtUpload *self)
  * bgt_upload_get_source:
  * @self: a #BgtUpload
  *
+ * Gets the #BgtUpload:source.
+ *
  * Returns: (nullable): the path of the source file
  *
  * Since: 0.1
@@ -80,4 +82,45 @@ bgt_upload_get_source (BgtUpload *self)
 {
   g_return_val_if_fail (BGT_IS_UPLOAD (self), NULL);
   return _bgt_transfer_get_location (BGT_TRANSFER (self));
+}
+
+/**
+ * bgt_upload_open_response_async:
+ * @self: a #BgtUpload
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called with the stream
+ * @user_data: data for @callback
+ *
+ * Opens the body of the server's reply to the upload, kept by the
+ * service (unless #BgtUploader:response-destination sent it elsewhere).
+ *
+ * Since: 1.0
+ */
+void
+bgt_upload_open_response_async (BgtUpload *self, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (BGT_IS_UPLOAD (self));
+  _bgt_transfer_open_fd_async (BGT_TRANSFER (self), "OpenResponse", bgt_upload_open_response_async,
+                               cancellable, callback, user_data);
+}
+
+/**
+ * bgt_upload_open_response_finish:
+ * @self: a #BgtUpload
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes bgt_upload_open_response_async().
+ *
+ * Returns: (transfer full): a #GInputStream of the file (reading it
+ *   does not cross the bus), or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GInputStream *
+bgt_upload_open_response_finish (BgtUpload *self, GAsyncResult *result, GError **error)
+{
+  return _bgt_transfer_open_fd_finish (BGT_TRANSFER (self), result, bgt_upload_open_response_async,
+                                       error);
 }

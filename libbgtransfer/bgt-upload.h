@@ -1,4 +1,4 @@
-/* bgt-upload.h: a upload
+/* bgt-upload.h: an upload
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -18,5 +18,12 @@ G_DECLARE_FINAL_TYPE (BgtUpload, bgt_upload, BGT, UPLOAD, BgtTransfer)
 
 BGT_AVAILABLE_IN_ALL
 const char *bgt_upload_get_source (BgtUpload *self);
+
+BGT_AVAILABLE_IN_1_0
+void bgt_upload_open_response_async (BgtUpload *self, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+BGT_AVAILABLE_IN_1_0
+GInputStream *bgt_upload_open_response_finish (BgtUpload *self, GAsyncResult *result,
+                                               GError **error);
 
 G_END_DECLS

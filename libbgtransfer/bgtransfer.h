@@ -14,6 +14,9 @@
 #include "bgt-download.h"
 #include "bgt-result-stream.h"
 #include "bgt-upload.h"
+#include "bgt-transfer-group.h"
+#include "bgt-completion-group.h"
+#include "bgt-content-part.h"
 #include "bgt-downloader.h"
 #include "bgt-uploader.h"
 #undef BGT_INSIDE

@@ -13,6 +13,7 @@
 
 #include "bt-engines.h"
 #include "bt-manager.h"
+#include "bt-portal.h"
 
 #define BT_BUS_NAME "org.freedesktop.BackgroundTransfer"
 
@@ -26,6 +27,7 @@ typedef struct
 {
   GMainLoop *loop;
   BtManager *manager;
+  BtPortal *portal;
   guint idle_timeout_s;
   int exit_status;
   gboolean owned_name;
@@ -58,6 +60,14 @@ on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_da
       return;
     }
   g_signal_connect (service->manager, "idle", G_CALLBACK (on_idle), service);
+
+  /* The backend of xdg-desktop-portal's BackgroundTransfer portal */
+  service->portal = bt_portal_new (connection, service->manager, &error);
+  if (service->portal == NULL)
+    {
+      g_warning ("Cannot export the portal backend: %s", error->message);
+      service_quit (service, EXIT_FAILURE);
+    }
 }
 
 static void
@@ -174,6 +184,7 @@ main (int argc, char **argv)
   g_main_loop_run (loop);
 
   g_bus_unown_name (owner_id);
+  g_clear_object (&service.portal);
   if (service.manager != NULL)
     {
       bt_manager_shutdown (service.manager);

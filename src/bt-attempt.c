@@ -6,7 +6,7 @@
  * protocol; everything else is here, once for all engines:
  *
  *  - timeouts: connect-timeout + response-timeout while waiting for an
- *    answer, the low-speed watchdog while data flows (SPEC §8);
+ *    answer, the low-speed watchdog while data flows (docs/contract.md);
  *  - the received body is written here (bt_attempt_receive_body()), under
  *    the transfer's max-rate and the global max-download-rate, with
  *    checkpoints every checkpoint-interval-bytes or -ms and the short-body
@@ -567,7 +567,7 @@ activity (BtAttempt *self, guint64 bytes)
 static void read_next (BtAttempt *self);
 
 /* Every checkpoint-interval-bytes or -ms, whichever comes first, record
- * how far the data goes (SPEC §3 "Persistence"); flush it to the disk
+ * how far the data goes (docs/contract.md "Persistence and resuming"); flush it to the disk
  * first at most once per checkpoint-interval-ms, so that a fast download
  * does not wait for the disk (see bt_transfer_checkpoint_in_background()) */
 static void
@@ -980,6 +980,36 @@ bt_attempt_get_credentials (BtAttempt *self, gboolean proxy, GUri *target,
   if (!proxy && target != NULL && !same_origin (target, self->origin))
     return FALSE;
   return bt_secrets_get_credential (secrets, proxy, out_username, out_password);
+}
+
+/*
+ * bt_attempt_answer_challenge:
+ * @msg: the request @auth challenges
+ * @retrying: whether these credentials were already refused
+ *
+ * The one answer to an HTTP authentication challenge, for every HTTP
+ * engine: each set of credentials is offered once (a wrong password ends
+ * in unauthorized, not a loop); a proxy's challenge is answered with the
+ * proxy's credentials (the request never reached the server, so sending
+ * it again repeats nothing); a server's challenge only for a download,
+ * and only from the origin the app named. An upload's request body is
+ * never sent twice behind the app's back: its engine offers the server's
+ * credentials with the first request instead.
+ *
+ * Returns: whether @auth was answered
+ */
+gboolean
+bt_attempt_answer_challenge (BtAttempt *self, SoupMessage *msg, SoupAuth *auth, gboolean retrying)
+{
+  gboolean proxy = soup_auth_is_for_proxy (auth);
+  const char *username, *password;
+
+  if (retrying || (!proxy && self->kind == BT_KIND_UPLOAD))
+    return FALSE;
+  if (!bt_attempt_get_credentials (self, proxy, soup_message_get_uri (msg), &username, &password))
+    return FALSE;
+  soup_auth_authenticate (auth, username, password);
+  return TRUE;
 }
 
 /*

@@ -4,7 +4,7 @@
  * them, property reads included (GDBus routes Properties calls to the
  * method handler when the vtable has no get_property), first waits for the
  * caller's identity (bt-callers.c), then is refused with AccessDenied
- * unless it comes from the owning app (SPEC §8 "Foreign objects"), and
+ * unless it comes from the owning app (docs/contract.md "Applications and isolation"), and
  * only then reaches the object. Properties are read-only.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -21,6 +21,29 @@ typedef struct
   GDBusMethodInvocation *invocation;
 } Call;
 
+/*
+ * bt_bus_object_get_all:
+ *
+ * Returns: (transfer floating): every property of the object's interface,
+ * as Properties.GetAll answers them
+ */
+GVariant *
+bt_bus_object_get_all (const BtBusObjectVTable *vtable, gpointer object)
+{
+  const GDBusInterfaceInfo *info = vtable->info;
+  GVariantBuilder all;
+
+  g_variant_builder_init (&all, G_VARIANT_TYPE_VARDICT);
+  for (guint i = 0; info->properties != NULL && info->properties[i] != NULL; i++)
+    {
+      GVariant *value = vtable->get_property (object, info->properties[i]->name);
+
+      if (value != NULL)
+        g_variant_builder_add (&all, "{sv}", info->properties[i]->name, value);
+    }
+  return g_variant_builder_end (&all);
+}
+
 static void
 handle_properties (const BtBusObjectVTable *vtable, gpointer object,
                    GDBusMethodInvocation *invocation)
@@ -32,19 +55,11 @@ handle_properties (const BtBusObjectVTable *vtable, gpointer object,
 
   if (g_str_equal (method, "GetAll"))
     {
-      GVariantBuilder all;
-
       g_variant_get (parameters, "(&s)", &iface);
-      g_variant_builder_init (&all, G_VARIANT_TYPE_VARDICT);
-      if (g_str_equal (iface, info->name))
-        for (guint i = 0; info->properties != NULL && info->properties[i] != NULL; i++)
-          {
-            GVariant *value = vtable->get_property (object, info->properties[i]->name);
-
-            if (value != NULL)
-              g_variant_builder_add (&all, "{sv}", info->properties[i]->name, value);
-          }
-      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{sv})", &all));
+      g_dbus_method_invocation_return_value (
+          invocation, g_variant_new ("(@a{sv})", g_str_equal (iface, info->name)
+                                                     ? bt_bus_object_get_all (vtable, object)
+                                                     : g_variant_new ("a{sv}", NULL)));
       return;
     }
   if (g_str_equal (method, "Get"))

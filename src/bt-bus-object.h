@@ -25,6 +25,7 @@ typedef struct
   void (*method_call) (gpointer object, GDBusMethodInvocation *invocation);
 } BtBusObjectVTable;
 
+GVariant *bt_bus_object_get_all (const BtBusObjectVTable *vtable, gpointer object);
 void bt_bus_object_dispatch (const BtBusObjectVTable *vtable, gpointer object, BtCallers *callers,
                              GDBusMethodInvocation *invocation);
 

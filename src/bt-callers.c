@@ -9,7 +9,7 @@
  *
  * An unsandboxed caller is trusted as the same user; the app id it declares
  * only keeps its transfers apart from other apps'. It binds to the
- * connection at its first use (SPEC §8 "Identity"); a connection that
+ * connection at its first use (docs/contract.md "Applications and isolation"); a connection that
  * never declared one acts as the app "".
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -45,6 +45,7 @@ struct _BtCallers
   GHashTable *callers; /* unique name → Caller */
   GHashTable *peers;   /* app id → GPtrArray of unique names */
   GHashTable *pending; /* unique name → GPtrArray of GTask */
+  char *frontend;      /* the portal frontend's unique name, or NULL */
 };
 
 G_DEFINE_TYPE (BtCallers, bt_callers, G_TYPE_OBJECT)
@@ -113,6 +114,8 @@ on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
     return;
 
   g_debug ("Caller %s (app “%s”) left the bus", name, caller->app_id);
+  if (g_strcmp0 (self->frontend, name) == 0)
+    g_clear_pointer (&self->frontend, g_free);
   peers_remove (self, caller->app_id, name);
   g_hash_table_remove (self->callers, name);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
@@ -141,6 +144,7 @@ bt_callers_finalize (GObject *object)
   g_hash_table_unref (self->callers);
   g_hash_table_unref (self->peers);
   g_hash_table_unref (self->pending);
+  g_free (self->frontend);
 
   G_OBJECT_CLASS (bt_callers_parent_class)->finalize (object);
 }
@@ -197,10 +201,30 @@ bt_app_id_is_valid (const char *app_id)
   return TRUE;
 }
 
-static gboolean
-flatpak_app_id_is_valid (const char *app_id)
+/* A sandboxed app's id: a well-known bus name, as Flatpak requires */
+gboolean
+bt_sandboxed_app_id_is_valid (const char *app_id)
 {
   return g_dbus_is_name (app_id) && !g_dbus_is_unique_name (app_id);
+}
+
+/*
+ * bt_callers_check_network:
+ *
+ * The network permission rule, for a caller identified by its sandbox and
+ * for an app the portal frontend speaks for: a sandboxed app that could
+ * not reach the network itself does not reach it through the service.
+ */
+gboolean
+bt_callers_check_network (const char *app_id, gboolean sandboxed, gboolean network, GError **error)
+{
+  if (sandboxed && !network)
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                   "The application %s has no network permission", app_id);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /*
@@ -226,7 +250,7 @@ bt_parse_flatpak_info (const char *data, gsize length, char **out_app_id, gboole
   app_id = g_key_file_get_string (keyfile, "Application", "name", NULL);
   if (app_id == NULL)
     app_id = g_key_file_get_string (keyfile, "Runtime", "name", NULL);
-  if (app_id == NULL || *app_id == '\0' || !flatpak_app_id_is_valid (app_id))
+  if (app_id == NULL || *app_id == '\0' || !bt_sandboxed_app_id_is_valid (app_id))
     {
       g_set_error_literal (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
                            "The sandbox metadata names no valid application");
@@ -414,13 +438,10 @@ on_credentials (GObject *source, GAsyncResult *result, gpointer user_data)
         identity = identify_process (pid, &error);
     }
 
-  if (identity != NULL && identity->app_id != NULL && !identity->network)
-    {
-      /* It could not reach the network itself: neither through us */
-      g_set_error (&error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
-                   "The application %s has no network permission", identity->app_id);
-      g_clear_pointer (&identity, identity_free);
-    }
+  if (identity != NULL
+      && !bt_callers_check_network (identity->app_id, identity->app_id != NULL, identity->network,
+                                    &error))
+    g_clear_pointer (&identity, identity_free);
 
   if (identity != NULL && !g_hash_table_contains (self->callers, sender))
     {
@@ -490,7 +511,7 @@ bt_callers_resolve_finish (BtCallers *self, GAsyncResult *result, GError **error
  * bt_callers_identify:
  * @declared_app_id: (nullable): the "app-id" option of the call, if any
  *
- * For a resolved sender, applies the binding rules of SPEC §8.
+ * For a resolved sender, applies the binding rules of docs/contract.md.
  *
  * Returns: the app id the call acts for, or %NULL with @error set.
  */
@@ -562,8 +583,64 @@ bt_callers_get_peers (BtCallers *self, const char *app_id)
   return g_hash_table_lookup (self->peers, app_id);
 }
 
+/*
+ * bt_callers_get_audience:
+ * @via_portal: whether the object was created through the portal backend
+ *
+ * Who hears about an object of @app_id (TransferAdded, PropertiesChanged
+ * and the others): the app's own connections, and for an object created
+ * through the portal backend, the portal frontend's connection too
+ * (docs/contract.md "Applications and isolation").
+ *
+ * Returns: (transfer container) (element-type utf8): unique names, valid
+ * until the callers change
+ */
+GPtrArray *
+bt_callers_get_audience (BtCallers *self, const char *app_id, gboolean via_portal)
+{
+  GPtrArray *peers = g_hash_table_lookup (self->peers, app_id);
+  GPtrArray *audience = g_ptr_array_new ();
+  gboolean frontend_is_peer = FALSE;
+
+  for (guint i = 0; peers != NULL && i < peers->len; i++)
+    {
+      g_ptr_array_add (audience, g_ptr_array_index (peers, i));
+      frontend_is_peer |= g_strcmp0 (g_ptr_array_index (peers, i), self->frontend) == 0;
+    }
+  if (via_portal && self->frontend != NULL && !frontend_is_peer)
+    g_ptr_array_add (audience, self->frontend);
+  return audience;
+}
+
+/*
+ * bt_callers_set_frontend:
+ * @sender: (nullable): a resolved, unsandboxed connection, or %NULL
+ *
+ * Names the portal frontend's connection (bt-portal.c follows the owner
+ * of org.freedesktop.portal.Desktop). It hears about the transfers
+ * created through the portal, and being always connected in a desktop
+ * session, it does not keep the service from leaving when idle.
+ */
+void
+bt_callers_set_frontend (BtCallers *self, const char *sender)
+{
+  g_return_if_fail (sender == NULL
+                    || (g_hash_table_contains (self->callers, sender)
+                        && !bt_callers_is_sandboxed (self, sender)));
+
+  if (g_strcmp0 (self->frontend, sender) == 0)
+    return;
+  g_free (self->frontend);
+  self->frontend = g_strdup (sender);
+  g_debug ("Portal frontend: %s", sender != NULL ? sender : "none");
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+}
+
+/* The connections that keep the service running */
 guint
 bt_callers_get_n_callers (BtCallers *self)
 {
-  return g_hash_table_size (self->callers) + g_hash_table_size (self->pending);
+  guint n = g_hash_table_size (self->callers) + g_hash_table_size (self->pending);
+
+  return self->frontend != NULL ? n - 1 : n;
 }

@@ -1,10 +1,12 @@
 /* bt-changes.c: PropertiesChanged, coalesced and unicast to the owner
  *
- * SPEC §2.2: a status changes at once, counters at most ten times a
- * second per object, and the signals go only to the owning app's
- * connections, never broadcast: another app on the bus must not learn a
- * URI or a byte count. Several changes of one step (error status, message
- * and status) leave as one signal.
+ * docs/contract.md "Progress and change notification": a status changes
+ * at once, counters at most ten times a second per object, and the
+ * signals go only to the owning app's connections (and, for an object
+ * created through the portal backend, to the portal frontend's:
+ * bt_callers_get_audience()), never broadcast: another app on the bus
+ * must not learn a URI or a byte count. Several changes of one step
+ * (error status, message and status) leave as one signal.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -12,7 +14,7 @@
 
 #include "bt-changes.h"
 
-/* 8 per second at most for counters: under the 10/s of SPEC §2.2 with room
+/* 8 per second at most for counters: under the 10/s of docs/contract.md with room
  * for timer jitter */
 #define MIN_INTERVAL_US (125 * G_TIME_SPAN_MILLISECOND)
 
@@ -28,6 +30,7 @@ struct _BtChanges
   BtCallers *callers;
   char *object_path;
   char *app_id;
+  gboolean via_portal;
 
   GHashTable *dirty; /* interned property names */
   guint flush_source;
@@ -61,9 +64,14 @@ bt_changes_free (BtChanges *self)
   g_free (self);
 }
 
+/*
+ * bt_changes_attach:
+ * @via_portal: the object was created through the portal backend: its
+ *   frontend hears about it too
+ */
 void
 bt_changes_attach (BtChanges *self, GDBusConnection *connection, BtCallers *callers,
-                   const char *object_path, const char *app_id)
+                   const char *object_path, const char *app_id, gboolean via_portal)
 {
   g_set_object (&self->connection, connection);
   g_set_object (&self->callers, callers);
@@ -71,6 +79,7 @@ bt_changes_attach (BtChanges *self, GDBusConnection *connection, BtCallers *call
   self->object_path = g_strdup (object_path);
   g_free (self->app_id);
   self->app_id = g_strdup (app_id);
+  self->via_portal = via_portal;
 }
 
 /*
@@ -90,18 +99,19 @@ bt_changes_set_flush_func (BtChanges *self, BtChangesFlushFunc func)
  * bt_changes_emit:
  * @parameters: (transfer floating): the signal's parameters
  *
- * Sends a signal of the interface to the owner's connections only.
+ * Sends a signal of the interface to the owner's connections only (and
+ * the portal frontend's, see bt_changes_attach()).
  */
 void
 bt_changes_emit (BtChanges *self, const char *signal_name, GVariant *parameters)
 {
   g_autoptr (GVariant) params = g_variant_ref_sink (parameters);
-  GPtrArray *peers;
+  g_autoptr (GPtrArray) peers = NULL;
 
   if (self->connection == NULL)
     return;
-  peers = bt_callers_get_peers (self->callers, self->app_id);
-  for (guint i = 0; peers != NULL && i < peers->len; i++)
+  peers = bt_callers_get_audience (self->callers, self->app_id, self->via_portal);
+  for (guint i = 0; i < peers->len; i++)
     g_dbus_connection_emit_signal (self->connection, g_ptr_array_index (peers, i),
                                    self->object_path, self->interface, signal_name, params, NULL);
 }
@@ -125,7 +135,7 @@ bt_changes_flush (BtChanges *self)
   GVariantBuilder changed;
   GHashTableIter iter;
   gpointer key;
-  GPtrArray *peers;
+  g_autoptr (GPtrArray) peers = NULL;
 
   g_clear_handle_id (&self->flush_source, g_source_remove);
   if (self->flush_func != NULL)
@@ -145,8 +155,8 @@ bt_changes_flush (BtChanges *self)
 
   if (self->connection == NULL)
     return;
-  peers = bt_callers_get_peers (self->callers, self->app_id);
-  for (guint i = 0; peers != NULL && i < peers->len; i++)
+  peers = bt_callers_get_audience (self->callers, self->app_id, self->via_portal);
+  for (guint i = 0; i < peers->len; i++)
     {
       g_autoptr (GError) error = NULL;
 

@@ -24,7 +24,7 @@ void bt_changes_set_flush_func (BtChanges *self, BtChangesFlushFunc func);
 void bt_changes_emit (BtChanges *self, const char *signal_name, GVariant *parameters);
 void bt_changes_free (BtChanges *self);
 void bt_changes_attach (BtChanges *self, GDBusConnection *connection, BtCallers *callers,
-                        const char *object_path, const char *app_id);
+                        const char *object_path, const char *app_id, gboolean via_portal);
 void bt_changes_detach (BtChanges *self);
 void bt_changes_add (BtChanges *self, const char *property);
 void bt_changes_flush (BtChanges *self);

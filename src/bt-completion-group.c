@@ -1,6 +1,6 @@
 /* bt-completion-group.c: wakes an application when its transfers have ended
  *
- * SPEC §5: once enabled and every member has ended, the service calls
+ * docs/contract.md "Completion groups": once enabled and every member has ended, the service calls
  * org.freedesktop.Application.ActivateAction on the app's well-known name
  * (its app id), which D-Bus-activates an app that is not running, and
  * sends Completed to the owner's live connections. An app can only be

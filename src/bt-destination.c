@@ -193,6 +193,18 @@ bt_destination_serialize_fd (BtDestination *self)
   return self->identity != NULL ? bt_fd_identity_serialize (self->identity) : NULL;
 }
 
+/*
+ * bt_destination_get_fd_identity:
+ *
+ * Returns: (nullable) (transfer none): what the caller's fd is, for a
+ * destination given as an fd
+ */
+BtFdIdentity *
+bt_destination_get_fd_identity (BtDestination *self)
+{
+  return self->identity;
+}
+
 /* The caller's fd of a transfer recovered from the store: it is gone */
 BtDestination *
 bt_destination_new_detached (void)

@@ -6,6 +6,8 @@
 
 #include <gio/gio.h>
 
+#include "bt-fd-identity.h"
+
 G_BEGIN_DECLS
 
 typedef struct _BtDestination BtDestination;
@@ -15,6 +17,7 @@ BtDestination *bt_destination_new_for_fd (int fd, GError **error);
 BtDestination *bt_destination_new_detached (void);
 BtDestination *bt_destination_new_for_fd_record (GVariant *record, GError **error);
 GVariant *bt_destination_serialize_fd (BtDestination *self);
+BtFdIdentity *bt_destination_get_fd_identity (BtDestination *self);
 gboolean bt_destination_can_reopen (BtDestination *self);
 BtDestination *bt_destination_new_recovered (const char *path, gboolean overwrite);
 void bt_destination_free (BtDestination *self);

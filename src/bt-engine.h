@@ -2,7 +2,7 @@
  *
  * An engine moves the bytes of one attempt for one protocol and direction
  * (HTTP download, HTTP upload and tus, FTP and FTPS). It knows nothing of
- * transfers, the bus, the store or the rules of SPEC §3: it asks its
+ * transfers, the bus, the store or the rules of docs/contract.md: it asks its
  * BtAttempt what to fetch and from where, and tells it what happened
  * through the narrow calls below. The core (bt-attempt.c) holds the rules
  * for every engine: rate limits, timeouts and the low-speed watchdog,
@@ -66,6 +66,8 @@ guint bt_attempt_get_connect_timeout (BtAttempt *self);
 guint bt_attempt_get_response_timeout (BtAttempt *self);
 
 void bt_attempt_add_request_headers (BtAttempt *self, SoupMessageHeaders *headers, GUri *target);
+gboolean bt_attempt_answer_challenge (BtAttempt *self, SoupMessage *msg, SoupAuth *auth,
+                                      gboolean retrying);
 gboolean bt_attempt_get_credentials (BtAttempt *self, gboolean proxy, GUri *target,
                                      const char **out_username, const char **out_password);
 

@@ -3,7 +3,7 @@
  * Every engine reports its failures through these: a GError from GIO,
  * libsoup or our own files, an HTTP status, an FTP reply code. Each gives
  * the ErrorStatus of the interface and whether a retry may help
- * (SPEC §8 "Retries", §8.1 "Engines").
+ * (docs/contract.md "Errors", "Retries and timeouts").
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -97,7 +97,7 @@ bt_error_status_for_gerror (const GError *error, gboolean *out_transient)
   return status;
 }
 
-/* Retried: 408, 429, 5xx; not retried: every other 4xx (SPEC §8) */
+/* Retried: 408, 429, 5xx; not retried: every other 4xx (docs/contract.md) */
 BtErrorStatus
 bt_error_status_for_http (guint status, gboolean *out_transient)
 {
@@ -146,7 +146,7 @@ bt_error_status_for_http (guint status, gboolean *out_transient)
 }
 
 /* RFC 959 §4.2: 4yz is a transient negative completion, 5yz a permanent
- * one (SPEC §8.1: 530 unauthorized, 550 not-found). Anything else where a
+ * one (docs/contract.md: 530 unauthorized, 550 not-found). Anything else where a
  * final answer was due is a server that does not speak FTP as it should. */
 BtErrorStatus
 bt_error_status_for_ftp (guint code, gboolean *out_transient)

@@ -17,6 +17,11 @@ GVariant *bt_fd_identity_serialize (BtFdIdentity *self);
 gboolean bt_fd_identity_can_reopen (BtFdIdentity *self);
 int bt_fd_identity_reopen (BtFdIdentity *self, int flags, GError **error);
 int bt_open_no_symlinks (const char *path, int flags, GError **error);
+const char *bt_fd_identity_get_path (BtFdIdentity *self);
+const char *bt_fd_identity_get_document (BtFdIdentity *self);
+const char *bt_fd_identity_get_document_path (BtFdIdentity *self);
+gboolean bt_fd_identity_needs_host (BtFdIdentity *self);
+gboolean bt_fd_identity_set_host (BtFdIdentity *self, const char *host_file, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BtFdIdentity, bt_fd_identity_free)
 

@@ -329,16 +329,8 @@ static gboolean
 on_authenticate (SoupMessage *msg, SoupAuth *auth, gboolean retrying, gpointer user_data)
 {
   BtEngineJob *job = user_data;
-  const char *username, *password;
 
-  /* One try each: a wrong password ends in unauthorized, not a loop */
-  if (retrying || job->stopped)
-    return FALSE;
-  if (!bt_attempt_get_credentials (job->attempt, soup_auth_is_for_proxy (auth), job->current_uri,
-                                   &username, &password))
-    return FALSE;
-  soup_auth_authenticate (auth, username, password);
-  return TRUE;
+  return !job->stopped && bt_attempt_answer_challenge (job->attempt, msg, auth, retrying);
 }
 
 static void

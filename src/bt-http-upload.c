@@ -249,6 +249,15 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     job_free (job);
 }
 
+/* A proxy's challenge; the server's credentials went with the request */
+static gboolean
+on_authenticate (SoupMessage *msg, SoupAuth *auth, gboolean retrying, gpointer user_data)
+{
+  BtEngineJob *job = user_data;
+
+  return !job->stopped && bt_attempt_answer_challenge (job->attempt, msg, auth, retrying);
+}
+
 static gboolean
 add_request_headers (BtEngineJob *job, SoupMessageHeaders *headers)
 {
@@ -331,6 +340,7 @@ send_step_checked (BtEngineJob *job)
   soup_message_add_flags (job->msg, SOUP_MESSAGE_NO_REDIRECT);
   headers = soup_message_get_request_headers (job->msg);
   bt_attempt_guard_message (attempt, job->msg);
+  g_signal_connect (job->msg, "authenticate", G_CALLBACK (on_authenticate), job);
   add_request_headers (job, headers);
 
   switch (job->step)

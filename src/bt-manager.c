@@ -20,6 +20,7 @@
 #include "bt-completion-group.h"
 #include "bt-http-session.h"
 #include "bt-dbus.h"
+#include "bt-documents.h"
 #include "bt-error.h"
 #include "bt-manager.h"
 #include "bt-notify.h"
@@ -161,7 +162,7 @@ schedule_now (gpointer user_data)
       BtStatus verdict;
 
       if ((!bt_transfer_is_running (transfer) && !bt_transfer_is_queued (transfer))
-          || bt_transfer_secrets_pending (transfer))
+          || bt_transfer_secrets_pending (transfer) || bt_transfer_documents_pending (transfer))
         continue;
 
       verdict = policy_verdict (self, transfer);
@@ -590,15 +591,17 @@ count_unfinished (BtManager *self, const char *app_id)
   return n;
 }
 
-/* TransferAdded / TransferRemoved: only to the owning app's connections */
+/* TransferAdded / TransferRemoved: only to the owning app's connections
+ * (and the portal frontend's, for a transfer created through it) */
 static void
 emit_to_owner (BtManager *self, BtTransfer *transfer, const char *signal_name)
 {
   g_autoptr (GVariant) params
       = g_variant_ref_sink (g_variant_new ("(o)", bt_transfer_get_object_path (transfer)));
-  GPtrArray *peers = bt_callers_get_peers (self->callers, bt_transfer_get_app_id (transfer));
+  g_autoptr (GPtrArray) peers = bt_callers_get_audience (
+      self->callers, bt_transfer_get_app_id (transfer), bt_transfer_get_via_portal (transfer));
 
-  for (guint i = 0; peers != NULL && i < peers->len; i++)
+  for (guint i = 0; i < peers->len; i++)
     g_dbus_connection_emit_signal (self->connection, g_ptr_array_index (peers, i), BT_MANAGER_PATH,
                                    BT_MANAGER_INTERFACE, signal_name, params, NULL);
 }
@@ -674,6 +677,105 @@ on_secrets_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
   bt_transfer_take_secrets (transfer, secrets);
 }
 
+/* A restored transfer's files of the document portal, checked before it
+ * may run: each document must still exist, name the same host file, and
+ * (for a sandboxed app) still be the app's to write or read */
+typedef struct
+{
+  BtTransfer *transfer;
+  guint pending;
+  BtErrorStatus error_status;
+  char *message; /* the first reason to stop, or NULL */
+} DocumentCheck;
+
+typedef struct
+{
+  DocumentCheck *check;
+  BtFdIdentity *identity;
+  gboolean written; /* the transfer writes it (the download's data, an upload's reply) */
+} DocumentCheckItem;
+
+static void
+on_document_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DocumentCheckItem *item = user_data;
+  DocumentCheck *check = item->check;
+  BtFdIdentity *identity = item->identity;
+  const char *document = bt_fd_identity_get_document (identity);
+  const char *app_id = bt_transfer_get_app_id (check->transfer);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) apps = NULL;
+  g_autofree char *host = bt_document_info_finish (result, &apps, &error);
+  g_autofree char *file = NULL;
+  g_autofree char *problem = NULL;
+
+  if (host == NULL && bt_document_portal_unreachable (error))
+    g_message ("Transfer %s: the document portal does not answer (%s); document %s is "
+               "opened by its host file alone",
+               bt_transfer_get_id (check->transfer), error->message, document);
+  else if (host == NULL)
+    problem = g_strdup_printf ("The document %s is no longer in the document portal (%s)", document,
+                               error->message);
+  else if (file = bt_document_host_file (host, bt_fd_identity_get_document_path (identity)),
+           g_strcmp0 (file, bt_fd_identity_get_path (identity)) != 0)
+    problem = g_strdup_printf ("The document %s now stands for another file (%s)", document, host);
+  else if (bt_transfer_get_sandboxed (check->transfer)
+           && !bt_document_app_may (apps, app_id, item->written ? "write" : "read"))
+    problem = g_strdup_printf ("The application %s may no longer %s the document %s", app_id,
+                               item->written ? "write" : "read", document);
+
+  if (problem != NULL && check->message == NULL)
+    {
+      check->message = g_steal_pointer (&problem);
+      check->error_status = item->written ? BT_ERROR_STATUS_DESTINATION_UNWRITABLE
+                                          : BT_ERROR_STATUS_RESOURCE_CHANGED;
+    }
+  g_free (item);
+  if (--check->pending > 0)
+    return;
+  bt_transfer_documents_checked (check->transfer, check->error_status, check->message);
+  g_object_unref (check->transfer);
+  g_free (check->message);
+  g_free (check);
+}
+
+static void
+check_documents (BtManager *self, BtTransfer *transfer)
+{
+  g_autoptr (GPtrArray) identities = bt_transfer_get_fd_identities (transfer);
+  BtDestination *destination = bt_transfer_get_destination (transfer);
+  DocumentCheck *check;
+
+  if (bt_status_is_finished (bt_transfer_get_status (transfer)))
+    return;
+  check = g_new0 (DocumentCheck, 1);
+  check->transfer = g_object_ref (transfer);
+  for (guint i = 0; i < identities->len; i++)
+    {
+      BtFdIdentity *identity = g_ptr_array_index (identities, i);
+      DocumentCheckItem *item;
+
+      /* A document whose host file was never learnt is its portal's path */
+      if (bt_fd_identity_get_document (identity) == NULL || bt_fd_identity_needs_host (identity))
+        continue;
+      item = g_new0 (DocumentCheckItem, 1);
+      item->check = check;
+      item->identity = identity;
+      item->written
+          = destination != NULL && bt_destination_get_fd_identity (destination) == identity;
+      check->pending++;
+      bt_document_info_async (self->connection, bt_fd_identity_get_document (identity), NULL,
+                              on_document_checked, item);
+    }
+  if (check->pending == 0)
+    {
+      g_object_unref (check->transfer);
+      g_free (check);
+      return;
+    }
+  bt_transfer_set_documents_pending (transfer);
+}
+
 static void
 load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gpointer user_data)
 {
@@ -709,6 +811,7 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
   if (bt_transfer_secrets_pending (transfer))
     bt_secrets_lookup_async (bt_transfer_get_id (transfer), NULL, on_secrets_looked_up,
                              g_object_ref (transfer));
+  check_documents (self, transfer);
 }
 
 /* Creations wait for the store before they are answered: an app that
@@ -750,28 +853,153 @@ track_call_in_flight (BtManager *self, const char *app_id, GDBusMethodInvocation
                           (GDestroyNotify) call_in_flight_free);
 }
 
+/* A transfer being created, until the call is answered */
+typedef struct
+{
+  BtManager *self;
+  GDBusMethodInvocation *invocation;
+  BtTransfer *transfer;
+  BtCompletionGroup *group; /* to join, or NULL */
+  BtReplyFunc make_reply;
+  guint documents_pending;
+} Creation;
+
 static void
-handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters,
-               BtKind kind)
+creation_free (Creation *creation)
+{
+  g_object_unref (creation->self);
+  g_object_unref (creation->transfer);
+  g_clear_object (&creation->group);
+  g_free (creation);
+}
+
+/* The transfer is complete: it goes on the bus and in the store */
+static void
+finish_creation (Creation *creation)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) options = NULL;
-  g_autoptr (BtTransfer) transfer = NULL;
-  g_autofree char *id = NULL;
-  const char *uri;
-  const char *app_id;
-  const char *group_path = NULL;
-  BtCompletionGroup *group = NULL;
-  gboolean sandboxed;
-  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
+  BtManager *self = creation->self;
+  BtTransfer *transfer = creation->transfer;
+  GDBusMethodInvocation *invocation = creation->invocation;
+  const char *id = bt_transfer_get_id (transfer);
 
-  g_variant_get (parameters, "(&s@a{sv})", &uri, &options);
-  app_id = identify (self, g_dbus_method_invocation_get_sender (invocation), options, &error);
-  if (app_id == NULL)
+  /* Enabled while the document portal was asked: it takes no more members */
+  if (creation->group != NULL && bt_completion_group_is_enabled (creation->group))
+    g_set_error_literal (&error, BT_ERROR, BT_ERROR_INVALID_STATE,
+                         "The completion group is enabled: it takes no more members");
+  if (error != NULL || !add_transfer (self, transfer, &error))
     {
+      bt_destination_discard (bt_transfer_get_destination (transfer));
       bt_invocation_return_error (invocation, error);
+      creation_free (creation);
       return;
     }
+  g_debug ("Transfer %s created for app “%s”%s", id, bt_transfer_get_app_id (transfer),
+           bt_transfer_get_via_portal (transfer) ? " through the portal" : "");
+  if (creation->group != NULL)
+    {
+      bt_transfer_set_completion_group (transfer, bt_completion_group_get_id (creation->group));
+      bt_completion_group_add_member (creation->group, id);
+      save_completion_group (self, creation->group);
+    }
+
+  if (bt_transfer_has_secrets (transfer))
+    bt_secrets_store (id, bt_transfer_get_secrets (transfer));
+  /* Answered once the transfer is in the store */
+  bt_transfer_save (transfer);
+  bt_store_when_durable (self->store, invocation, creation->make_reply (transfer), NULL);
+  emit_to_owner (self, transfer, "TransferAdded");
+  schedule (self);
+  creation_free (creation);
+}
+
+typedef struct
+{
+  Creation *creation;
+  BtFdIdentity *identity;
+} DocumentLookup;
+
+static void
+on_document_info (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DocumentLookup *lookup = user_data;
+  Creation *creation = lookup->creation;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *host = bt_document_info_finish (result, NULL, &error);
+  g_autofree char *file = NULL;
+
+  if (host != NULL
+      && (file = bt_document_host_file (host, bt_fd_identity_get_document_path (lookup->identity)))
+             == NULL)
+    g_set_error (&error, BT_ERROR, BT_ERROR_FAILED, "the document is “%s”, not the file given",
+                 host);
+  if (file == NULL || !bt_fd_identity_set_host (lookup->identity, file, &error))
+    g_message ("Document %s of transfer %s: %s; a restart of the service will not find its "
+               "file again",
+               bt_fd_identity_get_document (lookup->identity),
+               bt_transfer_get_id (creation->transfer), error->message);
+  g_free (lookup);
+  if (--creation->documents_pending == 0)
+    finish_creation (creation);
+}
+
+/* A descriptor on the document portal whose host file its extended
+ * attribute did not tell (bt-fd-identity.c): the document portal does */
+static void
+resolve_documents (Creation *creation)
+{
+  g_autoptr (GPtrArray) identities = bt_transfer_get_fd_identities (creation->transfer);
+
+  for (guint i = 0; i < identities->len; i++)
+    {
+      if (bt_fd_identity_needs_host (g_ptr_array_index (identities, i)))
+        creation->documents_pending++;
+    }
+  if (creation->documents_pending == 0)
+    {
+      finish_creation (creation);
+      return;
+    }
+  for (guint i = 0; i < identities->len; i++)
+    {
+      BtFdIdentity *identity = g_ptr_array_index (identities, i);
+      DocumentLookup *lookup;
+
+      if (!bt_fd_identity_needs_host (identity))
+        continue;
+      lookup = g_new0 (DocumentLookup, 1);
+      lookup->creation = creation;
+      lookup->identity = identity;
+      bt_document_info_async (creation->self->connection, bt_fd_identity_get_document (identity),
+                              NULL, on_document_info, lookup);
+    }
+}
+
+/*
+ * bt_manager_create_transfer:
+ * @invocation: (transfer full): the call, answered here; its fds are the
+ *   ones the options name
+ * @creator: whom the transfer is for, and under which rules
+ * @make_reply: the call's answer, from the new transfer
+ *
+ * Creates a download or an upload for an app, with every rule of creation
+ * (quotas, options, completion groups, the sandbox's), for the Manager and
+ * for the portal backend alike. The call is answered once the transfer is
+ * in the store.
+ */
+void
+bt_manager_create_transfer (BtManager *self, GDBusMethodInvocation *invocation, BtKind kind,
+                            const BtCreator *creator, const char *uri, GVariant *options,
+                            BtReplyFunc make_reply)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtTransfer) transfer = NULL;
+  g_autofree char *id = NULL;
+  const char *app_id = creator->app_id;
+  const char *group_path = NULL;
+  BtCompletionGroup *group = NULL;
+  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
+  Creation *creation;
 
   if (GPOINTER_TO_UINT (g_hash_table_lookup (self->calls_in_flight, app_id))
       >= MAX_CALLS_IN_FLIGHT_PER_APP)
@@ -805,45 +1033,56 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
     }
 
   id = new_transfer_id ();
-  sandboxed
-      = bt_callers_is_sandboxed (self->callers, g_dbus_method_invocation_get_sender (invocation));
   if (kind == BT_KIND_DOWNLOAD)
-    transfer
-        = bt_transfer_new_download (id, app_id, self->next_seq, uri, options,
-                                    g_dbus_message_get_unix_fd_list (message), sandboxed, &error);
+    transfer = bt_transfer_new_download (id, app_id, self->next_seq, uri, options,
+                                         g_dbus_message_get_unix_fd_list (message),
+                                         creator->sandboxed, &error);
   else
     transfer = bt_transfer_new_upload (id, app_id, self->next_seq, uri, options,
-                                       g_dbus_message_get_unix_fd_list (message), sandboxed,
-                                       self->responses_dir, &error);
+                                       g_dbus_message_get_unix_fd_list (message),
+                                       creator->sandboxed, self->responses_dir, &error);
   if (transfer == NULL)
     {
       bt_invocation_return_error (invocation, error);
       return;
     }
   self->next_seq++;
+  bt_transfer_set_via_portal (transfer, creator->via_portal);
 
-  if (!add_transfer (self, transfer, &error))
+  creation = g_new0 (Creation, 1);
+  creation->self = g_object_ref (self);
+  creation->invocation = invocation;
+  creation->transfer = g_steal_pointer (&transfer);
+  creation->group = group != NULL ? g_object_ref (group) : NULL;
+  creation->make_reply = make_reply;
+  resolve_documents (creation);
+}
+
+static GVariant *
+reply_object_path (BtTransfer *transfer)
+{
+  return g_variant_new ("(o)", bt_transfer_get_object_path (transfer));
+}
+
+static void
+handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters,
+               BtKind kind)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) options = NULL;
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  const char *uri;
+  BtCreator creator = { 0 };
+
+  g_variant_get (parameters, "(&s@a{sv})", &uri, &options);
+  creator.app_id = identify (self, sender, options, &error);
+  if (creator.app_id == NULL)
     {
-      bt_destination_discard (bt_transfer_get_destination (transfer));
       bt_invocation_return_error (invocation, error);
       return;
     }
-  g_debug ("Transfer %s created for app “%s”", id, app_id);
-  if (group != NULL)
-    {
-      bt_transfer_set_completion_group (transfer, bt_completion_group_get_id (group));
-      bt_completion_group_add_member (group, id);
-      save_completion_group (self, group);
-    }
-
-  if (bt_transfer_has_secrets (transfer))
-    bt_secrets_store (bt_transfer_get_id (transfer), bt_transfer_get_secrets (transfer));
-  /* Answered once the transfer is in the store */
-  bt_transfer_save (transfer);
-  bt_store_when_durable (self->store, invocation,
-                         g_variant_new ("(o)", bt_transfer_get_object_path (transfer)), NULL);
-  emit_to_owner (self, transfer, "TransferAdded");
-  schedule (self);
+  creator.sandboxed = bt_callers_is_sandboxed (self->callers, sender);
+  bt_manager_create_transfer (self, invocation, kind, &creator, uri, options, reply_object_path);
 }
 
 static gint
@@ -872,22 +1111,21 @@ strv_contains_checked (GVariant *statuses, const char *status)
   return FALSE;
 }
 
-static void
-handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+/*
+ * bt_manager_list_transfers:
+ * @filter: the filter of GetTransfers ("group", "status", "kind"; an
+ *   "app-id" in it is the caller's identity, not a filter)
+ *
+ * Returns: (transfer container) (element-type BtTransfer): the app's
+ * transfers that pass @filter, oldest first; or %NULL with @error set
+ */
+static gboolean
+check_filter (GVariant *filter, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) filter = NULL;
-  g_autoptr (GVariant) statuses = NULL;
-  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
-  GVariantBuilder builder;
   GVariantIter iter;
-  const char *key, *group = NULL, *kind = NULL;
+  const char *key;
   GVariant *value;
-  const char *app_id;
-  GHashTableIter transfers;
-  gpointer transfer_ptr;
 
-  g_variant_get (parameters, "(@a{sv})", &filter);
   g_variant_iter_init (&iter, filter);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
@@ -900,27 +1138,33 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
 
       if (type == NULL)
         {
-          g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                                                 "Unknown filter “%s”", key);
-          return;
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Unknown filter “%s”", key);
+          return FALSE;
         }
       if (!g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
         {
-          g_dbus_method_invocation_return_error (invocation, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                                                 "Filter “%s” must be of type “%s”", key, type);
-          return;
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                       "Filter “%s” must be of type “%s”", key, type);
+          return FALSE;
         }
     }
+  return TRUE;
+}
+
+GPtrArray *
+bt_manager_list_transfers (BtManager *self, const char *app_id, GVariant *filter, GError **error)
+{
+  g_autoptr (GVariant) statuses = NULL;
+  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
+  const char *group = NULL, *kind = NULL;
+  GHashTableIter transfers;
+  gpointer transfer_ptr;
+
+  if (!check_filter (filter, error))
+    return NULL;
   g_variant_lookup (filter, "group", "&s", &group);
   g_variant_lookup (filter, "kind", "&s", &kind);
   statuses = g_variant_lookup_value (filter, "status", G_VARIANT_TYPE_STRING_ARRAY);
-
-  app_id = identify (self, g_dbus_method_invocation_get_sender (invocation), filter, &error);
-  if (app_id == NULL)
-    {
-      bt_invocation_return_error (invocation, error);
-      return;
-    }
 
   g_hash_table_iter_init (&transfers, self->transfers);
   while (g_hash_table_iter_next (&transfers, NULL, &transfer_ptr))
@@ -944,6 +1188,56 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
       g_ptr_array_add (matches, transfer);
     }
   g_ptr_array_sort (matches, compare_seq);
+  return g_steal_pointer (&matches);
+}
+
+/*
+ * bt_manager_lookup_transfer:
+ *
+ * Returns: (transfer none): the transfer at @object_path if it belongs to
+ * @app_id; else %NULL and AccessDenied, the same for another app's
+ * transfer as for none at all (FAULTS X1)
+ */
+BtTransfer *
+bt_manager_lookup_transfer (BtManager *self, const char *app_id, const char *object_path,
+                            GError **error)
+{
+  BtTransfer *transfer = NULL;
+
+  if (g_str_has_prefix (object_path, BT_TRANSFER_PATH_PREFIX))
+    transfer
+        = g_hash_table_lookup (self->transfers, object_path + strlen (BT_TRANSFER_PATH_PREFIX));
+  if (transfer == NULL || !bt_transfer_is_exported (transfer)
+      || !g_str_equal (bt_transfer_get_app_id (transfer), app_id))
+    {
+      g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
+                   "%s is not a transfer of the application “%s”", object_path, app_id);
+      return NULL;
+    }
+  return transfer;
+}
+
+static void
+handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) filter = NULL;
+  g_autoptr (GPtrArray) matches = NULL;
+  GVariantBuilder builder;
+  const char *app_id;
+
+  g_variant_get (parameters, "(@a{sv})", &filter);
+  /* The filter is checked before the caller binds an app id with it */
+  if (check_filter (filter, &error)
+      && (app_id
+          = identify (self, g_dbus_method_invocation_get_sender (invocation), filter, &error))
+             != NULL)
+    matches = bt_manager_list_transfers (self, app_id, filter, &error);
+  if (matches == NULL)
+    {
+      bt_invocation_return_error (invocation, error);
+      return;
+    }
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("ao"));
   for (guint i = 0; i < matches->len; i++)
@@ -1248,4 +1542,10 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
 
   update_idle (self);
   return g_steal_pointer (&self);
+}
+
+BtCallers *
+bt_manager_get_callers (BtManager *self)
+{
+  return self->callers;
 }

@@ -4,7 +4,7 @@
  * org.freedesktop.Notifications when it completes or fails (never when
  * the app canceled it), once. The app's own texts are used; for an
  * outcome it gave no title for, the service's own text, in the
- * service's locale (SPEC §8.1 "Translations"), naming the file and, on
+ * service's locale (docs/contract.md "Creating transfers"), naming the file and, on
  * failure, the reason in words.
  *
  * A completed download into a file the service knows by its path offers

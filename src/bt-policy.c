@@ -4,7 +4,7 @@
  * metered), roaming from ModemManager when it runs, a metered data budget
  * counted here, and the user's restrict-background-data setting.
  * PowerState comes from GPowerProfileMonitor and UPower. The decisions
- * themselves are pure functions: the matrix of SPEC §3, exactly.
+ * themselves are pure functions: the matrix of docs/contract.md, exactly.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,28 +15,26 @@
 
 #include <glib/gstdio.h>
 
+#include "bt-names.h"
 #include "bt-policy.h"
 
 #define USAGE_SAVE_INTERVAL_US (5 * G_USEC_PER_SEC)
 
-static const char *const network_state_names[] = {
-  "unrestricted", "metered", "metered-over-limit", "roaming", "background-restricted", "offline",
-};
-G_STATIC_ASSERT (G_N_ELEMENTS (network_state_names) == BT_NETWORK_OFFLINE + 1);
-
-static const char *const power_state_names[] = { "normal", "power-saver", "battery-low" };
-G_STATIC_ASSERT (G_N_ELEMENTS (power_state_names) == BT_POWER_BATTERY_LOW + 1);
+/* The strings on the bus come from common/bt-names.c, shared with the
+ * library's BgtNetworkState and BgtPowerState */
+G_STATIC_ASSERT (BT_N_NETWORK_STATE_NAMES == BT_NETWORK_OFFLINE + 1);
+G_STATIC_ASSERT (BT_N_POWER_STATE_NAMES == BT_POWER_BATTERY_LOW + 1);
 
 const char *
 bt_network_state_to_string (BtNetworkState state)
 {
-  return network_state_names[state];
+  return bt_network_state_names[state];
 }
 
 const char *
 bt_power_state_to_string (BtPowerState state)
 {
-  return power_state_names[state];
+  return bt_power_state_names[state];
 }
 
 BtNetworkState
@@ -67,7 +65,7 @@ bt_power_state_compute (gboolean power_saver, gboolean on_battery, double percen
 }
 
 /*
- * The matrix of SPEC §3:
+ * The matrix of docs/contract.md "Network cost and power":
  *
  *   network state               unrestricted-only  default  always
  *   unrestricted                run                run      run

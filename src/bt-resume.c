@@ -1,6 +1,6 @@
 /* bt-resume.c: what to do with the answer to a (range) request
  *
- * The decision table of SPEC §3 "Resume correctness" as a pure function:
+ * The decision table of docs/contract.md "Persistence and resuming" as a pure function:
  * data is appended only after a 206 whose Content-Range is valid, starts
  * exactly where the partial data ends and agrees with the size learnt
  * before; anything else starts over, so versions are never mixed.

@@ -9,7 +9,7 @@
  *
  *  - The first connection asks for "bytes=N-" from the first byte missing.
  *    Only a 206 with a strong validator (ETag) and a known size splits the
- *    download (SPEC §8.1); anything else leaves one connection, silently.
+ *    download (docs/contract.md); anything else leaves one connection, silently.
  *  - Then connections join up to the number asked for, each taking half of
  *    the largest segment left, and a connection done with its segment
  *    takes the next work (aria2's work stealing), so that no connection

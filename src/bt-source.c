@@ -557,6 +557,22 @@ bt_source_new_from_record (GVariant *record, GError **error)
   return g_steal_pointer (&self);
 }
 
+/*
+ * bt_source_collect_fd_identities:
+ * @out: (element-type BtFdIdentity): gets what each of the caller's fds is
+ */
+void
+bt_source_collect_fd_identities (BtSource *self, GPtrArray *out)
+{
+  for (guint i = 0; i < self->pieces->len; i++)
+    {
+      Piece *piece = g_ptr_array_index (self->pieces, i);
+
+      if (piece->identity != NULL)
+        g_ptr_array_add (out, piece->identity);
+    }
+}
+
 const char *
 bt_source_get_path (BtSource *self)
 {

@@ -22,6 +22,7 @@ void bt_source_free (BtSource *self);
 
 GVariant *bt_source_serialize (BtSource *self);
 const char *bt_source_get_path (BtSource *self);
+void bt_source_collect_fd_identities (BtSource *self, GPtrArray *out);
 const char *bt_source_get_content_type (BtSource *self);
 guint64 bt_source_get_size (BtSource *self);
 gboolean bt_source_is_seekable (BtSource *self);

@@ -42,10 +42,11 @@ struct _BtTransfer
   BtKind kind;
   char *uri;
   char *method;
-  GPtrArray *headers;       /* alternating name, value; never a secret one */
-  BtSecrets *secrets;       /* credentials and secret headers: memory and Secret Service only */
-  gboolean has_secrets;     /* the Secret Service holds some */
-  gboolean secrets_pending; /* being read back after a restart: not runnable yet */
+  GPtrArray *headers;         /* alternating name, value; never a secret one */
+  BtSecrets *secrets;         /* credentials and secret headers: memory and Secret Service only */
+  gboolean has_secrets;       /* the Secret Service holds some */
+  gboolean secrets_pending;   /* being read back after a restart: not runnable yet */
+  gboolean documents_pending; /* its documents being checked after a restart: likewise */
   BtPriority priority;
   BtCostPolicy cost_policy;
   char *group;
@@ -79,6 +80,7 @@ struct _BtTransfer
   gboolean recovered_changes;    /* restoring it changed it: save it again */
   gboolean committing;           /* renaming the data into place */
   gboolean sandboxed;            /* created by a sandboxed app */
+  gboolean via_portal;           /* created through the portal backend */
   guint checkpoint_generation;   /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
   guint64 total_bytes; /* BT_SIZE_UNKNOWN when unknown */
@@ -919,6 +921,7 @@ static const BtRecordField record_fields[] = {
   PLAIN ("response-in-state", BOOLEAN, response_in_state),
   PLAIN ("total-to-send", UINT64, total_to_send),
   PLAIN ("sandboxed", BOOLEAN, sandboxed),
+  PLAIN ("portal", BOOLEAN, via_portal),
   PLAIN ("has-secrets", BOOLEAN, has_secrets),
   PLAIN ("completion-group", STRING, completion_group),
   COMPUTED ("max-rate", max_rate),
@@ -973,8 +976,9 @@ bt_transfer_serialize (BtTransfer *self)
 }
 
 /* Where the data (or the reply) goes, found again: a path, or the
- * caller's file opened again if it is still the same one (SPEC §8.1
- * "Sandboxed files"). On failure a detached destination and @error. */
+ * caller's file opened again if it is still the same one (docs/contract.md
+ * "Applications and isolation"). On failure a detached destination and
+ * @error. */
 static BtDestination *
 restore_destination (BtTransfer *self, GError **error)
 {
@@ -1549,7 +1553,7 @@ changed_value (gpointer object, const char *name)
   return get_property_value (BT_TRANSFER (object), name);
 }
 
-/* RangesAdded (SPEC §8.1): the data that arrived since the last one, and
+/* RangesAdded (docs/contract.md): the data that arrived since the last one, and
  * whether the download started over from zero; sent with the properties'
  * flush, so at most as often (and at once on a restart and at the end) */
 static void
@@ -1646,7 +1650,7 @@ bt_transfer_is_unfinished (BtTransfer *self)
 static guint
 backoff_seconds (guint retry)
 {
-  /* 1 s, 4 s, 16 s, … (SPEC §8 "Retries") */
+  /* 1 s, 4 s, 16 s, … (docs/contract.md "Retries and timeouts") */
   guint s = 1;
 
   for (guint i = 1; i < retry && s < 3600; i++)
@@ -1665,7 +1669,7 @@ on_retry_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Keeps the partial data only where Resume() can use it (SPEC §8) */
+/* Keeps the partial data only where Resume() can use it (docs/contract.md) */
 static void
 fail (BtTransfer *self, BtErrorStatus error_status, const char *message)
 {
@@ -1725,7 +1729,7 @@ bt_transfer_hold (BtTransfer *self, BtStatus status)
   bt_transfer_set_status (self, status);
 }
 
-/* SPEC §8: mirrors are tried after a failure that is not 401, 403 or a
+/* docs/contract.md: mirrors are tried after a failure that is not 401, 403 or a
  * local error. */
 static gboolean
 try_next_mirror (BtTransfer *self, BtErrorStatus error_status)
@@ -1846,8 +1850,8 @@ check_not_finished (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_start (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_start (BtTransfer *self, GError **error)
 {
   if (!check_not_finished (self, error))
     return FALSE;
@@ -1866,8 +1870,8 @@ handle_start (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_pause (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_pause (BtTransfer *self, GError **error)
 {
   if (!check_not_finished (self, error))
     return FALSE;
@@ -1879,8 +1883,8 @@ handle_pause (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_resume (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_resume (BtTransfer *self, GError **error)
 {
   gboolean resumable_error
       = self->status == BT_STATUS_ERROR && self->error_status == BT_ERROR_STATUS_DISK_FULL;
@@ -1901,8 +1905,8 @@ handle_resume (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_cancel (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_cancel (BtTransfer *self, GError **error)
 {
   if (!check_not_finished (self, error))
     return FALSE;
@@ -1913,8 +1917,8 @@ handle_cancel (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_remove (BtTransfer *self, GError **error)
+gboolean
+bt_transfer_remove (BtTransfer *self, GError **error)
 {
   if (!bt_status_is_finished (self->status))
     {
@@ -1926,8 +1930,8 @@ handle_remove (BtTransfer *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_set_priority (BtTransfer *self, const char *value, GError **error)
+gboolean
+bt_transfer_set_priority_named (BtTransfer *self, const char *value, GError **error)
 {
   BtPriority priority;
 
@@ -1946,8 +1950,8 @@ handle_set_priority (BtTransfer *self, const char *value, GError **error)
   return TRUE;
 }
 
-static gboolean
-handle_set_cost_policy (BtTransfer *self, const char *value, GError **error)
+gboolean
+bt_transfer_set_cost_policy_named (BtTransfer *self, const char *value, GError **error)
 {
   BtCostPolicy policy;
 
@@ -2073,28 +2077,28 @@ dispatch (gpointer object, GDBusMethodInvocation *invocation)
   gboolean ok;
 
   if (g_str_equal (method_name, "Start"))
-    ok = handle_start (self, &error);
+    ok = bt_transfer_start (self, &error);
   else if (g_str_equal (method_name, "Pause"))
-    ok = handle_pause (self, &error);
+    ok = bt_transfer_pause (self, &error);
   else if (g_str_equal (method_name, "Resume"))
-    ok = handle_resume (self, &error);
+    ok = bt_transfer_resume (self, &error);
   else if (g_str_equal (method_name, "Cancel"))
-    ok = handle_cancel (self, &error);
+    ok = bt_transfer_cancel (self, &error);
   else if (g_str_equal (method_name, "Remove"))
-    ok = handle_remove (self, &error);
+    ok = bt_transfer_remove (self, &error);
   else if (g_str_equal (method_name, "SetPriority"))
     {
       const char *value;
 
       g_variant_get (parameters, "(&s)", &value);
-      ok = handle_set_priority (self, value, &error);
+      ok = bt_transfer_set_priority_named (self, value, &error);
     }
   else if (g_str_equal (method_name, "SetCostPolicy"))
     {
       const char *value;
 
       g_variant_get (parameters, "(&s)", &value);
-      ok = handle_set_cost_policy (self, value, &error);
+      ok = bt_transfer_set_cost_policy_named (self, value, &error);
     }
   else if (g_str_equal (method_name, "SetRequestedUri"))
     {
@@ -2141,7 +2145,21 @@ dispatch (gpointer object, GDBusMethodInvocation *invocation)
 
   if (!ok)
     bt_invocation_return_error (invocation, error);
-  else if (self->store != NULL)
+  else
+    bt_transfer_return_when_saved (self, invocation);
+}
+
+/*
+ * bt_transfer_return_when_saved:
+ * @invocation: (transfer full): a call that changed the transfer
+ *
+ * Answers @invocation with no value once what it changed is in the store
+ * (STYLE 14).
+ */
+void
+bt_transfer_return_when_saved (BtTransfer *self, GDBusMethodInvocation *invocation)
+{
+  if (self->store != NULL)
     bt_store_when_durable (self->store, invocation, NULL, NULL);
   else
     g_dbus_method_invocation_return_value (invocation, NULL);
@@ -2167,6 +2185,8 @@ get_property (gpointer object, const char *name)
 
 static const BtBusObjectVTable bus_object_vtable = {
   .info = &org_freedesktop_background_transfer_transfer_interface,
+  /* The portal frontend does not call the objects: it acts for an app
+   * through the portal backend's interface (bt-portal.c) */
   .foreign_message = "This transfer belongs to another application",
   .get_owner = get_owner,
   .is_alive = is_alive,
@@ -2209,7 +2229,8 @@ bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *ca
   self->exported = TRUE;
   self->connection = g_object_ref (connection);
   self->callers = g_object_ref (callers);
-  bt_changes_attach (self->changes, connection, callers, self->object_path, self->app_id);
+  bt_changes_attach (self->changes, connection, callers, self->object_path, self->app_id,
+                     self->via_portal);
   return TRUE;
 }
 
@@ -2221,6 +2242,49 @@ bt_transfer_unexport (BtTransfer *self)
   self->exported = FALSE;
   g_clear_object (&self->connection);
   g_clear_object (&self->callers);
+}
+
+/*
+ * bt_transfer_get_properties:
+ *
+ * Returns: (transfer floating): every property of the Transfer interface,
+ * as Properties.GetAll gives them
+ */
+GVariant *
+bt_transfer_get_properties (BtTransfer *self)
+{
+  return bt_bus_object_get_all (&bus_object_vtable, self);
+}
+
+/*
+ * bt_transfer_get_fd_identities:
+ *
+ * Returns: (transfer container) (element-type BtFdIdentity): what each of
+ * the caller's fds that the transfer uses is
+ */
+GPtrArray *
+bt_transfer_get_fd_identities (BtTransfer *self)
+{
+  GPtrArray *identities = g_ptr_array_new ();
+
+  if (self->destination != NULL && bt_destination_get_fd_identity (self->destination) != NULL)
+    g_ptr_array_add (identities, bt_destination_get_fd_identity (self->destination));
+  if (self->source != NULL)
+    bt_source_collect_fd_identities (self->source, identities);
+  return identities;
+}
+
+/*
+ * bt_transfer_set_via_portal:
+ *
+ * Marks a new transfer, before it is exported, as created through the
+ * portal backend: the portal frontend hears about it too.
+ */
+void
+bt_transfer_set_via_portal (BtTransfer *self, gboolean via_portal)
+{
+  g_return_if_fail (!self->exported);
+  self->via_portal = via_portal;
 }
 
 /* The vtable of a transfer object; its user data is the BtTransfer */
@@ -2241,6 +2305,8 @@ bt_transfer_vtable (void)
 GETTER (const char *, id, self->id)
 GETTER (const char *, object_path, self->object_path)
 GETTER (const char *, app_id, self->app_id)
+GETTER (gboolean, via_portal, self->via_portal)
+GETTER (gboolean, sandboxed, self->sandboxed)
 GETTER (guint64, seq, self->seq)
 GETTER (BtKind, kind, self->kind)
 GETTER (BtStatus, status, self->status)
@@ -2306,6 +2372,49 @@ bt_transfer_take_secrets (BtTransfer *self, BtSecrets *secrets)
       self->secrets = secrets;
     }
   self->secrets_pending = FALSE;
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+}
+
+/*
+ * bt_transfer_set_documents_pending:
+ *
+ * A transfer restored with files of the document portal does not run
+ * until the document portal has confirmed that they are still the app's
+ * (bt-manager.c, bt_transfer_documents_checked()).
+ */
+void
+bt_transfer_set_documents_pending (BtTransfer *self)
+{
+  self->documents_pending = TRUE;
+}
+
+gboolean
+bt_transfer_documents_pending (BtTransfer *self)
+{
+  return self->documents_pending;
+}
+
+/*
+ * bt_transfer_documents_checked:
+ * @message: (nullable): why the transfer cannot go on, or %NULL if its
+ *   documents are still the app's
+ *
+ * Ends a transfer whose documents are gone, writing nothing to them; or
+ * lets it run.
+ */
+void
+bt_transfer_documents_checked (BtTransfer *self, BtErrorStatus error_status, const char *message)
+{
+  self->documents_pending = FALSE;
+  if (message != NULL && !bt_status_is_finished (self->status))
+    {
+      g_warning ("Transfer %s cannot go on: %s", self->id, message);
+      self->queued = FALSE;
+      bt_transfer_set_error (self, error_status, message);
+      bt_transfer_set_status (self, BT_STATUS_ERROR);
+      bt_transfer_save (self);
+      return;
+    }
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
 }
 
@@ -2512,7 +2621,7 @@ bt_transfer_set_rate (BtTransfer *self, guint64 rate)
 }
 
 /* Recorded in the store at once: a pause, a crash or a restart of the
- * service resumes against these (SPEC §8.1 "Engines") */
+ * service resumes against these (docs/contract.md "Persistence and resuming") */
 void
 bt_transfer_set_validators (BtTransfer *self, guint64 total, const char *etag,
                             const char *last_modified, gboolean resumable)

@@ -48,10 +48,24 @@ void bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush);
 void bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes);
 gboolean bt_transfer_keeps_service_busy (BtTransfer *self);
 
+void bt_transfer_set_via_portal (BtTransfer *self, gboolean via_portal);
 gboolean bt_transfer_export (BtTransfer *self, GDBusConnection *connection, BtCallers *callers,
                              GError **error);
 void bt_transfer_unexport (BtTransfer *self);
 const GDBusInterfaceVTable *bt_transfer_vtable (void);
+GVariant *bt_transfer_get_properties (BtTransfer *self);
+GPtrArray *bt_transfer_get_fd_identities (BtTransfer *self);
+
+/* The control methods of the Transfer interface, for its objects and for
+ * the portal backend; the caller has checked who asks */
+gboolean bt_transfer_start (BtTransfer *self, GError **error);
+gboolean bt_transfer_pause (BtTransfer *self, GError **error);
+gboolean bt_transfer_resume (BtTransfer *self, GError **error);
+gboolean bt_transfer_cancel (BtTransfer *self, GError **error);
+gboolean bt_transfer_remove (BtTransfer *self, GError **error);
+gboolean bt_transfer_set_priority_named (BtTransfer *self, const char *value, GError **error);
+gboolean bt_transfer_set_cost_policy_named (BtTransfer *self, const char *value, GError **error);
+void bt_transfer_return_when_saved (BtTransfer *self, GDBusMethodInvocation *invocation);
 
 void bt_transfer_set_status (BtTransfer *self, BtStatus status);
 void bt_transfer_set_error (BtTransfer *self, BtErrorStatus error_status, const char *message);
@@ -71,6 +85,12 @@ gboolean bt_transfer_is_exported (BtTransfer *self);
 const char *bt_transfer_get_id (BtTransfer *self);
 const char *bt_transfer_get_object_path (BtTransfer *self);
 const char *bt_transfer_get_app_id (BtTransfer *self);
+gboolean bt_transfer_get_via_portal (BtTransfer *self);
+gboolean bt_transfer_get_sandboxed (BtTransfer *self);
+void bt_transfer_set_documents_pending (BtTransfer *self);
+gboolean bt_transfer_documents_pending (BtTransfer *self);
+void bt_transfer_documents_checked (BtTransfer *self, BtErrorStatus error_status,
+                                    const char *message);
 guint64 bt_transfer_get_seq (BtTransfer *self);
 BtKind bt_transfer_get_kind (BtTransfer *self);
 BtStatus bt_transfer_get_status (BtTransfer *self);

@@ -11,7 +11,7 @@ PACKAGES="
   dbus dbus-daemon nginx-light curl aria2 gnome-keyring libsecret-tools
   python3-pyftpdlib python3-trustme openssl clang-format valgrind vsftpd
   valac bash-completion strace fiu-utils faketime bubblewrap
-  zsh fish locales
+  zsh fish locales gi-docgen
 "
 
 # Node.js and npm run the tus server of the upload tests; the machine's own

@@ -7,6 +7,10 @@
 #   tests     meson test in _build (arguments to this script go to meson test)
 #   unit      tools/check-unit.sh: systemd-analyze verify and security of the
 #             user unit (prints its exposure score)
+#   docs      _build is configured with -Ddocs=true, so the build makes the
+#             API reference (gi-docgen, any warning fails the build);
+#             tools/check-docs.py: nothing newly undocumented, README and
+#             docs link nothing outside the repository
 #   fuzz      tools/fuzz.sh: the libFuzzer build (_fuzz), each target
 #             FUZZ_SECONDS (10) from its committed corpus
 #   sanitize  an ASan + UBSan build (_asan) running the unit suite and the
@@ -19,7 +23,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-jobs=${BGT_CI_JOBS:-tests unit fuzz sanitize valgrind soak}
+jobs=${BGT_CI_JOBS:-tests unit docs fuzz sanitize valgrind soak}
 sanitize_suites=${BGT_SANITIZE_SUITES:-download security cli bindings harness policy}
 # Without LeakSanitizer: its tracer crashes now and then at the exit of an
 # FTPS transfer's service ("Tracer caught signal 11"), a false alarm
@@ -29,7 +33,13 @@ has_job() { [[ " $jobs " == *" $1 "* ]]; }
 stamp() { echo "== $(date +%T) $*"; }
 
 tools/install-deps.sh || exit 1
-if [ -d _build ]; then meson setup --reconfigure _build >/dev/null; else meson setup _build >/dev/null; fi || exit 1
+setup_args=()
+if has_job docs; then setup_args+=(-Ddocs=true); fi
+if [ -d _build ]; then
+  meson setup --reconfigure "${setup_args[@]}" _build >/dev/null
+else
+  meson setup "${setup_args[@]}" _build >/dev/null
+fi || exit 1
 ninja -C _build || exit 1
 # Results of an earlier run must not count for this one
 rm -rf "$results" _asan/test-results _fuzz/fuzz-results.xml
@@ -46,6 +56,12 @@ if has_job unit; then
   stamp "unit"
   tools/check-unit.sh _build || status=1
   summary_args+=(--junit "unit=$results/unit.xml")
+fi
+
+if has_job docs; then
+  stamp "docs"
+  /usr/bin/python3 tools/check-docs.py _build || status=1
+  summary_args+=(--junit "docs=$results/docs.xml")
 fi
 
 soak_pid=

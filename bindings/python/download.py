@@ -30,7 +30,7 @@ def main(argv):
 
     def on_progress(transfer, _pspec):
         total = transfer.props.total_bytes_to_receive
-        if total != GLib.MAXUINT64:
+        if total >= 0:  # -1 while the server has not said
             print(f"{transfer.props.bytes_received}/{total} bytes", flush=True)
 
     def on_done(transfer, result):

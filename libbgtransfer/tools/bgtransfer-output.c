@@ -173,10 +173,10 @@ cli_format_duration (guint64 seconds)
   return g_strdup_printf ("%u:%02u", (guint) (seconds / 60), (guint) (seconds % 60));
 }
 
-/* Bytes moved and bytes to move (G_MAXUINT64 when unknown): received for a
+/* Bytes moved and bytes to move (-1 when unknown): received for a
  * download, sent for an upload */
 void
-cli_transfer_get_progress (BgtTransfer *transfer, guint64 *bytes, guint64 *total)
+cli_transfer_get_progress (BgtTransfer *transfer, gint64 *bytes, gint64 *total)
 {
   if (bgt_transfer_get_kind (transfer) == BGT_TRANSFER_KIND_UPLOAD)
     {
@@ -202,13 +202,13 @@ cli_transfer_get_location (BgtTransfer *transfer)
 char *
 cli_format_progress (BgtTransfer *transfer)
 {
-  guint64 bytes, total;
+  gint64 bytes, total;
   g_autofree char *done = NULL;
   g_autofree char *size = NULL;
 
   cli_transfer_get_progress (transfer, &bytes, &total);
   done = format_size (bytes);
-  if (total != G_MAXUINT64)
+  if (total >= 0)
     {
       size = format_size (total);
       /* TRANSLATORS: bytes done/bytes in all, such as "12.3 MB/50.0 MB" */
@@ -219,14 +219,18 @@ cli_format_progress (BgtTransfer *transfer)
   return g_strdup (or_dash (NULL));
 }
 
+/* The library's fraction, as a whole percentage; -1 when the size is unknown */
 static int
-percentage (guint64 bytes, guint64 total)
+percentage (BgtTransfer *transfer)
 {
-  if (total == G_MAXUINT64)
+  gint64 bytes, total;
+
+  cli_transfer_get_progress (transfer, &bytes, &total);
+  if (total < 0)
     return -1;
   if (total == 0)
     return 100;
-  return (int) MIN (100.0, (double) bytes * 100.0 / (double) total);
+  return (int) (bgt_transfer_get_progress (transfer) * 100.0);
 }
 
 char *
@@ -242,11 +246,11 @@ cli_format_rate (guint64 rate)
 static char *
 format_eta (BgtTransfer *transfer)
 {
-  guint64 bytes, total, rate = bgt_transfer_get_rate (transfer);
+  gint64 bytes, total, rate = bgt_transfer_get_rate (transfer);
   g_autofree char *duration = NULL;
 
   cli_transfer_get_progress (transfer, &bytes, &total);
-  if (bgt_transfer_get_status (transfer) != BGT_STATUS_RUNNING || rate == 0 || total == G_MAXUINT64
+  if (bgt_transfer_get_status (transfer) != BGT_STATUS_RUNNING || rate <= 0 || total < 0
       || bytes >= total)
     return NULL;
   duration = cli_format_duration ((total - bytes + rate - 1) / rate);
@@ -264,11 +268,8 @@ progress_pieces (BgtTransfer *transfer, gboolean with_status)
   BgtStatus status = bgt_transfer_get_status (transfer);
   g_autofree char *progress = cli_format_progress (transfer);
   g_autofree char *eta = format_eta (transfer);
-  guint64 bytes, total;
-  int percent;
+  int percent = percentage (transfer);
 
-  cli_transfer_get_progress (transfer, &bytes, &total);
-  percent = percentage (bytes, total);
   if (percent >= 0)
     {
       g_autofree char *text = g_strdup_printf ("%3d%%", percent);
@@ -452,7 +453,7 @@ cli_transfer_to_json (BgtTransfer *transfer, const char *event, gboolean with_he
 {
   GString *out = g_string_new ("{");
   gboolean upload = bgt_transfer_get_kind (transfer) == BGT_TRANSFER_KIND_UPLOAD;
-  guint64 bytes, total;
+  gint64 bytes, total;
 
   cli_transfer_get_progress (transfer, &bytes, &total);
   if (event != NULL)
@@ -467,10 +468,10 @@ cli_transfer_to_json (BgtTransfer *transfer, const char *event, gboolean with_he
   json_string (out, "method", bgt_transfer_get_method (transfer));
   json_uint (out, "bytes", bytes);
   json_key (out, "total");
-  if (total == G_MAXUINT64)
+  if (total < 0)
     g_string_append (out, "null");
   else
-    g_string_append_printf (out, "%" G_GUINT64_FORMAT, total);
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, total);
   json_uint (out, "rate", bgt_transfer_get_rate (transfer));
   json_uint (out, "http-status", bgt_transfer_get_http_status (transfer));
   json_string (out, "error-status",
@@ -681,18 +682,18 @@ print_field (const char *name, const char *value)
 }
 
 static void
-print_size_field (const char *name, guint64 size)
+print_size_field (const char *name, gint64 size)
 {
   g_autofree char *human = NULL;
 
-  if (size == G_MAXUINT64)
+  if (size < 0)
     {
       /* TRANSLATORS: a size that is not known yet */
       print_field (name, _ ("unknown"));
       return;
     }
   human = format_size (size);
-  g_print ("%s: %" G_GUINT64_FORMAT " (%s)\n", name, size, human);
+  g_print ("%s: %" G_GINT64_FORMAT " (%s)\n", name, size, human);
 }
 
 /* Why a paused transfer waits, in the service's own words: the network
@@ -706,9 +707,9 @@ waiting_reason (BgtTransfer *transfer)
     {
       case BGT_STATUS_PAUSED_COSTED_NETWORK:
       case BGT_STATUS_PAUSED_NO_NETWORK:
-        return bgt_client_get_network_state (client);
+        return cli_enum_nick (BGT_TYPE_NETWORK_STATE, bgt_client_get_network_state (client));
       case BGT_STATUS_PAUSED_SYSTEM_POLICY:
-        return bgt_client_get_power_state (client);
+        return cli_enum_nick (BGT_TYPE_POWER_STATE, bgt_client_get_power_state (client));
       default:
         return NULL;
     }
@@ -719,7 +720,7 @@ cli_print_transfer_details (BgtTransfer *transfer)
 {
   gboolean upload = bgt_transfer_get_kind (transfer) == BGT_TRANSFER_KIND_UPLOAD;
   BgtErrorStatus error_status = bgt_transfer_get_error_status (transfer);
-  guint64 bytes, total;
+  gint64 bytes, total;
   g_autofree char *rate = cli_format_rate (bgt_transfer_get_rate (transfer));
   g_autofree char *http_status = NULL;
   g_autofree char *attempts = g_strdup_printf ("%u", bgt_transfer_get_attempts (transfer));
@@ -788,7 +789,7 @@ struct _CliProgress
   CliThrottle throttle;
   gboolean status_shown;
   BgtStatus shown_status; /* lines: the last status printed */
-  guint64 shown_bytes;    /* lines: the byte count last printed */
+  gint64 shown_bytes;     /* lines: the byte count last printed */
   glong drawn_width;      /* bar: the columns drawn on the current line */
   gboolean ended;
 };
@@ -832,7 +833,7 @@ draw_bar (CliProgress *self)
   g_autoptr (GString) right = g_string_new (NULL);
   g_autoptr (GString) line = g_string_new ("\r");
   g_auto (GStrv) pieces = progress_pieces (self->transfer, TRUE);
-  guint64 bytes, total;
+  gint64 bytes, total;
   glong columns = cli_terminal_columns (STDERR_FILENO) - 1; /* the last column would wrap */
   glong width, bar;
 
@@ -841,11 +842,10 @@ draw_bar (CliProgress *self)
   width = cli_display_width (right->str);
 
   bar = MIN (columns - width - 3, 40);
-  if (total != G_MAXUINT64 && bar >= 10)
+  if (total >= 0 && bar >= 10)
     {
-      glong filled = total == 0
-                         ? bar
-                         : (glong) ((double) bar * (double) MIN (bytes, total) / (double) total);
+      double progress = bgt_transfer_get_progress (self->transfer);
+      glong filled = total == 0 ? bar : (glong) ((double) bar * MAX (progress, 0.0));
 
       g_string_append_c (line, '[');
       for (glong i = 0; i < bar; i++)
@@ -867,7 +867,7 @@ print_progress_line (CliProgress *self)
 {
   BgtStatus status = bgt_transfer_get_status (self->transfer);
   g_autoptr (GString) line = g_string_new (NULL);
-  guint64 bytes, total;
+  gint64 bytes, total;
 
   cli_transfer_get_progress (self->transfer, &bytes, &total);
   /* A failed transfer may have dropped its data: its count means nothing */

@@ -37,7 +37,7 @@ glong cli_terminal_rows (int fd);
 const char *cli_status_label (BgtStatus status);
 char *cli_format_duration (guint64 seconds);
 char *cli_format_rate (guint64 rate);
-void cli_transfer_get_progress (BgtTransfer *transfer, guint64 *bytes, guint64 *total);
+void cli_transfer_get_progress (BgtTransfer *transfer, gint64 *bytes, gint64 *total);
 char *cli_format_progress (BgtTransfer *transfer);
 char *cli_format_state (BgtTransfer *transfer);
 char *cli_format_time (gint64 usec);

@@ -21,12 +21,6 @@
 
 #define EXIT_USAGE 2
 
-#define BUS_NAME "org.freedesktop.BackgroundTransfer"
-#define MANAGER_PATH "/org/freedesktop/BackgroundTransfer"
-#define MANAGER_INTERFACE "org.freedesktop.BackgroundTransfer.Manager"
-#define TRANSFER_INTERFACE "org.freedesktop.BackgroundTransfer.Transfer"
-#define CALL_TIMEOUT_MS 60000
-
 typedef struct _Cli Cli;
 
 typedef enum
@@ -83,7 +77,7 @@ struct _Cli
   gboolean ids;
   gboolean resumable;
   char **part_args;
-  GVariant *parts; /* aa{sv}, from --part */
+  GPtrArray *parts; /* BgtContentPart, from --part */
   char *cost_policy_name;
   char *priority_name;
   char *group;
@@ -113,7 +107,7 @@ struct _Cli
   char *password;
   char *proxy_username;
   char *proxy_password;
-  guint64 max_rate;      /* 0: none */
+  gint64 max_rate;       /* 0: none */
   int enum_arg;          /* set-priority, set-cost-policy, group: the value */
   GFile *file;           /* download: the destination; upload: the source */
   gboolean upload_stdin; /* upload: the source is "-" */
@@ -128,15 +122,12 @@ struct _Cli
   gboolean failed;
 
   /* monitor */
+  GListModel *listed;  /* the library's live list of the app's transfers */
   GHashTable *watches; /* object path → Watch */
-  GPtrArray *rows;     /* the table's transfers, in the order they came */
+  GPtrArray *rows;     /* the table's transfers: the live list's, in its order */
   gboolean table;      /* a table redrawn in place on a terminal */
   CliThrottle table_throttle;
   guint table_lines; /* drawn last time */
-  guint signal_subscriptions[2];
-  guint name_watch_id;
-  gboolean service_seen;
-  gboolean monitor_listing;
 };
 
 static void
@@ -151,11 +142,9 @@ cli_free (Cli *cli)
 {
   for (guint i = 0; i < G_N_ELEMENTS (cli->signal_ids); i++)
     g_clear_handle_id (&cli->signal_ids[i], g_source_remove);
-  for (guint i = 0; i < G_N_ELEMENTS (cli->signal_subscriptions); i++)
-    if (cli->signal_subscriptions[i] != 0)
-      g_dbus_connection_signal_unsubscribe (bgt_client_get_connection (cli->client),
-                                            cli->signal_subscriptions[i]);
-  g_clear_handle_id (&cli->name_watch_id, g_bus_unwatch_name);
+  if (cli->listed != NULL)
+    g_signal_handlers_disconnect_by_data (cli->listed, cli);
+  g_clear_object (&cli->listed);
   cli_throttle_clear (&cli->table_throttle);
   g_clear_pointer (&cli->rows, g_ptr_array_unref);
   g_clear_pointer (&cli->watches, g_hash_table_unref);
@@ -191,7 +180,7 @@ cli_free (Cli *cli)
   g_free (cli->completion_group);
   g_strfreev (cli->header_args);
   g_strfreev (cli->part_args);
-  g_clear_pointer (&cli->parts, g_variant_unref);
+  g_clear_pointer (&cli->parts, g_ptr_array_unref);
   g_strfreev (cli->args);
   g_free (cli);
 }
@@ -509,193 +498,170 @@ prepare_download (Cli *cli, GError **error)
 
 /* ---- Creating a transfer ----------------------------------------------- */
 
-/* The CLI speaks CreateDownload and CreateUpload itself, through the
- * library's connection: every option of the interface (SPEC §2) is a flag,
- * including those libbgtransfer has no setter for yet. The transfer it
- * creates is then followed through the library like any other. */
+static gboolean parse_enum (GType type, const char *nick, int *value);
 
-/* What the service said, as the library would have said it */
-static void
-convert_error (GError *error)
-{
-  if (g_dbus_error_is_remote_error (error))
-    g_dbus_error_strip_remote_error (error);
-  if (error->domain != G_DBUS_ERROR)
-    return;
-  switch (error->code)
-    {
-      case G_DBUS_ERROR_NOT_SUPPORTED:
-        error->domain = BGT_ERROR;
-        error->code = BGT_ERROR_NOT_SUPPORTED;
-        break;
-      case G_DBUS_ERROR_INVALID_ARGS:
-        error->domain = BGT_ERROR;
-        error->code = BGT_ERROR_INVALID_ARGUMENT;
-        break;
-      case G_DBUS_ERROR_ACCESS_DENIED:
-        error->domain = BGT_ERROR;
-        error->code = BGT_ERROR_ACCESS_DENIED;
-        break;
-      default:
-        break; /* the bus's own: the service is out of reach */
-    }
-}
-
-static GVariant *
-credential_new (const char *username, const char *password)
-{
-  GVariantBuilder credential;
-
-  g_variant_builder_init (&credential, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&credential, "{sv}", "username", g_variant_new_string (username));
-  g_variant_builder_add (&credential, "{sv}", "password",
-                         g_variant_new_string (password != NULL ? password : ""));
-  return g_variant_builder_end (&credential);
-}
+/* Every option of the interface (docs/contract.md) is a flag, set on the library's
+ * BgtDownloader or BgtUploader; the transfer it creates is then followed
+ * like any other. */
 
 /* "TITLE", or "TITLE\nBODY" */
 static void
-add_notify_text (GVariantBuilder *notify, const char *outcome, const char *text)
+split_notify_text (const char *text, char **title, char **body)
 {
-  const char *newline = strchr (text, '\n');
-  g_autofree char *title_key = g_strconcat (outcome, "-title", NULL);
-  g_autofree char *body_key = g_strconcat (outcome, "-body", NULL);
+  const char *newline;
 
-  if (newline == NULL)
-    {
-      g_variant_builder_add (notify, "{sv}", title_key, g_variant_new_string (text));
-      return;
-    }
-  g_variant_builder_add (notify, "{sv}", title_key,
-                         g_variant_new_take_string (g_strndup (text, newline - text)));
-  g_variant_builder_add (notify, "{sv}", body_key, g_variant_new_string (newline + 1));
+  if (text == NULL)
+    return;
+  newline = strchr (text, '\n');
+  *title = newline != NULL ? g_strndup (text, newline - text) : g_strdup (text);
+  *body = newline != NULL ? g_strdup (newline + 1) : NULL;
 }
 
-/* The options of both kinds of transfer */
+/* The options of both kinds of transfer: BgtDownloader and BgtUploader
+ * have the same properties for them */
 static void
-add_common_options (Cli *cli, GVariantBuilder *options)
+set_common_options (Cli *cli, GObject *creator)
 {
-  if (cli->app_id != NULL)
-    g_variant_builder_add (options, "{sv}", "app-id", g_variant_new_string (cli->app_id));
-  if (cli->cost_policy != BGT_COST_POLICY_DEFAULT)
-    g_variant_builder_add (
-        options, "{sv}", "cost-policy",
-        g_variant_new_string (cli_enum_nick (BGT_TYPE_COST_POLICY, cli->cost_policy)));
-  if (cli->priority != BGT_PRIORITY_DEFAULT)
-    g_variant_builder_add (options, "{sv}", "priority",
-                           g_variant_new_string (cli_enum_nick (BGT_TYPE_PRIORITY, cli->priority)));
-  if (cli->group != NULL)
-    g_variant_builder_add (options, "{sv}", "group", g_variant_new_string (cli->group));
-  if (cli->tag != NULL)
-    g_variant_builder_add (options, "{sv}", "tag", g_variant_new_string (cli->tag));
-  if (cli->no_start)
-    g_variant_builder_add (options, "{sv}", "start", g_variant_new_boolean (FALSE));
-  if (cli->completion_group != NULL)
-    g_variant_builder_add (options, "{sv}", "completion-group",
-                           g_variant_new_object_path (cli->completion_group));
-  if (cli->max_rate > 0)
-    g_variant_builder_add (options, "{sv}", "max-rate", g_variant_new_uint64 (cli->max_rate));
-  if (cli->headers->len > 0)
-    {
-      GVariantBuilder headers;
-
-      g_variant_builder_init (&headers, G_VARIANT_TYPE ("a(ss)"));
-      for (guint i = 0; i + 1 < cli->headers->len; i += 2)
-        g_variant_builder_add (&headers, "(ss)", (const char *) g_ptr_array_index (cli->headers, i),
-                               (const char *) g_ptr_array_index (cli->headers, i + 1));
-      g_variant_builder_add (options, "{sv}", "headers", g_variant_builder_end (&headers));
-    }
-  if (cli->username != NULL)
-    g_variant_builder_add (options, "{sv}", "server-credential",
-                           credential_new (cli->username, cli->password));
-  if (cli->proxy_username != NULL)
-    g_variant_builder_add (options, "{sv}", "proxy-credential",
-                           credential_new (cli->proxy_username, cli->proxy_password));
+  g_object_set (creator, "cost-policy", cli->cost_policy, "priority", cli->priority, "group",
+                cli->group, "tag", cli->tag, "start", !cli->no_start, "max-rate", cli->max_rate,
+                "method", cli->method, NULL);
   if (cli->notify || cli->notify_success != NULL || cli->notify_failure != NULL)
     {
-      GVariantBuilder notify;
+      g_autofree char *success_title = NULL, *success_body = NULL;
+      g_autofree char *failure_title = NULL, *failure_body = NULL;
 
-      g_variant_builder_init (&notify, G_VARIANT_TYPE_VARDICT);
-      if (cli->notify_success != NULL)
-        add_notify_text (&notify, "success", cli->notify_success);
-      if (cli->notify_failure != NULL)
-        add_notify_text (&notify, "failure", cli->notify_failure);
-      g_variant_builder_add (options, "{sv}", "notify", g_variant_builder_end (&notify));
+      split_notify_text (cli->notify_success, &success_title, &success_body);
+      split_notify_text (cli->notify_failure, &failure_title, &failure_body);
+      g_object_set (creator, "show-notifications", TRUE, "notify-success-title", success_title,
+                    "notify-success-body", success_body, "notify-failure-title", failure_title,
+                    "notify-failure-body", failure_body, NULL);
     }
 }
 
 static void
-on_created_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+set_headers_and_credentials (Cli *cli, gpointer creator,
+                             void (*set_header) (gpointer, const char *, const char *),
+                             void (*set_credential) (gpointer, const char *, const char *),
+                             void (*set_proxy_credential) (gpointer, const char *, const char *))
+{
+  for (guint i = 0; i + 1 < cli->headers->len; i += 2)
+    set_header (creator, g_ptr_array_index (cli->headers, i),
+                g_ptr_array_index (cli->headers, i + 1));
+  if (cli->username != NULL)
+    set_credential (creator, cli->username, cli->password);
+  if (cli->proxy_username != NULL)
+    set_proxy_credential (creator, cli->proxy_username, cli->proxy_password);
+}
+
+static void
+on_download_created (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Cli *cli = user_data;
   g_autoptr (GError) error = NULL;
-  BgtTransfer *transfer = bgt_client_get_transfer_finish (BGT_CLIENT (source), result, &error);
+  BgtDownload *download
+      = bgt_downloader_create_download_finish (BGT_DOWNLOADER (source), result, &error);
 
-  if (transfer == NULL)
+  if (download == NULL)
     fail_create (cli, error);
   else
-    follow_new_transfer (cli, transfer);
+    follow_new_transfer (cli, BGT_TRANSFER (download));
 }
 
 static void
-on_created (GObject *source, GAsyncResult *result, gpointer user_data)
+on_upload_created (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Cli *cli = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = NULL;
-  const char *path;
+  BgtUpload *upload = NULL;
 
-  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), NULL, result,
-                                                           &error);
-  if (reply == NULL)
+  if (cli->parts != NULL)
+    upload = bgt_uploader_create_multipart_upload_finish (BGT_UPLOADER (source), result, &error);
+  else if (cli->upload_stdin)
+    upload = bgt_uploader_create_upload_for_fd_finish (BGT_UPLOADER (source), result, &error);
+  else
+    upload = bgt_uploader_create_upload_finish (BGT_UPLOADER (source), result, &error);
+  if (upload == NULL)
+    fail_create (cli, error);
+  else
+    follow_new_transfer (cli, BGT_TRANSFER (upload));
+}
+
+/* --completion-group names the group by its object path: the library's
+ * object for it first */
+typedef void (*CreateFunc) (Cli *cli, BgtCompletionGroup *group);
+
+typedef struct
+{
+  Cli *cli;
+  CreateFunc create;
+} GroupLookup;
+
+static void
+on_completion_group (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree GroupLookup *lookup = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BgtCompletionGroup) group = NULL;
+
+  group = bgt_client_get_completion_group_finish (BGT_CLIENT (source), result, &error);
+  if (group == NULL)
     {
-      convert_error (error);
-      fail_create (cli, error);
+      fail_create (lookup->cli, error);
       return;
     }
-  g_variant_get (reply, "(&o)", &path);
-  /* Not cancellable: an interruption waits for the transfer, then detaches */
-  bgt_client_get_transfer_async (cli->client, path, NULL, on_created_loaded, cli);
+  lookup->create (lookup->cli, group);
 }
 
 static void
-create_transfer (Cli *cli, const char *method, const char *uri, GVariantBuilder *options,
-                 GUnixFDList *fd_list)
+with_completion_group (Cli *cli, CreateFunc create)
 {
-  (void) BGT_ERROR; /* registered: the service's errors arrive in its domain */
+  GroupLookup *lookup;
+
+  if (cli->completion_group == NULL)
+    {
+      create (cli, NULL);
+      return;
+    }
+  lookup = g_new0 (GroupLookup, 1);
+  lookup->cli = cli;
+  lookup->create = create;
   /* Not cancellable: an interruption waits for the id, then detaches */
-  g_dbus_connection_call_with_unix_fd_list (
-      bgt_client_get_connection (cli->client), BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, method,
-      g_variant_new ("(sa{sv})", uri, options), G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE,
-      CALL_TIMEOUT_MS, fd_list, NULL, on_created, cli);
+  bgt_client_get_completion_group_async (cli->client, cli->completion_group, NULL,
+                                         on_completion_group, lookup);
+}
+
+static void
+create_download (Cli *cli, BgtCompletionGroup *group)
+{
+  g_autoptr (BgtDownloader) downloader = bgt_downloader_new (cli->client);
+
+  set_common_options (cli, G_OBJECT (downloader));
+  set_headers_and_credentials (cli, downloader, (gpointer) bgt_downloader_set_request_header,
+                               (gpointer) bgt_downloader_set_server_credential,
+                               (gpointer) bgt_downloader_set_proxy_credential);
+  bgt_downloader_set_completion_group (downloader, group);
+  bgt_downloader_set_overwrite (downloader, cli->overwrite);
+  bgt_downloader_set_checksum (downloader, cli->checksum);
+  bgt_downloader_set_mirrors (downloader, (const char *const *) cli->mirrors);
+  if (cli->connections > 0)
+    bgt_downloader_set_connections (downloader, (guint) cli->connections);
+  bgt_downloader_set_random_access (downloader, cli->random_access);
+  if (cli->if_changed != NULL)
+    {
+      int value = BGT_IF_CHANGED_RESTART;
+
+      parse_enum (BGT_TYPE_IF_CHANGED, cli->if_changed, &value);
+      bgt_downloader_set_if_changed (downloader, value);
+    }
+  /* Not cancellable: an interruption waits for the id, then detaches */
+  bgt_downloader_create_download_async (downloader, cli->args[0], cli->file, NULL,
+                                        on_download_created, cli);
 }
 
 static void
 run_download (Cli *cli)
 {
-  g_autofree char *path = g_file_get_path (cli->file);
-  GVariantBuilder options;
-
-  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  add_common_options (cli, &options);
-  g_variant_builder_add (&options, "{sv}", "destination", g_variant_new_string (path));
-  if (cli->overwrite)
-    g_variant_builder_add (&options, "{sv}", "overwrite", g_variant_new_boolean (TRUE));
-  if (cli->method != NULL)
-    g_variant_builder_add (&options, "{sv}", "method", g_variant_new_string (cli->method));
-  if (cli->checksum != NULL)
-    g_variant_builder_add (&options, "{sv}", "checksum", g_variant_new_string (cli->checksum));
-  if (cli->mirrors != NULL)
-    g_variant_builder_add (&options, "{sv}", "mirrors",
-                           g_variant_new_strv ((const char *const *) cli->mirrors, -1));
-  if (cli->connections > 0)
-    g_variant_builder_add (&options, "{sv}", "connections",
-                           g_variant_new_uint32 ((guint32) cli->connections));
-  if (cli->if_changed != NULL)
-    g_variant_builder_add (&options, "{sv}", "if-changed", g_variant_new_string (cli->if_changed));
-  if (cli->random_access)
-    g_variant_builder_add (&options, "{sv}", "random-access", g_variant_new_boolean (TRUE));
-  create_transfer (cli, "CreateDownload", cli->args[0], &options, NULL);
+  with_completion_group (cli, create_download);
 }
 
 /* ---- upload ------------------------------------------------------------- */
@@ -703,40 +669,29 @@ run_download (Cli *cli)
 static gboolean
 prepare_parts (Cli *cli, GError **error)
 {
-  GVariantBuilder parts;
-
-  g_variant_builder_init (&parts, G_VARIANT_TYPE ("aa{sv}"));
+  cli->parts = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; cli->part_args[i] != NULL; i++)
     {
       const char *arg = cli->part_args[i];
       const char *eq = strchr (arg, '=');
-      GVariantBuilder part;
+      g_autofree char *name = NULL;
 
       if (eq == NULL || eq == arg)
         {
-          g_variant_builder_clear (&parts);
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                        _ ("invalid part “%s”: use NAME=@FILE or NAME=VALUE"), arg);
           return FALSE;
         }
-      g_variant_builder_init (&part, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&part, "{sv}", "name",
-                             g_variant_new_take_string (g_strndup (arg, (gsize) (eq - arg))));
+      name = g_strndup (arg, (gsize) (eq - arg));
       if (eq[1] == '@')
         {
           g_autoptr (GFile) file = g_file_new_for_commandline_arg (eq + 2);
-          g_autofree char *path = g_file_get_path (file);
-          g_autofree char *basename = g_file_get_basename (file);
 
-          g_variant_builder_add (&part, "{sv}", "file",
-                                 g_variant_new_string (path != NULL ? path : ""));
-          g_variant_builder_add (&part, "{sv}", "filename", g_variant_new_string (basename));
+          g_ptr_array_add (cli->parts, bgt_content_part_new_for_file (name, file));
         }
       else
-        g_variant_builder_add (&part, "{sv}", "value", g_variant_new_string (eq + 1));
-      g_variant_builder_add_value (&parts, g_variant_builder_end (&part));
+        g_ptr_array_add (cli->parts, bgt_content_part_new_for_value (name, eq + 1));
     }
-  cli->parts = g_variant_ref_sink (g_variant_builder_end (&parts));
   return TRUE;
 }
 
@@ -780,42 +735,33 @@ prepare_upload (Cli *cli, GError **error)
 }
 
 static void
-run_upload (Cli *cli)
+create_upload (Cli *cli, BgtCompletionGroup *group)
 {
   const char *uri = cli->parts != NULL ? cli->args[0] : cli->args[1];
-  g_autoptr (GUnixFDList) fd_list = NULL;
-  GVariantBuilder options;
+  g_autoptr (BgtUploader) uploader = bgt_uploader_new (cli->client);
 
-  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  add_common_options (cli, &options);
-  if (cli->method != NULL)
-    g_variant_builder_add (&options, "{sv}", "method", g_variant_new_string (cli->method));
-  if (cli->resumable)
-    g_variant_builder_add (&options, "{sv}", "protocol", g_variant_new_string ("tus"));
+  set_common_options (cli, G_OBJECT (uploader));
+  set_headers_and_credentials (cli, uploader, (gpointer) bgt_uploader_set_request_header,
+                               (gpointer) bgt_uploader_set_server_credential,
+                               (gpointer) bgt_uploader_set_proxy_credential);
+  bgt_uploader_set_completion_group (uploader, group);
+  bgt_uploader_set_resumable (uploader, cli->resumable);
+  /* Not cancellable: an interruption waits for the id, then detaches */
   if (cli->parts != NULL)
-    g_variant_builder_add (&options, "{sv}", "parts", cli->parts);
+    bgt_uploader_create_multipart_upload_async (uploader, uri,
+                                                (BgtContentPart **) cli->parts->pdata,
+                                                cli->parts->len, NULL, on_upload_created, cli);
   else if (cli->upload_stdin)
-    {
-      g_autoptr (GError) error = NULL;
-      int index;
-
-      fd_list = g_unix_fd_list_new ();
-      index = g_unix_fd_list_append (fd_list, STDIN_FILENO, &error);
-      if (index < 0)
-        {
-          g_variant_builder_clear (&options);
-          fail_create (cli, error);
-          return;
-        }
-      g_variant_builder_add (&options, "{sv}", "source-fd", g_variant_new_handle (index));
-    }
+    bgt_uploader_create_upload_for_fd_async (uploader, uri, STDIN_FILENO, NULL, on_upload_created,
+                                             cli);
   else
-    {
-      g_autofree char *path = g_file_get_path (cli->file);
+    bgt_uploader_create_upload_async (uploader, uri, cli->file, NULL, on_upload_created, cli);
+}
 
-      g_variant_builder_add (&options, "{sv}", "source", g_variant_new_string (path));
-    }
-  create_transfer (cli, "CreateUpload", uri, &options, fd_list);
+static void
+run_upload (Cli *cli)
+{
+  with_completion_group (cli, create_upload);
 }
 
 /* ---- list --------------------------------------------------------------- */
@@ -1097,24 +1043,16 @@ static void
 on_uri_set (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply
-      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  gboolean done = bgt_transfer_set_requested_uri_finish (BGT_TRANSFER (source), result, &error);
 
-  if (reply == NULL)
-    convert_error (error);
-  change_done (user_data, reply != NULL, error);
+  change_done (user_data, done, error);
 }
 
-/* SetRequestedUri, which libbgtransfer does not wrap yet */
 static void
 set_uri (Cli *cli)
 {
-  (void) BGT_ERROR; /* registered: the service's errors arrive in its domain */
-  g_dbus_connection_call (bgt_client_get_connection (cli->client), BUS_NAME,
-                          bgt_transfer_get_object_path (cli->transfer), TRANSFER_INTERFACE,
-                          "SetRequestedUri", g_variant_new ("(s)", cli->args[1]), NULL,
-                          G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, cli->cancellable, on_uri_set,
-                          cli);
+  bgt_transfer_set_requested_uri_async (cli->transfer, cli->args[1], cli->cancellable, on_uri_set,
+                                        cli);
 }
 
 static void
@@ -1147,10 +1085,10 @@ run_group (Cli *cli)
 
 /* ---- monitor ------------------------------------------------------------ */
 
-/* The Manager's TransferAdded and TransferRemoved tell of the app's
- * transfers as they come and go; each is then followed through its
- * properties. On a terminal, a table redrawn in place; otherwise a line,
- * or with --json a JSON object, per event. */
+/* The library's live list of the app's transfers tells of them as they
+ * come and go (the service's TransferAdded and TransferRemoved); each is
+ * then followed through its properties. On a terminal, a table redrawn in
+ * place; otherwise a line, or with --json a JSON object, per event. */
 
 #define TABLE_INTERVAL_MS 250
 
@@ -1160,7 +1098,7 @@ typedef struct
   BgtTransfer *transfer;
   CliThrottle throttle;
   BgtStatus shown_status;
-  guint64 shown_bytes;
+  gint64 shown_bytes;
 } Watch;
 
 static void
@@ -1177,7 +1115,7 @@ watch_print (Watch *watch, const char *event)
 {
   Cli *cli = watch->cli;
   BgtTransfer *transfer = watch->transfer;
-  guint64 total;
+  gint64 total;
   g_autoptr (GDateTime) now = NULL;
   g_autofree char *time = NULL;
   g_autofree char *state = NULL;
@@ -1220,7 +1158,7 @@ static void
 on_watch_throttled (gpointer user_data)
 {
   Watch *watch = user_data;
-  guint64 bytes, total;
+  gint64 bytes, total;
 
   cli_transfer_get_progress (watch->transfer, &bytes, &total);
   if (bgt_transfer_get_status (watch->transfer) != watch->shown_status)
@@ -1242,36 +1180,36 @@ on_watch_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
     cli_throttle_poke (&watch->throttle);
 }
 
+/* Follows @transfer, row @index of the table */
 static void
-watch_add (Cli *cli, BgtTransfer *transfer)
+watch_add (Cli *cli, BgtTransfer *transfer, guint index)
 {
   static const char *const signals[]
       = { "notify::status",     "notify::bytes-received",      "notify::total-bytes-to-receive",
           "notify::bytes-sent", "notify::total-bytes-to-send", "notify::rate" };
-  const char *path = bgt_transfer_get_object_path (transfer);
-  Watch *watch;
+  Watch *watch = g_new0 (Watch, 1);
 
-  if (path == NULL || g_hash_table_contains (cli->watches, path))
-    return;
-  watch = g_new0 (Watch, 1);
   watch->cli = cli;
   watch->transfer = g_object_ref (transfer);
   cli_throttle_init (&watch->throttle, 1000, on_watch_throttled, watch);
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
     g_signal_connect (transfer, signals[i], G_CALLBACK (on_watch_notify), watch);
-  g_hash_table_insert (cli->watches, g_strdup (path), watch);
-  g_ptr_array_add (cli->rows, g_object_ref (transfer));
+  g_hash_table_replace (cli->watches, g_strdup (bgt_transfer_get_object_path (transfer)), watch);
+  g_ptr_array_insert (cli->rows, (int) index, g_object_ref (transfer));
   watch_print (watch, "added");
 }
 
+/* Row @index left the list */
 static void
-watch_remove (Cli *cli, const char *path)
+watch_remove (Cli *cli, guint index)
 {
+  g_autoptr (BgtTransfer) transfer = g_object_ref (g_ptr_array_index (cli->rows, index));
+  const char *path = bgt_transfer_get_object_path (transfer);
   Watch *watch = g_hash_table_lookup (cli->watches, path);
 
+  g_ptr_array_remove_index (cli->rows, index);
   if (watch == NULL)
     return;
-  g_ptr_array_remove (cli->rows, watch->transfer);
   watch_print (watch, "removed");
   g_hash_table_remove (cli->watches, path);
 }
@@ -1303,54 +1241,21 @@ draw_table (gpointer user_data)
   fflush (stdout);
 }
 
-static void monitor_list (Cli *cli);
-
+/* The rows mirror the live list: what left it is rows[position …
+ * position + removed), what came is in the list at the same place */
 static void
-on_added_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+on_listed_changed (GListModel *list, guint position, guint removed, guint added, gpointer user_data)
 {
   Cli *cli = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BgtTransfer) transfer = NULL;
 
-  transfer = bgt_client_get_transfer_finish (BGT_CLIENT (source), result, &error);
-  if (transfer != NULL)
-    watch_add (cli, transfer);
-  else if (is_fatal (error) && cli->signum == 0)
-    cli_fail (cli, error);
-  /* else gone again before we looked, or interrupted */
-}
-
-static void
-on_manager_signal (GDBusConnection *connection, const char *sender, const char *object_path,
-                   const char *interface, const char *signal, GVariant *parameters,
-                   gpointer user_data)
-{
-  Cli *cli = user_data;
-  const char *path;
-
-  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(o)")))
-    return;
-  g_variant_get (parameters, "(&o)", &path);
-  if (g_str_equal (signal, "TransferAdded"))
+  for (guint i = 0; i < removed; i++)
+    watch_remove (cli, position);
+  for (guint i = 0; i < added; i++)
     {
-      if (!g_hash_table_contains (cli->watches, path))
-        bgt_client_get_transfer_async (cli->client, path, cli->cancellable, on_added_loaded, cli);
+      g_autoptr (BgtTransfer) transfer = g_list_model_get_item (list, position + i);
+
+      watch_add (cli, transfer, position + i);
     }
-  else if (g_str_equal (signal, "TransferRemoved"))
-    watch_remove (cli, path);
-}
-
-/* A service that comes back (restarted, or activated again) is asked for
- * the list again: that also tells it who we are */
-static void
-on_service_appeared (GDBusConnection *connection, const char *name, const char *owner,
-                     gpointer user_data)
-{
-  Cli *cli = user_data;
-
-  if (cli->service_seen && !cli->monitor_listing)
-    monitor_list (cli);
-  cli->service_seen = TRUE;
 }
 
 static void
@@ -1358,46 +1263,18 @@ on_monitor_listed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Cli *cli = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GListModel) transfers = NULL;
-  g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
-  GHashTableIter iter;
-  gpointer path;
 
-  cli->monitor_listing = FALSE;
-  transfers = bgt_client_list_transfers_finish (BGT_CLIENT (source), result, &error);
-  if (transfers == NULL)
+  cli->listed = bgt_client_list_transfers_finish (BGT_CLIENT (source), result, &error);
+  if (cli->listed == NULL)
     {
       if (cli->signum == 0)
         cli_fail (cli, error);
       return;
     }
-
-  for (guint i = 0; i < g_list_model_get_n_items (transfers); i++)
-    {
-      g_autoptr (BgtTransfer) transfer = g_list_model_get_item (transfers, i);
-      const char *transfer_path = bgt_transfer_get_object_path (transfer);
-
-      if (transfer_path == NULL)
-        continue;
-      g_hash_table_add (listed, (gpointer) transfer_path);
-      watch_add (cli, transfer);
-    }
-  g_hash_table_iter_init (&iter, cli->watches);
-  while (g_hash_table_iter_next (&iter, &path, NULL))
-    if (!g_hash_table_contains (listed, path))
-      g_ptr_array_add (gone, g_strdup (path));
-  for (guint i = 0; i < gone->len; i++)
-    watch_remove (cli, g_ptr_array_index (gone, i));
+  on_listed_changed (cli->listed, 0, 0, g_list_model_get_n_items (cli->listed), cli);
+  g_signal_connect (cli->listed, "items-changed", G_CALLBACK (on_listed_changed), cli);
   if (cli->table)
     cli_throttle_fire (&cli->table_throttle);
-}
-
-static void
-monitor_list (Cli *cli)
-{
-  cli->monitor_listing = TRUE;
-  bgt_client_list_transfers_async (cli->client, cli->cancellable, on_monitor_listed, cli);
 }
 
 static void
@@ -1408,27 +1285,18 @@ monitor_interrupt (Cli *cli)
   cli_quit (cli, EXIT_SUCCESS); /* the way to end a monitor */
 }
 
+/* No polling: the live list changes as the service says, and the library
+ * binds to a restarted service again by itself */
 static void
 run_monitor (Cli *cli)
 {
-  GDBusConnection *connection = bgt_client_get_connection (cli->client);
-  static const char *const signals[] = { "TransferAdded", "TransferRemoved" };
-
   cli->watches
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) watch_free);
   cli->rows = g_ptr_array_new_with_free_func (g_object_unref);
   cli->table = !cli->json && isatty (STDOUT_FILENO);
   cli_throttle_init (&cli->table_throttle, TABLE_INTERVAL_MS, draw_table, cli);
   cli->on_interrupt = monitor_interrupt;
-
-  /* Subscribed before listing, so that nothing created meanwhile is missed */
-  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
-    cli->signal_subscriptions[i] = g_dbus_connection_signal_subscribe (
-        connection, BUS_NAME, MANAGER_INTERFACE, signals[i], MANAGER_PATH, NULL,
-        G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, cli, NULL);
-  cli->name_watch_id = g_bus_watch_name_on_connection (
-      connection, BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, on_service_appeared, NULL, cli, NULL);
-  monitor_list (cli);
+  bgt_client_list_transfers_async (cli->client, cli->cancellable, on_monitor_listed, cli);
 }
 
 /* ---- The commands ------------------------------------------------------- */
@@ -1782,7 +1650,7 @@ check_method (Cli *cli, GError **error)
 
 /* "500", "500k", "2M", "1G": bytes per second, the suffixes in 1024s */
 static gboolean
-parse_rate (const char *text, guint64 *rate)
+parse_rate (const char *text, gint64 *rate)
 {
   char *end = NULL;
   guint64 value, unit = 1;
@@ -1808,9 +1676,9 @@ parse_rate (const char *text, guint64 *rate)
     }
   if (*end != '\0' && end[1] != '\0' && !g_str_equal (end + 1, "B") && !g_str_equal (end + 1, "iB"))
     return FALSE;
-  if (value == 0 || value > G_MAXUINT64 / unit)
+  if (value == 0 || value > (guint64) G_MAXINT64 / unit)
     return FALSE;
-  *rate = value * unit;
+  *rate = (gint64) (value * unit);
   return TRUE;
 }
 

@@ -3,7 +3,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Not a test: it prints figures (SPEC §7). Serves a file from a loopback
+# Not a test: it prints figures (docs/contract.md). Serves a file from a loopback
 # nginx and downloads it with curl, aria2c and the real bgtransferd (on a
 # private bus, through libbgtransfer), over one connection and over four
 # (bgtransfer's option connections=4 against aria2c -x4 -s4), the latter

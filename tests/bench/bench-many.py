@@ -3,7 +3,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Not a test: it prints figures (SPEC §7: total time <= aria2c -j16's).
+# Not a test: it prints figures (docs/contract.md: total time <= aria2c -j16's).
 # bgtransfer runs with its default settings (max-concurrent-transfers 4)
 # and again with 16 concurrent transfers, the number aria2c is given.
 # Several rounds, the competitors' order alternating from round to round,

@@ -3,7 +3,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Not a test: it prints figures (SPEC §7: service RSS <= 64 MiB,
+# Not a test: it prints figures (docs/contract.md: service RSS <= 64 MiB,
 # GetTransfers <= 100 ms, service restart to all re-listed <= 2 s).
 # Creates N transfers that are not started (start=false), so nothing but
 # the store and the bookkeeping is measured. GetTransfers is timed over

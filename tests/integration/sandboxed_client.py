@@ -74,6 +74,20 @@ def main(argv):
             # Identified first (an unidentified caller is shown no node at all)
             call(conn, MANAGER, MANAGER_IFACE, "GetTransfers", GLib.Variant("(a{sv})", ({},)))
             out = call(conn, path, "org.freedesktop.DBus.Introspectable", "Introspect")[0]
+        elif action == "portal-as-frontend":
+            # A sandboxed app that took the frontend's name on a bus that
+            # lets it (a real session bus's Flatpak proxy would not)
+            owned = conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                   "org.freedesktop.DBus", "RequestName",
+                                   GLib.Variant("(su)", ("org.freedesktop.portal.Desktop", 4)),
+                                   None, Gio.DBusCallFlags.NONE, 20000, None).unpack()[0]
+            if owned != 1:
+                raise SystemExit(f"could not own the frontend's name ({owned})")
+            (app_id,) = args
+            out = call(conn, "/org/freedesktop/portal/desktop",
+                       "org.freedesktop.impl.portal.BackgroundTransfer", "GetTransfers",
+                       GLib.Variant("(sa{sv})", (app_id, {})))[0]
+            out = [path for path, _ in out]
         elif action == "wait-completed":
             (path,) = args
             deadline = time.monotonic() + 60

@@ -509,3 +509,35 @@ def test_monitor_json_follows_the_manager_signals(cli, nginx, dest_dir):
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0
+
+
+def test_monitor_follows_on_across_a_restart_of_the_service(bus, cli, nginx, dest_dir):
+    """No polling: the library's live list is reconciled with a new
+    instance of the service, whose TransferAdded and property changes the
+    monitor then reports."""
+    import threading
+    from bgtharness import wait_for
+    old = cli("download", "--no-start", nginx.url("small.txt"), str(dest_dir / "old.txt"),
+              check=0).stdout.strip()
+    proc = subprocess.Popen([CLI, "monitor", "--json"], env=cli.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    events = []
+    reader = threading.Thread(target=lambda: events.extend(json.loads(line)
+                                                           for line in proc.stdout), daemon=True)
+    reader.start()
+
+    def seen(tid, **what):
+        return any(e["id"] == tid and all(e[k] == v for k, v in what.items()) for e in events)
+    try:
+        wait_for(lambda: seen(old, event="added"), 20, "the monitor's listing")
+        bus.kill_service()
+        new = cli("download", "--no-wait", nginx.url("small.txt"), str(dest_dir / "new.txt"),
+                  check=0).stdout.strip()
+        wait_for(lambda: seen(new, event="added"), 20, "the new transfer after the restart")
+        wait_for(lambda: seen(new, status="completed"), 20, "the new transfer's end")
+        cli("start", old, check=0)
+        wait_for(lambda: seen(old, status="completed"), 20, "the old transfer's end")
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0

@@ -333,7 +333,7 @@ def test_sigterm_is_clean(bus, client, nginx, dest_dir):
 
 
 def test_transfer_added_and_removed_reach_only_the_owner(bus, nginx, dest_dir):
-    """SPEC §8.1: TransferAdded and TransferRemoved go to every connection of
+    """TransferAdded and TransferRemoved go to every connection of
     the owning app, and to no other app."""
     owner_a, owner_b, other = bus.connect(), bus.connect(), bus.connect()
     heard = {"a": [], "b": [], "other": []}
@@ -402,7 +402,7 @@ def _collect_ranges_added(conn, path):
 
 
 def test_ranges_added_tell_every_byte_once(bus, nginx, dest_dir):
-    """SPEC §8.1: RangesAdded reports the data as it arrives, each byte once,
+    """RangesAdded reports the data as it arrives, each byte once,
     in order, at most about ten times a second, the last one by the end;
     RangesDownloaded agrees."""
     conn = bus.connect()

@@ -1,4 +1,4 @@
-# test_engines.py: the rules of SPEC §3 held by every engine (§8.1)
+# test_engines.py: the rules of docs/contract.md held by every engine
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
@@ -425,7 +425,7 @@ def test_stalled_ftp_data_is_caught_then_resumed(engine, bus, client, tmp_path, 
 
 
 def test_plain_put_restarts_whole_after_pause_and_kill9(target, bus, client):
-    """SPEC §8.1: a plain PUT has no offset to resume from; after a pause
+    """A plain PUT has no offset to resume from; after a pause
     and after a kill -9 it is sent again whole, and the server ends up
     with the source's bytes."""
     tg = target("put", stall_after=None)
@@ -690,5 +690,44 @@ def test_sandboxed_app_cannot_tell_open_local_ports_from_closed(bwrap_works, eng
             seen[label] = app.run("get", path, "ErrorStatus")
         assert seen == {"listening": "forbidden", "closed": "forbidden"}, seen
         assert listening.accepted == [], "the service connected to a local port"
+    finally:
+        listening.close()
+
+
+@engines("http", "put", "tus", "ftp", "ftps")
+@settings(retry_limit=0)
+def test_portal_transfer_cannot_reach_a_local_server(engine, bus, tmp_path, half):
+    """The third kind of caller: a transfer the portal backend creates for
+    a sandboxed app obeys the app's local-network rule in every engine —
+    forbidden, and not one connection reaches the local server."""
+    from test_portal import Caller
+    frontend = Caller(bus, own_frontend_name=True)
+    app_id = "org.example.PortalEngines"
+    listening = Silent()
+    try:
+        tg = Target(engine, listening, tmp_path, half)
+        if tg.kind == "download":
+            fd = os.open(tmp_path / "x", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            kind, opts = "Download", {"destination-fd": GLib.Variant("h", 0)}
+        else:
+            src = tmp_path / "src.bin"
+            make_source(src, 4 * KIB)
+            fd = os.open(src, os.O_RDONLY)
+            kind, opts = "Upload", {"source-fd": GLib.Variant("h", 0),
+                                    "method": GLib.Variant("s", "PUT"),
+                                    "protocol": GLib.Variant("s",
+                                                             "tus" if engine == "tus" else "plain")}
+        try:
+            path = frontend.create(kind, app_id, tg.uri(), opts, [fd])["transfer"]
+        finally:
+            os.close(fd)
+
+        def state():
+            return frontend.transfers(app_id).get(path, {})
+        wait_for(lambda: state().get("Status") == "error", 20, "the refusal")
+        assert state()["ErrorStatus"] == "forbidden", state()
+        assert listening.accepted == [], "the service connected to a local port"
+        if tg.kind == "download":
+            assert (tmp_path / "x").read_bytes() == b""
     finally:
         listening.close()

@@ -6,7 +6,7 @@
 # not running), notifications, serialized and parallel groups, priority and
 # SetPriority under a limit of one, the concurrency and per-host limits,
 # GetTransfers filters, per-transfer max-rate, OpenResult, Rate, retention,
-# `bgtransfer monitor`, shell completion and the Vala vapi.
+# `bgtransfer monitor` and shell completion. (The Vala vapi: test_bindings.py.)
 #
 # Scheduling is proved from the server's side: timednginx logs when each
 # request started and ended, so overlap and order are what nginx saw.
@@ -159,7 +159,7 @@ def slow_requests(server):
     return [r for r in server.requests("/slow/") if r.method == "GET"]
 
 
-# ---- 1. Completion groups (SPEC §5, §8) -----------------------------------
+# ---- 1. Completion groups (docs/contract.md) -----------------------------
 
 def member_statuses(transfers):
     """{id: (status, error-status)} from the aa{sv} of Completed/ActivateAction."""
@@ -326,7 +326,7 @@ def test_notifications_success_and_failure_texts(bus, server, dest_dir, notifica
         assert c[6].get("desktop-entry") == "org.example.Notified"
 
 
-# BUG (SPEC §8.1: "An app that sets notify without the texts for an outcome
+# BUG (docs/contract.md: "An app that sets notify without the texts for an outcome
 # gets the service's own text for it"): src/bt-manager.c notify_desktop()
 # returns without notifying when the app gave no title for the outcome
 # (`if (title == NULL) return;`) instead of falling back to a text of the
@@ -733,68 +733,3 @@ def test_shell_completion(bus, server, dest_dir, bash_completion):
     # --app-id on the command line names whose ids
     assert complete(env, "bgtransfer", "pause", "--app-id=org.example.Else", "",
                     bash_completion=bash_completion) == [theirs.get_id()]
-
-
-# ---- 13. The Vala vapi ----------------------------------------------------
-
-VALA_PROGRAM = """
-int main (string[] args) {
-    var loop = new MainLoop ();
-    int status = 1;
-    try {
-        var client = new Bgt.Client.sync ("org.example.Vala");
-        var downloader = new Bgt.Downloader (client);
-        downloader.create_download_async.begin (args[1], File.new_for_path (args[2]), null,
-                                                (obj, res) => {
-            try {
-                var download = downloader.create_download_async.end (res);
-                download.wait_async.begin (null, (obj2, res2) => {
-                    try {
-                        download.wait_async.end (res2);
-                        print ("%s %s\\n", download.get_id (),
-                               Bgt.status_to_string (download.status));
-                        status = download.status == Bgt.Status.COMPLETED ? 0 : 1;
-                    } catch (Error e) {
-                        printerr ("%s\\n", e.message);
-                    }
-                    loop.quit ();
-                });
-            } catch (Error e) {
-                printerr ("%s\\n", e.message);
-                loop.quit ();
-            }
-        });
-        loop.run ();
-    } catch (Error e) {
-        printerr ("%s\\n", e.message);
-    }
-    return status;
-}
-"""
-
-
-def test_vala_program_builds_against_the_vapi_and_downloads(bus, server, tmp_path):
-    if shutil.which("valac") is None:
-        pytest.skip("valac is not installed")
-    vapidir = os.path.join(BUILDDIR, "bindings")
-    assert os.path.exists(os.path.join(vapidir, "bgtransfer-1.vapi")), \
-        "valac is installed but the build made no vapi (vapigen missing?)"
-    source = tmp_path / "download.vala"
-    source.write_text(VALA_PROGRAM)
-    program = tmp_path / "download"
-    env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(BUILDDIR, "meson-uninstalled"))
-    # The build tree has the vapi but not its .deps (meson installs that
-    # one): name the packages it depends on, as the .deps file would
-    r = subprocess.run(["valac", "--pkg", "bgtransfer-1", "--pkg", "gio-2.0",
-                        "--pkg", "gio-unix-2.0", "--vapidir", vapidir,
-                        "-o", str(program), str(source)],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    dest = tmp_path / "vala.bin"
-    r = subprocess.run([str(program), server.url("a0.bin"), str(dest)],
-                       env=dict(bus.env, LD_LIBRARY_PATH=os.path.join(BUILDDIR, "libbgtransfer")),
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
-    tid, status = r.stdout.split()
-    assert status == "completed"
-    assert sha256_file(dest) == server.shas["a0.bin"]

@@ -1,5 +1,5 @@
 # test_ftp.py: FTP and explicit FTPS downloads end to end, through the
-# library via GI, against real servers on loopback (SPEC §3, §8, §8.1)
+# library via GI, against real servers on loopback (docs/contract.md)
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
@@ -350,7 +350,7 @@ def test_wrong_password_is_unauthorized_and_not_retried(pyftpd, client, dest_dir
 
 def test_sandboxed_app_may_not_reach_a_local_ftp_server(bwrap_works, bus, pyftpd,  # noqa: F811
                                                         tmp_path):
-    """SPEC §8.1: the local-network rule holds for FTP control and data
+    """The local-network rule holds for FTP control and data
     connections: an app not in local-network-apps gets `forbidden`, and the
     server never hears from the service."""
     mark = pyftpd.mark()
@@ -394,7 +394,7 @@ def test_pasv_naming_another_host_is_not_followed(client, dest_dir):
 def test_ftps_with_forced_tls_and_session_reuse(vsftpds, ftp_root, client, dest_dir):
     """vsftpd with force_anon_logins_ssl, force_anon_data_ssl and
     require_ssl_reuse: the data connection's TLS must resume the control
-    connection's session (SPEC §8.1)."""
+    connection's session."""
     mark = vsftpds.mark()
     dest = dest_dir / "medium.bin"
     t = create(client, vsftpds.url("medium.bin", scheme="ftps"), dest)

@@ -91,7 +91,7 @@ def usage_over_limit(session):
         f.write(f"[metered]\nperiod-start={int(time.time() * 1e6) - 10**6}\nbytes=5000000\n")
 
 
-# state → how to produce it, and what each policy does (SPEC §3, exactly)
+# state → how to produce it, and what each policy does (docs/contract.md, exactly)
 MATRIX = {
     "unrestricted": ((), {}, ["run", "run", "run"]),
     "metered": (("metered",), {}, ["pause", "run", "run"]),
@@ -248,8 +248,9 @@ def test_why_a_transfer_waits(world, nginx):
     world.wait_network_state("roaming")
     t = world.download(nginx, "m.bin", P.DEFAULT)
     settled(t, S.PAUSED_COSTED_NETWORK)
-    wait_for(lambda: world.client.props.network_state == "roaming", 10, "the client's state")
-    assert world.client.props.power_state == "normal"
+    wait_for(lambda: world.client.props.network_state == Bgt.NetworkState.ROAMING, 10,
+             "the client's state")
+    assert world.client.props.power_state == Bgt.PowerState.NORMAL
     r = subprocess.run([os.path.join(BUILDDIR, "libbgtransfer", "tools", "bgtransfer"), "show",
                         t.get_id()], env=dict(world.bus.env, BGTRANSFER_APP_ID="org.example.Policy"),
                        capture_output=True, text=True, timeout=30)
@@ -257,5 +258,6 @@ def test_why_a_transfer_waits(world, nginx):
     assert "Status: paused-costed-network" in r.stdout
     assert "Waiting because: roaming" in r.stdout
     world.mm.set_roaming(False)
-    wait_for(lambda: world.client.props.network_state == "unrestricted", 10, "the notify")
+    wait_for(lambda: world.client.props.network_state == Bgt.NetworkState.UNRESTRICTED, 10,
+             "the notify")
     completes(nginx, t)

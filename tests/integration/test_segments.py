@@ -2,7 +2,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# SPEC §8.1 "Segmented downloads", "Ranges", "Random access" (issue 12).
+# docs/contract.md, "Segmented, mirrored and random-access downloads" (issue 12).
 # What the servers saw is the proof: nginx's access log gives each
 # request's Range, If-Range, what it sent and when it ran (so which ran at
 # once); the fault server records every request and the faults it fired.
@@ -355,7 +355,7 @@ def test_a_metered_network_holds_every_connection(server, tmp_path):
 def test_kill9_resumes_every_range(server, tmp_path):
     """kill -9 again and again: the ranges checkpointed resume, the file
     is byte-identical, and what was fetched twice stays within one
-    checkpoint interval per kill (SPEC §7)."""
+    checkpoint interval per kill (docs/contract.md)."""
     seed = int(os.environ.get("BGT_KILL_SEED", time.time()))
     rng = random.Random(seed)
     bus = ServiceBus(tmpdir=str(tmp_path / "s"))

@@ -71,7 +71,7 @@ typedef struct
   gboolean transient;
 } CodeCase;
 
-/* SPEC §8: retried are 408, 429 and 5xx; other 4xx are not */
+/* docs/contract.md: retried are 408, 429 and 5xx; other 4xx are not */
 static const CodeCase http_cases[] = {
   { 400, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE },
   { 401, BT_ERROR_STATUS_UNAUTHORIZED, FALSE },
@@ -93,7 +93,7 @@ static const CodeCase http_cases[] = {
   { 304, BT_ERROR_STATUS_PROTOCOL_ERROR, FALSE },
 };
 
-/* SPEC §8.1: 4yz transient, 5yz permanent; 530 unauthorized, 550 not-found */
+/* docs/contract.md: 4yz transient, 5yz permanent; 530 unauthorized, 550 not-found */
 static const CodeCase ftp_cases[] = {
   { 421, BT_ERROR_STATUS_SERVICE_UNAVAILABLE, TRUE },
   { 425, BT_ERROR_STATUS_CANNOT_CONNECT, TRUE },

@@ -11,6 +11,7 @@
 #include "bt-dbus.h"
 #include "bt-error.h"
 #include "bt-names.h"
+#include "bt-policy.h"
 #include "bt-types.h"
 
 typedef struct
@@ -27,6 +28,11 @@ static const Table tables[] = {
   { "error-status", bt_error_status_names, BT_N_ERROR_STATUS_NAMES, bgt_error_status_get_type },
   { "priority", bt_priority_names, BT_N_PRIORITY_NAMES, bgt_priority_get_type },
   { "cost-policy", bt_cost_policy_names, BT_N_COST_POLICY_NAMES, bgt_cost_policy_get_type },
+  { "network-state", bt_network_state_names, BT_N_NETWORK_STATE_NAMES, bgt_network_state_get_type },
+  { "power-state", bt_power_state_names, BT_N_POWER_STATE_NAMES, bgt_power_state_get_type },
+  { "transfer-behavior", bt_transfer_behavior_names, BT_N_TRANSFER_BEHAVIOR_NAMES,
+    bgt_transfer_behavior_get_type },
+  { "if-changed", bt_if_changed_names, BT_N_IF_CHANGED_NAMES, bgt_if_changed_get_type },
 };
 
 static gboolean
@@ -132,6 +138,11 @@ test_service_round_trip (void)
       g_assert_true (bt_cost_policy_from_string (bt_cost_policy_names[c], &out));
       g_assert_cmpint (out, ==, c);
     }
+  /* NetworkState and PowerState, as the Manager sends them */
+  for (BtNetworkState n = BT_NETWORK_UNRESTRICTED; n <= BT_NETWORK_OFFLINE; n++)
+    g_assert_cmpstr (bt_network_state_to_string (n), ==, bt_network_state_names[n]);
+  for (BtPowerState p = BT_POWER_NORMAL; p <= BT_POWER_BATTERY_LOW; p++)
+    g_assert_cmpstr (bt_power_state_to_string (p), ==, bt_power_state_names[p]);
 }
 
 static void
@@ -289,6 +300,23 @@ test_transfer_members (void)
       "s");
 }
 
+/* bgt-version.h is generated from the project's version */
+static void
+test_library_version (void)
+{
+  g_autofree char *version
+      = g_strdup_printf ("%d.%d.%d", BGT_MAJOR_VERSION, BGT_MINOR_VERSION, BGT_MICRO_VERSION);
+
+  g_assert_cmpstr (version, ==, PACKAGE_VERSION);
+  g_assert_cmpstr (BGT_VERSION_STRING, ==, PACKAGE_VERSION);
+  g_assert_true (BGT_CHECK_VERSION (BGT_MAJOR_VERSION, BGT_MINOR_VERSION, BGT_MICRO_VERSION));
+  g_assert_true (BGT_CHECK_VERSION (BGT_MAJOR_VERSION, 0, 0));
+  g_assert_false (BGT_CHECK_VERSION (BGT_MAJOR_VERSION, BGT_MINOR_VERSION, BGT_MICRO_VERSION + 1));
+  g_assert_false (BGT_CHECK_VERSION (BGT_MAJOR_VERSION + 1, 0, 0));
+  /* The API of a 0.x tree is the 1.0 API being built */
+  g_assert_cmpint (BGT_VERSION_MAX_ALLOWED, >=, BGT_VERSION_1_0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -303,6 +331,7 @@ main (int argc, char **argv)
   g_test_add_func ("/names/library/nicks", test_library_nicks);
   g_test_add_func ("/names/library/round-trip", test_library_round_trip);
   g_test_add_func ("/names/library/error-domain", test_library_error_domain);
+  g_test_add_func ("/names/library/version", test_library_version);
 
   return g_test_run ();
 }

@@ -1,4 +1,4 @@
-/* Unit tests of the cost-policy matrix and the power rules (SPEC §3)
+/* Unit tests of the cost-policy matrix and the power rules (docs/contract.md)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,7 +9,7 @@
 static void
 test_matrix (void)
 {
-  /* Exactly the table of SPEC §3: rows are network states, columns
+  /* Exactly the table of docs/contract.md: rows are network states, columns
    * unrestricted-only, default, always. */
   static const struct
   {

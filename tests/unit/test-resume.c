@@ -1,4 +1,4 @@
-/* Unit tests of the resume decision table (SPEC §3 "Resume correctness")
+/* Unit tests of the resume decision table (docs/contract.md "Persistence and resuming")
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
