@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "bgt-private.h"
+#include "bt-names.h"
 
 /**
  * BgtDownload:
@@ -126,4 +127,82 @@ bgt_download_open_result_finish (BgtDownload *self, GAsyncResult *result, GError
 {
   return _bgt_transfer_open_fd_finish (BGT_TRANSFER (self), result, bgt_download_open_result_async,
                                        error);
+}
+
+static void
+on_range_requested (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BgtTransfer *self = g_task_get_source_object (task);
+  g_autoptr (GVariant) reply = NULL;
+  GError *error = NULL;
+
+  reply = _bgt_client_call_finish (bgt_transfer_get_client (self), result, NULL, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * bgt_download_request_range_async:
+ * @self: a #BgtDownload
+ * @offset: the first byte wanted
+ * @length: how many bytes from @offset
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called when the service
+ *   took the request
+ * @user_data: data for @callback
+ *
+ * Asks the service to fetch these bytes before the rest, as a media
+ * player that seeks: a connection goes there (with one connection, that
+ * connection moves there and goes on from there). The call does not wait
+ * for the data: #BgtTransfer::ranges-added tells when it has arrived, and
+ * a #BgtResultStream (bgt_download_open_result_stream_async()) asks and
+ * waits by itself. Only for a download created with
+ * #BgtDownloader:random-access (else %BGT_ERROR_INVALID_STATE), from a
+ * server that answers ranges (else the data comes in order).
+ *
+ * Since: 1.0
+ */
+void
+bgt_download_request_range_async (BgtDownload *self, gint64 offset, gint64 length,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  BgtTransfer *transfer;
+
+  g_return_if_fail (BGT_IS_DOWNLOAD (self));
+  g_return_if_fail (offset >= 0 && length >= 0);
+
+  transfer = BGT_TRANSFER (self);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bgt_download_request_range_async);
+  _bgt_client_call (bgt_transfer_get_client (transfer), bgt_transfer_get_object_path (transfer),
+                    BGT_TRANSFER_INTERFACE, BT_TRANSFER_METHOD_REQUEST_RANGE,
+                    g_variant_new ("(tt)", (guint64) offset, (guint64) length), NULL, NULL,
+                    cancellable, on_range_requested, g_steal_pointer (&task));
+}
+
+/**
+ * bgt_download_request_range_finish:
+ * @self: a #BgtDownload
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes bgt_download_request_range_async().
+ *
+ * Returns: %TRUE if the service took the request
+ *
+ * Since: 1.0
+ */
+gboolean
+bgt_download_request_range_finish (BgtDownload *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (BGT_IS_DOWNLOAD (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bgt_download_request_range_async,
+                        FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -28,6 +28,14 @@ BGT_AVAILABLE_IN_1_0
 GInputStream *bgt_download_open_result_finish (BgtDownload *self, GAsyncResult *result,
                                                GError **error);
 
+BGT_AVAILABLE_IN_1_0
+void bgt_download_request_range_async (BgtDownload *self, gint64 offset, gint64 length,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data);
+BGT_AVAILABLE_IN_1_0
+gboolean bgt_download_request_range_finish (BgtDownload *self, GAsyncResult *result,
+                                            GError **error);
+
 /* In bgt-result-stream.c */
 BGT_AVAILABLE_IN_1_0
 void bgt_download_open_result_stream_async (BgtDownload *self, GCancellable *cancellable,

@@ -7,11 +7,10 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include <gio/gunixfdlist.h>
+#include <gio/gunixinputstream.h>
 
 #include "bgt-private.h"
 #include "bgt-result-stream.h"
-#include "bt-names.h"
 
 /**
  * BgtResultStream:
@@ -21,13 +20,15 @@
  * video as it downloads and seeks in it.
  *
  * The stream reads the partial file that the service hands out
- * (`OpenResult`). A read of bytes that are on disk returns at once; a read
+ * (`OpenResult`), like bgt_download_open_result_async(), but never past
+ * what is on disk: a read of bytes that are there returns at once; a read
  * of bytes that are not there yet asks the service to fetch them first
- * (`RequestRange`: a connection goes there) and waits, without blocking
- * the main loop when asynchronous, until they arrive (`RangesAdded`). When
- * the download restarts from zero, what was on disk is forgotten and reads
- * wait again. A read fails once the download fails or is canceled; at the
- * end of a completed download it returns 0.
+ * (bgt_download_request_range_async(): a connection goes there) and
+ * waits, without blocking the main loop when asynchronous, until they
+ * arrive (#BgtTransfer::ranges-added). When the download restarts from
+ * zero, what was on disk is forgotten and reads wait again. A read fails
+ * once the download fails or is canceled; at the end of a completed
+ * download it returns 0.
  *
  * Out-of-order reads need a download created with the option
  * `random-access` from a server that answers ranges; otherwise reads wait
@@ -59,17 +60,18 @@ struct _BgtResultStream
   GInputStream parent_instance;
 
   BgtDownload *download;
-  GDBusConnection *connection;
-  char *object_path;
-  GMainContext *context; /* where the service's signals arrive */
+  GMainContext *context; /* where the download's signals come */
+  GInputStream *file;    /* the partial file (OpenResult), read with pread() */
   int fd;
   goffset position;
   gint64 size;       /* -1 while unknown */
   GArray *runs;      /* of Run: sorted, merged; the data on disk */
   gboolean complete; /* the download completed: everything is there */
   GError *failure;   /* the download failed or was canceled */
-  guint ranges_added_id;
-  guint properties_id;
+  gulong ranges_added_id;
+  gulong ranges_id;
+  gulong status_id;
+  gulong size_id;
   GTask *pending; /* a read waiting for data */
   gulong pending_cancel_id;
   guint64 requested_start; /* the last RequestRange, not to repeat it */
@@ -180,12 +182,10 @@ try_read (BgtResultStream *self, ReadData *data, gssize *out_read, GError **erro
 static void
 on_range_requested (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (GVariant) reply = NULL;
   g_autoptr (GError) error = NULL;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   /* A download without random-access: its data comes in order anyway */
-  if (reply == NULL)
+  if (!bgt_download_request_range_finish (BGT_DOWNLOAD (source), result, &error))
     g_debug ("RequestRange: %s", error->message);
 }
 
@@ -202,10 +202,8 @@ request_range (BgtResultStream *self, gsize count)
     return;
   self->requested_start = start;
   self->requested_end = end;
-  g_dbus_connection_call (self->connection, BGT_BUS_NAME, self->object_path, BGT_TRANSFER_INTERFACE,
-                          BT_TRANSFER_METHOD_REQUEST_RANGE,
-                          g_variant_new ("(tt)", start, end - start), NULL, G_DBUS_CALL_FLAGS_NONE,
-                          BGT_CALL_TIMEOUT_MS, NULL, on_range_requested, NULL);
+  bgt_download_request_range_async (self->download, (gint64) start, (gint64) (end - start), NULL,
+                                    on_range_requested, NULL);
 }
 
 static void
@@ -353,77 +351,80 @@ bgt_result_stream_read_fn (GInputStream *stream, void *buffer, gsize count,
   return n;
 }
 
-/* ---- What the service says ---------------------------------------------- */
+/* ---- What the download says -------------------------------------------- */
 
 static void
-take_status (BgtResultStream *self, const char *status)
+take_status (BgtResultStream *self)
 {
-  if (g_str_equal (status, "completed"))
+  BgtStatus status = bgt_transfer_get_status (BGT_TRANSFER (self->download));
+
+  if (status == BGT_STATUS_COMPLETED)
     self->complete = TRUE;
-  else if (self->failure == NULL && g_str_equal (status, "error"))
+  else if (self->failure == NULL && status == BGT_STATUS_ERROR)
     self->failure
         = g_error_new_literal (BGT_ERROR, BGT_ERROR_TRANSFER_FAILED, "The download failed");
-  else if (self->failure == NULL && g_str_equal (status, "canceled"))
+  else if (self->failure == NULL && status == BGT_STATUS_CANCELED)
     self->failure
         = g_error_new_literal (BGT_ERROR, BGT_ERROR_TRANSFER_CANCELED, "The download was canceled");
 }
 
 static void
-take_properties (BgtResultStream *self, GVariant *properties)
+take_size (BgtResultStream *self)
 {
-  g_autoptr (GVariant) ranges = NULL;
-  const char *status;
-  guint64 total;
+  self->size = bgt_transfer_get_total_bytes_to_receive (BGT_TRANSFER (self->download));
+}
 
-  if (g_variant_lookup (properties, BT_TRANSFER_PROPERTY_TOTAL_BYTES, "t", &total))
-    self->size = total == G_MAXUINT64 || total > G_MAXINT64 ? -1 : (gint64) total;
-  ranges = g_variant_lookup_value (properties, BT_TRANSFER_PROPERTY_RANGES_DOWNLOADED,
-                                   G_VARIANT_TYPE ("a(tt)"));
+/* RangesDownloaded: the whole truth, it replaces what the signals said */
+static void
+take_ranges (BgtResultStream *self)
+{
+  g_autoptr (GVariant) ranges = bgt_transfer_dup_ranges (BGT_TRANSFER (self->download));
+
+  g_array_set_size (self->runs, 0);
   if (ranges != NULL)
-    {
-      /* The whole truth: it replaces what the signals said */
-      g_array_set_size (self->runs, 0);
-      runs_add_variant (self->runs, ranges);
-    }
-  if (g_variant_lookup (properties, BT_TRANSFER_PROPERTY_STATUS, "&s", &status))
-    take_status (self, status);
+    runs_add_variant (self->runs, ranges);
 }
 
 static void
-on_properties_changed (GDBusConnection *connection, const char *sender, const char *path,
-                       const char *interface, const char *signal, GVariant *parameters,
-                       gpointer user_data)
+on_status (GObject *object, GParamSpec *pspec, gpointer user_data)
 {
   BgtResultStream *self = user_data;
-  g_autoptr (GVariant) changed = NULL;
-  const char *iface;
 
-  g_variant_get (parameters, "(&s@a{sv}as)", &iface, &changed, NULL);
-  if (!g_str_equal (iface, BGT_TRANSFER_INTERFACE))
-    return;
-  take_properties (self, changed);
+  take_status (self);
   wake (self);
 }
 
 static void
-on_ranges_added (GDBusConnection *connection, const char *sender, const char *path,
-                 const char *interface, const char *signal, GVariant *parameters,
-                 gpointer user_data)
+on_size (GObject *object, GParamSpec *pspec, gpointer user_data)
 {
   BgtResultStream *self = user_data;
-  g_autoptr (GVariant) added = NULL;
-  gboolean restarted;
 
-  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(a(tt)b)")))
-    return;
-  g_variant_get (parameters, "(@a(tt)b)", &added, &restarted);
+  take_size (self);
+  wake (self);
+}
+
+static void
+on_ranges (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  BgtResultStream *self = user_data;
+
+  take_ranges (self);
+  wake (self);
+}
+
+static void
+on_ranges_added (BgtTransfer *transfer, GVariant *added, gboolean restarted, gpointer user_data)
+{
+  BgtResultStream *self = user_data;
+
   if (restarted)
     {
       /* What was read so far is void; what comes is the new version */
       g_array_set_size (self->runs, 0);
       self->requested_start = self->requested_end = 0;
     }
-  runs_add_variant (self->runs, added);
+  if (added != NULL && g_variant_is_of_type (added, G_VARIANT_TYPE ("a(tt)")))
+    runs_add_variant (self->runs, added);
   wake (self);
 }
 
@@ -505,11 +506,12 @@ bgt_result_stream_seekable_init (GSeekableIface *iface)
 static void
 unsubscribe (BgtResultStream *self)
 {
-  if (self->ranges_added_id != 0)
-    g_dbus_connection_signal_unsubscribe (self->connection, self->ranges_added_id);
-  if (self->properties_id != 0)
-    g_dbus_connection_signal_unsubscribe (self->connection, self->properties_id);
-  self->ranges_added_id = self->properties_id = 0;
+  if (self->download == NULL)
+    return;
+  g_clear_signal_handler (&self->ranges_added_id, self->download);
+  g_clear_signal_handler (&self->ranges_id, self->download);
+  g_clear_signal_handler (&self->status_id, self->download);
+  g_clear_signal_handler (&self->size_id, self->download);
 }
 
 static gboolean
@@ -518,16 +520,8 @@ bgt_result_stream_close_fn (GInputStream *stream, GCancellable *cancellable, GEr
   BgtResultStream *self = BGT_RESULT_STREAM (stream);
 
   unsubscribe (self);
-  if (self->fd >= 0 && close (self->fd) < 0)
-    {
-      int errsv = errno;
-
-      self->fd = -1;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s", g_strerror (errsv));
-      return FALSE;
-    }
   self->fd = -1;
-  return TRUE;
+  return self->file == NULL || g_input_stream_close (self->file, cancellable, error);
 }
 
 static void
@@ -544,11 +538,8 @@ bgt_result_stream_finalize (GObject *object)
 {
   BgtResultStream *self = BGT_RESULT_STREAM (object);
 
-  if (self->fd >= 0)
-    close (self->fd);
+  g_clear_object (&self->file);
   g_clear_object (&self->download);
-  g_clear_object (&self->connection);
-  g_free (self->object_path);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_array_unref (self->runs);
   g_clear_error (&self->failure);
@@ -581,7 +572,9 @@ bgt_result_stream_init (BgtResultStream *self)
  * bgt_result_stream_get_download:
  * @self: a #BgtResultStream
  *
- * Returns: (transfer none): the download whose data it reads
+ * Gets the download whose data the stream reads.
+ *
+ * Returns: (transfer none): the download
  *
  * Since: 1.0
  */
@@ -596,7 +589,10 @@ bgt_result_stream_get_download (BgtResultStream *self)
  * bgt_result_stream_get_size:
  * @self: a #BgtResultStream
  *
- * Returns: the size of the download's data, or -1 while it is not known
+ * Gets the size of the download's data, known once the server has
+ * answered; %G_SEEK_END needs it.
+ *
+ * Returns: the size in bytes, or -1 while it is not known
  *
  * Since: 1.0
  */
@@ -632,67 +628,36 @@ bgt_result_stream_has_data (BgtResultStream *self, goffset offset, gsize length)
 /* ---- Opening -------------------------------------------------------------- */
 
 static void
-on_state (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  BgtResultStream *self = g_task_get_task_data (task);
-  g_autoptr (GVariant) reply = NULL;
-  g_autoptr (GVariant) properties = NULL;
-  GError *error = NULL;
-
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply == NULL)
-    {
-      g_dbus_error_strip_remote_error (error);
-      g_task_return_error (task, error);
-      return;
-    }
-  g_variant_get (reply, "(@a{sv})", &properties);
-  take_properties (self, properties);
-  g_task_return_pointer (task, g_object_ref (self), g_object_unref);
-}
-
-static void
 on_opened (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BgtResultStream *self = g_task_get_task_data (task);
-  g_autoptr (GUnixFDList) fd_list = NULL;
-  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GArray) heard = NULL;
   GError *error = NULL;
-  gint32 handle;
 
-  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), &fd_list,
-                                                           result, &error);
-  if (reply == NULL)
+  self->file = _bgt_transfer_open_fd_finish (BGT_TRANSFER (source), result,
+                                             bgt_download_open_result_stream_async, &error);
+  if (self->file == NULL)
     {
-      g_dbus_error_strip_remote_error (error);
       g_task_return_error (task, error);
       return;
     }
-  g_variant_get (reply, "(h)", &handle);
-  if (fd_list == NULL || handle < 0 || handle >= g_unix_fd_list_get_length (fd_list)
-      || (self->fd = g_unix_fd_list_get (fd_list, handle, &error)) < 0)
-    {
-      if (error == NULL)
-        error = g_error_new_literal (BGT_ERROR, BGT_ERROR_FAILED,
-                                     "The service sent no file descriptor");
-      g_task_return_error (task, error);
-      return;
-    }
-  /* What is on disk now; the signals subscribed to before say what comes */
-  g_dbus_connection_call (self->connection, BGT_BUS_NAME, self->object_path,
-                          "org.freedesktop.DBus.Properties", "GetAll",
-                          g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"),
-                          G_DBUS_CALL_FLAGS_NONE, BGT_CALL_TIMEOUT_MS,
-                          g_task_get_cancellable (task), on_state, g_object_ref (task));
+  self->fd = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (self->file));
+  /* What is on disk now, and what the signals told meanwhile */
+  heard = g_array_copy (self->runs);
+  take_size (self);
+  take_status (self);
+  take_ranges (self);
+  for (guint i = 0; i < heard->len; i++)
+    runs_add (self->runs, g_array_index (heard, Run, i).start, g_array_index (heard, Run, i).end);
+  g_task_return_pointer (task, g_object_ref (self), g_object_unref);
 }
 
 /**
  * bgt_download_open_result_stream_async:
  * @self: a #BgtDownload
  * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when the stream is open
+ * @callback: (scope async) (closure user_data): called when the stream is open
  * @user_data: data for @callback
  *
  * Opens the download's data for reading at any time, in any order, as it
@@ -707,34 +672,27 @@ bgt_download_open_result_stream_async (BgtDownload *self, GCancellable *cancella
 {
   g_autoptr (GTask) task = NULL;
   BgtResultStream *stream;
-  BgtTransfer *transfer;
 
   g_return_if_fail (BGT_IS_DOWNLOAD (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  transfer = BGT_TRANSFER (self);
   stream = g_object_new (BGT_TYPE_RESULT_STREAM, NULL);
   stream->download = g_object_ref (self);
-  stream->connection
-      = g_object_ref (bgt_client_get_connection (bgt_transfer_get_client (transfer)));
-  stream->object_path = g_strdup (bgt_transfer_get_object_path (transfer));
   stream->context = g_main_context_ref_thread_default ();
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, bgt_download_open_result_stream_async);
   g_task_set_task_data (task, stream, g_object_unref);
 
   /* First the signals, then the state: nothing falls in between */
-  stream->ranges_added_id = g_dbus_connection_signal_subscribe (
-      stream->connection, BGT_BUS_NAME, BGT_TRANSFER_INTERFACE, BT_TRANSFER_SIGNAL_RANGES_ADDED,
-      stream->object_path, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_ranges_added, stream, NULL);
-  stream->properties_id = g_dbus_connection_signal_subscribe (
-      stream->connection, BGT_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-      stream->object_path, BGT_TRANSFER_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed,
-      stream, NULL);
-  g_dbus_connection_call_with_unix_fd_list (
-      stream->connection, BGT_BUS_NAME, stream->object_path, BGT_TRANSFER_INTERFACE,
-      BT_TRANSFER_METHOD_OPEN_RESULT, NULL, G_VARIANT_TYPE ("(h)"), G_DBUS_CALL_FLAGS_NONE,
-      BGT_CALL_TIMEOUT_MS, NULL, cancellable, on_opened, g_steal_pointer (&task));
+  stream->ranges_added_id
+      = g_signal_connect (self, "ranges-added", G_CALLBACK (on_ranges_added), stream);
+  stream->ranges_id = g_signal_connect (self, "notify::ranges", G_CALLBACK (on_ranges), stream);
+  stream->status_id = g_signal_connect (self, "notify::status", G_CALLBACK (on_status), stream);
+  stream->size_id
+      = g_signal_connect (self, "notify::total-bytes-to-receive", G_CALLBACK (on_size), stream);
+  _bgt_transfer_open_fd_async (BGT_TRANSFER (self), "OpenResult",
+                               bgt_download_open_result_stream_async, cancellable, on_opened,
+                               g_steal_pointer (&task));
 }
 
 /**
@@ -742,6 +700,8 @@ bgt_download_open_result_stream_async (BgtDownload *self, GCancellable *cancella
  * @self: a #BgtDownload
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes bgt_download_open_result_stream_async().
  *
  * Returns: (transfer full): the stream, or %NULL with @error set
  *

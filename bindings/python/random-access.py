@@ -8,9 +8,10 @@
 # What a media player does when it seeks: the download is created with
 # random-access (over N connections, 4 by default), its data opened as a
 # Bgt.ResultStream, and the last MiB read first. The stream asks the
-# service for that range (RequestRange) and waits for it (RangesAdded);
-# the script then checks those bytes against the server's own (a plain
-# HTTP range request) and waits for the download to complete.
+# service for that range (Bgt.Download.request_range_async) and waits for
+# it (Bgt.Transfer::ranges-added); the script then checks those bytes
+# against the server's own (a plain HTTP range request) and waits for the
+# download to complete.
 
 import argparse
 import sys
@@ -21,8 +22,6 @@ import gi
 gi.require_version("Bgt", "1")
 from gi.repository import Bgt, Gio, GLib  # noqa: E402
 
-APP_ID = "org.freedesktop.BackgroundTransfer.ExampleRandomAccess"
-BUS_NAME = "org.freedesktop.BackgroundTransfer"
 MIB = 1024 * 1024
 
 
@@ -40,22 +39,17 @@ def main(argv):
     args = ap.parse_args(argv[1:])
     loop = GLib.MainLoop()
     outcome = {"status": 1}
-    client = Bgt.Client.new_sync(APP_ID, None)
-    connection = client.get_connection()
-    state = {"tail": b""}
+    tail = bytearray()
+
+    client = Bgt.Client.new_sync("org.freedesktop.BackgroundTransfer.ExampleRandomAccess", None)
+    downloader = Bgt.Downloader.new(client)
+    downloader.set_random_access(True)
+    downloader.set_connections(args.connections)
 
     def fail(message):
         print(message, file=sys.stderr)
+        outcome["status"] = 1
         loop.quit()
-
-    def bytes_on_disk(download):
-        # RangesDownloaded: the (offset, length) pairs on disk right now
-        reply = connection.call_sync(
-            BUS_NAME, download.get_object_path(), "org.freedesktop.DBus.Properties", "Get",
-            GLib.Variant("(ss)", ("org.freedesktop.BackgroundTransfer.Transfer",
-                                  "RangesDownloaded")),
-            None, Gio.DBusCallFlags.NONE, -1, None)
-        return sum(length for _, length in reply.unpack()[0])
 
     def on_done(download, result):
         try:
@@ -63,7 +57,6 @@ def main(argv):
             print(f"saved {args.destination}")
         except GLib.Error as e:
             fail(f"failed: {e.message}")
-            outcome["status"] = 1
         loop.quit()
 
     def on_read(stream, result, download, size):
@@ -75,15 +68,16 @@ def main(argv):
         if not chunk:
             fail("the stream ended before the last MiB")
             return
-        state["tail"] += chunk
+        tail.extend(chunk)
         want = min(MIB, size)
-        if len(state["tail"]) < want:
-            stream.read_bytes_async(want - len(state["tail"]), GLib.PRIORITY_DEFAULT, None,
-                                    on_read, download, size)
+        if len(tail) < want:
+            stream.read_bytes_async(want - len(tail), GLib.PRIORITY_DEFAULT, None, on_read,
+                                    download, size)
             return
-        on_disk = bytes_on_disk(download)
+        # RangesDownloaded at this very moment: what is on disk
+        on_disk = sum(length for _, length in download.dup_ranges().unpack())
         print(f"read the last {want} bytes while {on_disk} of {size} bytes were on disk")
-        if state["tail"] != server_bytes(args.uri, size - want, size - 1):
+        if bytes(tail) != server_bytes(args.uri, size - want, size - 1):
             fail("the last MiB differs from the server's")
             return
         print("the last MiB matches the server's")
@@ -96,55 +90,34 @@ def main(argv):
         stream.read_bytes_async(min(MIB, size), GLib.PRIORITY_DEFAULT, None, on_read, download,
                                 size)
 
-    def known_size(download):
-        # Unknown until the server's first answer (-1 or G_MAXUINT64)
-        total = download.props.total_bytes_to_receive
-        return None if total < 0 or total == GLib.MAXUINT64 else total
-
     def on_stream(download, result):
         try:
             stream = download.open_result_stream_finish(result)
         except GLib.Error as e:
             fail(f"cannot open the data: {e.message}")
             return
-        if known_size(download) is not None:
-            read_tail(stream, download, known_size(download))
+        # The size is known once the server has answered (-1 until then)
+        if download.props.total_bytes_to_receive >= 0:
+            read_tail(stream, download, download.props.total_bytes_to_receive)
             return
 
         def on_size(download, _pspec):
-            if known_size(download) is not None:
-                download.disconnect(state.pop("handler"))
-                read_tail(stream, download, known_size(download))
+            if download.props.total_bytes_to_receive >= 0:
+                download.disconnect(handler)
+                read_tail(stream, download, download.props.total_bytes_to_receive)
 
-        state["handler"] = download.connect("notify::total-bytes-to-receive", on_size)
+        handler = download.connect("notify::total-bytes-to-receive", on_size)
 
-    def on_transfer(client, result):
+    def on_created(downloader, result):
         try:
-            download = client.get_transfer_finish(result)
-        except GLib.Error as e:
-            fail(f"cannot find the download: {e.message}")
-            return
-        download.open_result_stream_async(None, on_stream)
-
-    def on_created(connection, result):
-        try:
-            (path,) = connection.call_finish(result).unpack()
+            download = downloader.create_download_finish(result)
         except GLib.Error as e:
             fail(f"cannot download: {e.message}")
             return
-        client.get_transfer_async(path, None, on_transfer)
+        download.open_result_stream_async(None, on_stream)
 
-    # The options random-access and connections, through the bus itself
-    connection.call(
-        BUS_NAME, "/org/freedesktop/BackgroundTransfer",
-        "org.freedesktop.BackgroundTransfer.Manager", "CreateDownload",
-        GLib.Variant("(sa{sv})", (args.uri, {
-            "app-id": GLib.Variant("s", APP_ID),
-            "destination": GLib.Variant("s", Gio.File.new_for_commandline_arg(
-                args.destination).get_path()),
-            "random-access": GLib.Variant("b", True),
-            "connections": GLib.Variant("u", args.connections),
-        })), None, Gio.DBusCallFlags.NONE, -1, None, on_created)
+    downloader.create_download_async(args.uri, Gio.File.new_for_commandline_arg(args.destination),
+                                     None, on_created)
     loop.run()
     return outcome["status"]
 

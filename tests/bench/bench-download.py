@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import benchlib  # noqa: E402
 import bgtharness  # noqa: E402
-from bgtharness import Bgt, Gio, GLib, call  # noqa: E402
+from bgtharness import Bgt, Gio, call  # noqa: E402
 
 GIB = 1 << 30
 
@@ -82,29 +82,19 @@ def drop(path):
         os.unlink(path)
 
 
-APP_ID = "org.freedesktop.BackgroundTransfer.Bench"
-
-
 class Bgtransfer:
     def __init__(self, workdir, settings):
         # No idle exit between its rounds: the CPU figure is the download's
         self.bus = bgtharness.ServiceBus(settings=settings, idle_timeout=3600,
                                          tmpdir=os.path.join(workdir, "session"))
-        self.client = self.bus.client(APP_ID)
+        self.client = self.bus.client("org.freedesktop.BackgroundTransfer.Bench")
         self.downloader = Bgt.Downloader.new(self.client)
         self.downloader.set_overwrite(True)
 
     def create(self, url, dest, connections):
-        if connections is None:
-            return call(self.downloader, "create_download", url, Gio.File.new_for_path(dest))
-        # The option connections, through the bus itself
-        (path,) = self.bus.call_manager("CreateDownload", GLib.Variant("(sa{sv})", (url, {
-            "app-id": GLib.Variant("s", APP_ID),
-            "destination": GLib.Variant("s", dest),
-            "overwrite": GLib.Variant("b", True),
-            "connections": GLib.Variant("u", connections),
-        })), conn=self.client.get_connection())
-        return call(self.client, "get_transfer", path)
+        # 0: the service's setting connections-per-download (1)
+        self.downloader.set_connections(connections or 0)
+        return call(self.downloader, "create_download", url, Gio.File.new_for_path(dest))
 
     def download(self, url, dest, connections=None):
         # Warm the service up before timing (activation, TLS backend, store)

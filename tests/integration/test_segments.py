@@ -187,8 +187,18 @@ def test_request_range_needs_random_access(bus, conn, client, server, dest_dir):
     t = create(bus, conn, client, server.url("slow/f.bin"), dest_dir / "x",
                start=GLib.Variant("b", False))
     with pytest.raises(GLib.Error) as e:
-        transfer_call(conn, t, "RequestRange", GLib.Variant("(tt)", (0, 10)))
-    assert "InvalidState" in e.value.message and "random-access" in e.value.message
+        call(t, "request_range", 0, 10)
+    assert e.value.matches(Bgt.error_quark(), Bgt.Error.INVALID_STATE)
+    assert "random-access" in e.value.message
+    # Beyond the end of a resource of known size
+    r = create(bus, conn, client, server.url("slow/f.bin"), dest_dir / "y",
+               random_access=GLib.Variant("b", True), connections=u(2))
+    wait_for(lambda: r.props.total_bytes_to_receive == SIZE, 30, "the size")
+    with pytest.raises(GLib.Error) as e:
+        transfer_call(conn, r, "RequestRange", GLib.Variant("(tt)", (SIZE, 10)))
+    assert "InvalidArgument" in e.value.message
+    assert call(r, "request_range", SIZE - 10, 10)
+    call(r, "cancel")
 
 
 # ---- Segments -------------------------------------------------------------------------
@@ -630,6 +640,7 @@ def test_random_access_reads_the_end_first(bus, conn, client, server, dest_dir, 
     heard = ranges_added(conn, t)
     stream = call(t, "open_result_stream")
     assert isinstance(stream, Bgt.ResultStream) and stream.can_seek()
+    assert stream.get_download() == t
     stream.seek(SIZE - MIB, GLib.SeekType.SET, None)
     tail = read_exactly(stream, MIB)
     on_disk = prop(conn, t, "RangesDownloaded")  # at that very moment
