@@ -112,6 +112,7 @@ struct _BtAttempt
   guint64 seg_end;     /* BT_SIZE_UNKNOWN: to the end of the resource */
   guint64 request_end; /* where the range it asked for ends */
   guint64 request_written;
+  guint64 conn_rate; /* bytes per second lately, smoothed */
   guint response_status;
   guint start_id; /* its next request starts from the main loop */
 };
@@ -518,6 +519,9 @@ on_watchdog (gpointer user_data)
   if (!self->connection)
     bt_transfer_set_rate (transfer,
                           old_rate == 0 ? self->rate_bytes : (old_rate * 3 + self->rate_bytes) / 4);
+  else
+    self->conn_rate
+        = self->conn_rate == 0 ? self->rate_bytes : (self->conn_rate * 3 + self->rate_bytes) / 4;
   self->rate_bytes = 0;
 
   /* The connections watch their own time; more may join when the hosts
@@ -1579,6 +1583,13 @@ guint64
 bt_attempt_connection_get_end (BtAttempt *self)
 {
   return self->seg_end;
+}
+
+/* Its rate lately, in bytes per second; 0 until a second has passed */
+guint64
+bt_attempt_connection_get_rate (BtAttempt *self)
+{
+  return self->conn_rate;
 }
 
 /* The status of its last answer */

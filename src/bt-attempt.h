@@ -28,6 +28,7 @@ void bt_attempt_connection_set_end (BtAttempt *self, guint64 end);
 void bt_attempt_connection_set_segment (BtAttempt *self, guint64 pos, guint64 end);
 void bt_attempt_connection_move (BtAttempt *self, guint64 pos, guint64 end);
 guint bt_attempt_connection_get_status (BtAttempt *self);
+guint64 bt_attempt_connection_get_rate (BtAttempt *self);
 void bt_attempt_segments_complete (BtAttempt *self);
 void bt_attempt_segments_fail (BtAttempt *self, BtErrorStatus status, const char *message,
                                gboolean transient, guint retry_after_s);

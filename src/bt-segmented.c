@@ -237,6 +237,7 @@ segments_of (BtSegmented *self, gint skip, BtSegment *active, guint *map)
         continue;
       active[n].pos = bt_attempt_connection_get_pos (a);
       active[n].end = end == BT_SIZE_UNKNOWN ? total : MIN (end, total);
+      active[n].rate = bt_attempt_connection_get_rate (a);
       map[n++] = i;
     }
   return n;

@@ -395,7 +395,10 @@ first_unserved (const BtRangeSet *done, guint64 total, const BtRangeSet *wanted,
  * The work for a connection that is free (new, or done with its
  * segment): what the app asked for first; else the first run of bytes
  * nobody fetches, whole; else the second half of the largest segment left
- * (aria2's work stealing).
+ * (aria2's work stealing), if both halves are at least @min_split and its
+ * connection would need two seconds or more for it at its rate: a half it
+ * would soon have fetched is mostly on its way already (the server sends
+ * ahead), and would come twice.
  *
  * Returns: %FALSE when nothing is left worth another connection
  */
@@ -409,6 +412,7 @@ bt_segments_next (const BtRangeSet *done, guint64 total, const BtRangeSet *wante
   gint owner, best = -1;
 
   *out_victim = -1;
+  out->rate = 0;
   if (first_unserved (done, total, wanted, active, n_active, near, &offset, &owner))
     {
       if (owner < 0 && bt_range_set_find_gap (claimed, offset, total, &start, &end))
@@ -436,7 +440,7 @@ bt_segments_next (const BtRangeSet *done, guint64 total, const BtRangeSet *wante
     {
       guint64 left = active[i].end - active[i].pos;
 
-      if (left >= MAX (2 * min_split, 2)
+      if (left >= MAX (2 * MAX (min_split, active[i].rate), 2)
           && (best < 0 || left > active[best].end - active[best].pos))
         best = (gint) i;
     }
@@ -444,6 +448,7 @@ bt_segments_next (const BtRangeSet *done, guint64 total, const BtRangeSet *wante
     return FALSE;
   out->pos = active[best].pos + (active[best].end - active[best].pos) / 2;
   out->end = active[best].end;
+  out->rate = 0;
   active[best].end = out->pos;
   *out_victim = best;
   return TRUE;
@@ -478,10 +483,12 @@ bt_segments_redirect (const BtRangeSet *done, guint64 total, const BtRangeSet *w
   if (n_active == 0
       || !first_unserved (done, total, wanted, active, n_active, near, &offset, &owner))
     return FALSE;
+  out->rate = 0;
   if (owner >= 0)
     {
       out->pos = offset;
       out->end = active[owner].end;
+      out->rate = active[owner].rate;
       active[owner] = *out;
       *out_victim = owner;
       return TRUE;
@@ -494,6 +501,7 @@ bt_segments_redirect (const BtRangeSet *done, guint64 total, const BtRangeSet *w
     return FALSE;
   out->pos = start;
   out->end = end;
+  out->rate = active[victim].rate;
   active[victim] = *out;
   *out_victim = victim;
   return TRUE;

@@ -41,11 +41,13 @@ BtRangeSet *bt_range_set_new_from_variant (GVariant *value);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BtRangeSet, bt_range_set_free)
 
 /* What one connection of a segmented download fetches: from pos (the next
- * byte it writes) up to end */
+ * byte it writes) up to end, at rate bytes per second lately (0: not known
+ * yet) */
 typedef struct
 {
   guint64 pos;
   guint64 end;
+  guint64 rate;
 } BtSegment;
 
 gboolean bt_segments_next (const BtRangeSet *done, guint64 total, const BtRangeSet *wanted,

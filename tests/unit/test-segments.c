@@ -177,6 +177,7 @@ simulate (guint64 total, guint n, const guint64 *speeds, guint64 min_split,
         break;
       if (victim >= 0)
         seg[map[victim]].end = others[victim].end;
+      seg[c].rate = 0; /* not measured yet */
       busy[c] = TRUE;
     }
 
@@ -201,6 +202,7 @@ simulate (guint64 total, guint n, const guint64 *speeds, guint64 min_split,
           }
           bt_range_set_add (done, seg[c].pos, seg[c].pos + step);
           seg[c].pos += step;
+          seg[c].rate = speeds[c]; /* a step is a second */
           if (seg[c].pos < seg[c].end)
             continue;
 
@@ -209,7 +211,7 @@ simulate (guint64 total, guint n, const guint64 *speeds, guint64 min_split,
             BtSegment others[16];
             guint map[16], n_others = 0;
             gint victim;
-            guint64 largest = 0;
+            gboolean worth = FALSE;
 
             busy[c] = FALSE;
             for (guint i = 0; i < n; i++)
@@ -217,12 +219,13 @@ simulate (guint64 total, guint n, const guint64 *speeds, guint64 min_split,
                 {
                   map[n_others] = i;
                   others[n_others++] = seg[i];
-                  largest = MAX (largest, seg[i].end - seg[i].pos);
+                  worth = worth || seg[i].end - seg[i].pos >= 2 * MAX (min_split, seg[i].rate);
                 }
             if (bt_segments_next (done, total, wanted, others, n_others, MIB, min_split, &seg[c],
                                   &victim))
               {
                 g_assert_cmpuint (seg[c].pos, <, seg[c].end);
+                seg[c].rate = speeds[c];
                 if (victim >= 0)
                   {
                     g_assert_cmpuint (others[victim].end, >, seg[map[victim]].pos);
@@ -232,8 +235,10 @@ simulate (guint64 total, guint n, const guint64 *speeds, guint64 min_split,
               }
             else
               {
-                /* Idle only when nothing is left worth stealing */
-                g_assert_cmpuint (largest, <, 2 * min_split);
+                /* Idle only when nothing is left worth stealing: no
+                 * other connection would need two seconds for what it has
+                 * left, or its halves would be under min_split */
+                g_assert_false (worth);
               }
           }
         }
@@ -273,6 +278,27 @@ test_split_by_stealing (void)
   active[0] = (BtSegment){ 10, 10 + 2 * MIB - 1 };
   g_assert_false (
       bt_segments_next (done, 10 + 2 * MIB - 1, NULL, active, 1, MIB, MIB, &out, &victim));
+}
+
+/* A half a fast connection would soon have fetched is not stolen (it is on
+ * its way already); the same half from a slow one is */
+static void
+test_steal_needs_time (void)
+{
+  g_autoptr (BtRangeSet) done = bt_range_set_new ();
+  BtSegment fast[1] = { { 10 * MIB, 16 * MIB, 4 * MIB } };
+  BtSegment slow[1] = { { 10 * MIB, 16 * MIB, 1 * MIB } };
+  BtSegment out;
+  gint victim;
+
+  bt_range_set_set_prefix (done, 10 * MIB);
+  bt_range_set_add (done, 16 * MIB, 64 * MIB);
+  g_assert_false (bt_segments_next (done, 64 * MIB, NULL, fast, 1, MIB, MIB, &out, &victim));
+  g_assert_true (bt_segments_next (done, 64 * MIB, NULL, slow, 1, MIB, MIB, &out, &victim));
+  g_assert_cmpint (victim, ==, 0);
+  g_assert_cmpuint (out.pos, ==, 13 * MIB);
+  g_assert_cmpuint (slow[0].end, ==, 13 * MIB);
+  g_assert_cmpuint (out.rate, ==, 0);
 }
 
 static void
@@ -396,6 +422,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segments/range-set/queries", test_queries);
   g_test_add_func ("/segments/range-set/variant", test_variant);
   g_test_add_func ("/segments/split-by-stealing", test_split_by_stealing);
+  g_test_add_func ("/segments/steal-needs-time", test_steal_needs_time);
   g_test_add_func ("/segments/downloads", test_downloads);
   g_test_add_func ("/segments/wanted", test_wanted);
   g_test_add_func ("/segments/redirect", test_redirect);
