@@ -95,13 +95,15 @@ def coverage(spans):
 
 @pytest.fixture(scope="module")
 def server():
-    """A 64 MiB file under several names, /slow/ at 2 MiB/s per connection
+    """A 64 MiB file under several names, one per test (each test reads its
+    own name's lines of the access log), /slow/ at 2 MiB/s per connection
     (nginx's limit_rate: a connection's first second comes at once)."""
     root = tempfile.mkdtemp(prefix="bgt-www-")
     os.chmod(root, 0o755)
     sha = make_file(os.path.join(root, "f.bin"), SIZE)
-    for name in ("kill.bin", "pause.bin", "policy.bin", "ranges.bin", "random.bin", "random1.bin",
-                 "limit.bin", "host.bin", "other.bin", "mirror.bin", "liar.bin"):
+    for name in ("kill.bin", "pause.bin", "policy.bin", "rr.bin", "any.bin", "ranges.bin",
+                 "random.bin", "random1.bin", "limit.bin", "host.bin", "other.bin", "mirror.bin",
+                 "liar.bin"):
         os.link(os.path.join(root, "f.bin"), os.path.join(root, name))
     s = Server(root, slow_rate="2m", log_format=LOG)
     s.sha = sha
@@ -184,14 +186,14 @@ def test_connections_out_of_range_is_an_invalid_argument(bus, conn, client, serv
 
 
 def test_request_range_needs_random_access(bus, conn, client, server, dest_dir):
-    t = create(bus, conn, client, server.url("slow/f.bin"), dest_dir / "x",
+    t = create(bus, conn, client, server.url("slow/rr.bin"), dest_dir / "x",
                start=GLib.Variant("b", False))
     with pytest.raises(GLib.Error) as e:
         call(t, "request_range", 0, 10)
     assert e.value.matches(Bgt.error_quark(), Bgt.Error.INVALID_STATE)
     assert "random-access" in e.value.message
     # Beyond the end of a resource of known size
-    r = create(bus, conn, client, server.url("slow/f.bin"), dest_dir / "y",
+    r = create(bus, conn, client, server.url("slow/rr.bin"), dest_dir / "y",
                random_access=GLib.Variant("b", True), connections=u(2))
     wait_for(lambda: r.props.total_bytes_to_receive == SIZE, 30, "the size")
     with pytest.raises(GLib.Error) as e:
@@ -330,7 +332,8 @@ def test_a_metered_network_holds_every_connection(server, tmp_path):
     bus = None
     try:
         nm = MockNetworkManager(system)
-        bus = ServiceBus(tmpdir=str(tmp_path / "s"), env={"DBUS_SYSTEM_BUS_ADDRESS": system.address})
+        bus = ServiceBus(tmpdir=str(tmp_path / "s"),
+                         env={"DBUS_SYSTEM_BUS_ADDRESS": system.address})
         c = bus.connect()
         bus.call_manager("GetTransfers",
                          GLib.Variant("(a{sv})", ({"app-id": GLib.Variant("s", APP)},)), conn=c)
@@ -671,13 +674,16 @@ def test_open_result_at_any_time(bus, conn, client, server, dest_dir):
     """Before any data, while it runs, and after the end, and the same
     descriptor reads the finished file"""
     dest = dest_dir / "any.bin"
-    t = create(bus, conn, client, server.url("slow/f.bin"), dest, connections=u(4),
+    t = create(bus, conn, client, server.url("slow/any.bin"), dest, connections=u(4),
                start=GLib.Variant("b", False))
     stream = call(t, "open_result_stream")
     assert stream.get_size() == -1
     assert not stream.has_data(0, 1)
     call(t, "start")
-    first = read_exactly(stream, 64 * 1024)
+    # A synchronous read waits too (running this thread's main context)
+    first = stream.read_bytes(64 * 1024, None).get_data()
+    while len(first) < 64 * 1024:
+        first += stream.read_bytes(64 * 1024 - len(first), None).get_data()
     with open(os.path.join(server.root, "f.bin"), "rb") as f:
         assert first == f.read(64 * 1024)
     # The size comes with the same flush of the service's signals
@@ -695,8 +701,8 @@ def test_open_result_at_any_time(bus, conn, client, server, dest_dir):
 
 def test_a_failed_download_fails_the_waiting_read(bus, conn, client, faults, dest_dir):
     faults.route("/gone", lambda c, req, n: c.respond(404, b"gone"))
-    t = create(bus, conn, client, faults.url("gone"), dest_dir / "g", random_access=GLib.Variant("b", True),
-               start=GLib.Variant("b", False))
+    t = create(bus, conn, client, faults.url("gone"), dest_dir / "g",
+               random_access=GLib.Variant("b", True), start=GLib.Variant("b", False))
     stream = call(t, "open_result_stream")
     box = []
     stream.read_bytes_async(10, GLib.PRIORITY_DEFAULT, None, lambda s, r: box.append(r))
