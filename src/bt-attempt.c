@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "bt-attempt.h"
+#include "bt-commit.h"
 #include "bt-error.h"
 #include "bt-error-map.h"
 #include "bt-http-session.h"
@@ -324,16 +325,24 @@ bt_attempt_fail_ftp (BtAttempt *self, guint code, const char *text)
 /* ---- Completion --------------------------------------------------------- */
 
 static void
-commit (BtAttempt *self)
+on_committed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
+  BtAttempt *self = user_data;
   g_autoptr (GError) error = NULL;
 
-  if (!bt_transfer_commit_destination (self->transfer, &error))
-    {
-      end_with_local_error (self, error);
-      return;
-    }
-  end (self, BT_ERROR_STATUS_NONE, NULL, FALSE, 0);
+  if (!bt_commit_finish (BT_TRANSFER (source), result, &error) && !self->stopped && !self->ended)
+    end_with_local_error (self, error);
+  else if (!self->stopped && !self->ended)
+    end (self, BT_ERROR_STATUS_NONE, NULL, FALSE, 0);
+  bt_attempt_unref (self);
+}
+
+/* The data is complete and checked: in place, durably, together with
+ * whatever else completes meanwhile (bt-commit.c) */
+static void
+commit (BtAttempt *self)
+{
+  bt_commit_async (self->transfer, self->cancellable, on_committed, bt_attempt_ref (self));
 }
 
 static void

@@ -471,25 +471,43 @@ bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsi
   return TRUE;
 }
 
-/* Flushes the data and moves the file into place; on return the file is
- * durable under its final name (data, rename and directory synced). */
+/*
+ * bt_destination_flush_fd:
+ * @fd: the destination's data (a duplicate: any thread)
+ * @size: its final size
+ *
+ * Sets the data to @size and flushes it to the disk: the first step of a
+ * commit, which bt-commit.c runs in a worker thread for many at once.
+ */
 gboolean
-bt_destination_commit (BtDestination *self, guint64 size, GError **error)
+bt_destination_flush_fd (int fd, guint64 size, GError **error)
+{
+  if (ftruncate (fd, (off_t) size) < 0 || fdatasync (fd) < 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Cannot flush the data: %s",
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/*
+ * bt_destination_rename:
+ *
+ * Moves the flushed partial file into place, without replacing anything
+ * unless asked to. The rename is durable only once the directory is
+ * flushed (bt_destination_sync_dir()). A caller's fd has nothing to move.
+ */
+gboolean
+bt_destination_rename (BtDestination *self, GError **error)
 {
   int dfd;
   int r;
 
-  if (bt_destination_open (self, error) < 0)
-    return FALSE;
-  if (ftruncate (self->fd, (off_t) size) < 0 || fsync (self->fd) < 0)
-    {
-      set_io_error (error, errno, "Cannot flush", self->path ? self->path : "destination fd");
-      return FALSE;
-    }
   if (self->path == NULL)
     return TRUE;
-
-  bt_destination_close (self);
   dfd = open_dir (self->dir, error);
   if (dfd < 0)
     return FALSE;
@@ -521,9 +539,54 @@ bt_destination_commit (BtDestination *self, guint64 size, GError **error)
       close (dfd);
       return FALSE;
     }
-  fsync (dfd);
   close (dfd);
   return TRUE;
+}
+
+/* Returns: (nullable): the directory of a path destination */
+const char *
+bt_destination_get_dir (BtDestination *self)
+{
+  return self->dir;
+}
+
+/*
+ * bt_destination_sync_dir:
+ * @dir: a destination's directory (any thread)
+ *
+ * Makes the renames into @dir durable: one flush for every file renamed
+ * into it so far.
+ */
+gboolean
+bt_destination_sync_dir (const char *dir, GError **error)
+{
+  int dfd = open_dir (dir, error);
+  gboolean ok = TRUE;
+
+  if (dfd < 0)
+    return FALSE;
+  if (fsync (dfd) < 0)
+    {
+      set_io_error (error, errno, "Cannot flush the directory", dir);
+      ok = FALSE;
+    }
+  close (dfd);
+  return ok;
+}
+
+/* Flushes the data and moves the file into place; on return the file is
+ * durable under its final name (data, rename and directory synced). The
+ * service commits many at once instead (bt-commit.c); this is the same,
+ * for one file. */
+gboolean
+bt_destination_commit (BtDestination *self, guint64 size, GError **error)
+{
+  if (bt_destination_open (self, error) < 0 || !bt_destination_flush_fd (self->fd, size, error))
+    return FALSE;
+  if (self->path == NULL)
+    return TRUE;
+  bt_destination_close (self);
+  return bt_destination_rename (self, error) && bt_destination_sync_dir (self->dir, error);
 }
 
 /* Removes the partial data (cancel, permanent failure) */

@@ -33,6 +33,10 @@ gboolean bt_destination_truncate (BtDestination *self, guint64 size, GError **er
 gboolean bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsize len,
                                GError **error);
 gboolean bt_destination_commit (BtDestination *self, guint64 size, GError **error);
+gboolean bt_destination_flush_fd (int fd, guint64 size, GError **error);
+gboolean bt_destination_rename (BtDestination *self, GError **error);
+const char *bt_destination_get_dir (BtDestination *self);
+gboolean bt_destination_sync_dir (const char *dir, GError **error);
 void bt_destination_discard (BtDestination *self);
 void bt_destination_remove_file (BtDestination *self);
 int bt_destination_open_result (BtDestination *self, gboolean completed, GError **error);

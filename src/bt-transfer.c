@@ -71,6 +71,8 @@ struct _BtTransfer
   guint64 synced_bytes;        /* of which flushed to the disk */
   gboolean recovered_changes;  /* restoring it changed it: save it again */
   gboolean committing;         /* renaming the data into place */
+  gboolean in_place;           /* renamed: no way back (bt-commit.c) */
+  gint64 completion_recorded;  /* the completed_time the store holds, while reported so soon */
   gboolean sandboxed;          /* created by a sandboxed app */
   guint checkpoint_generation; /* bumped whenever the data starts over */
   gboolean checkpoint_in_flight;
@@ -892,9 +894,32 @@ GVariant *
 bt_transfer_serialize (BtTransfer *self)
 {
   GVariantBuilder b;
+  BtStatus status = self->status;
+  gboolean queued = self->queued;
+  gboolean committing = self->committing;
+  BtErrorStatus error_status = self->error_status;
+  char *error_message = self->error_message;
+  gint64 completed_time = self->completed_time;
 
+  /* Recorded as completed (bt_transfer_record_completion()), reported so
+   * once that is committed: every record written meanwhile says so too */
+  if (self->completion_recorded != 0 && !bt_status_is_finished (status))
+    {
+      self->status = BT_STATUS_COMPLETED;
+      self->queued = FALSE;
+      self->committing = FALSE;
+      self->error_status = BT_ERROR_STATUS_NONE;
+      self->error_message = NULL;
+      self->completed_time = self->completion_recorded;
+    }
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   bt_record_write (record_fields, G_N_ELEMENTS (record_fields), self, &b);
+  self->status = status;
+  self->queued = queued;
+  self->committing = committing;
+  self->error_status = error_status;
+  self->error_message = error_message;
+  self->completed_time = completed_time;
   return g_variant_builder_end (&b);
 }
 
@@ -1105,7 +1130,24 @@ void
 bt_transfer_save (BtTransfer *self)
 {
   if (self->store != NULL)
-    bt_store_put (self->store, self->id, self->app_id, self->seq, bt_transfer_serialize (self));
+    bt_store_save (self->store, self->id, self->app_id, self->seq, G_OBJECT (self),
+                   (BtStoreSerializeFunc) bt_transfer_serialize, FALSE);
+}
+
+/* A change that need not survive a power cut (a crash of the service
+ * loses nothing): not flushed to the disk unless something else is */
+static void
+save_lazily (BtTransfer *self)
+{
+  if (self->store != NULL)
+    bt_store_save (self->store, self->id, self->app_id, self->seq, G_OBJECT (self),
+                   (BtStoreSerializeFunc) bt_transfer_serialize, TRUE);
+}
+
+BtStore *
+bt_transfer_get_store (BtTransfer *self)
+{
+  return self->store;
 }
 
 /* A sandboxed app reaches loopback and private addresses through us only
@@ -1123,33 +1165,46 @@ bt_transfer_may_reach_local_network (BtTransfer *self)
 }
 
 /*
- * bt_transfer_commit_destination:
+ * bt_transfer_begin_commit:
  *
- * Renames the finished data into place, crash-safely: the intent is
- * committed to the store first, so that a service killed between the
- * rename and the record of its success finds out, when it restarts, that
- * the file is already there (bt_destination_was_committed()) instead of
- * finding it "created by someone else".
+ * The finished data is about to be renamed into place (bt-commit.c): the
+ * intent is recorded first, so that a service killed between the rename
+ * and the record of its success finds out, when it restarts, that the file
+ * is already there (bt_destination_was_committed()) instead of finding it
+ * "created by someone else".
  */
-gboolean
-bt_transfer_commit_destination (BtTransfer *self, GError **error)
+void
+bt_transfer_begin_commit (BtTransfer *self)
 {
   self->committing = TRUE;
-  if (self->store != NULL)
-    {
-      bt_transfer_save (self);
-      if (!bt_store_flush (self->store, error))
-        {
-          self->committing = FALSE;
-          return FALSE;
-        }
-    }
-  if (!bt_destination_commit (self->destination, self->bytes_received, error))
-    {
-      self->committing = FALSE;
-      return FALSE;
-    }
-  return TRUE;
+  bt_transfer_save (self);
+}
+
+/* The data is in place under its final name: the transfer completes and
+ * can no longer be stopped */
+void
+bt_transfer_set_in_place (BtTransfer *self)
+{
+  self->in_place = TRUE;
+}
+
+gboolean
+bt_transfer_is_in_place (BtTransfer *self)
+{
+  return self->in_place;
+}
+
+/*
+ * bt_transfer_record_completion:
+ *
+ * Saves the record of the transfer as completed, before it says so: it
+ * does once the record is committed (bt_transfer_set_status()).
+ */
+void
+bt_transfer_record_completion (BtTransfer *self)
+{
+  self->completion_recorded = g_get_real_time ();
+  bt_transfer_save (self);
 }
 
 /* Flushes the partial data, then records how far it goes */
@@ -1245,9 +1300,8 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
       self->synced_bytes = data->bytes;
       bt_transfer_save (self);
     }
-  else if (self->store != NULL)
-    bt_store_put_progress (self->store, self->id, self->app_id, self->seq,
-                           bt_transfer_serialize (self));
+  else
+    save_lazily (self);
 }
 
 /* Like bt_transfer_checkpoint(), but the flush runs in a worker thread so
@@ -1461,7 +1515,9 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
   if (bt_status_is_finished (status))
     {
       self->queued = FALSE;
-      self->completed_time = g_get_real_time ();
+      self->completed_time = status == BT_STATUS_COMPLETED && self->completion_recorded != 0
+                                 ? self->completion_recorded
+                                 : g_get_real_time ();
       bt_transfer_changed (self, "CompletedTime");
     }
   if (self->rate != 0 && status != BT_STATUS_RUNNING)
@@ -1470,7 +1526,18 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
       bt_transfer_changed (self, "Rate");
     }
 
-  bt_transfer_save (self);
+  /* Running: the scheduler's word, the same as queued after a crash; and a
+   * completion recorded already (bt-commit.c) */
+  if (status == BT_STATUS_RUNNING
+      || (status == BT_STATUS_COMPLETED && self->completion_recorded != 0))
+    save_lazily (self);
+  else
+    bt_transfer_save (self);
+  if (bt_status_is_finished (status))
+    {
+      self->completion_recorded = 0;
+      self->in_place = FALSE;
+    }
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
 }
 
@@ -1569,10 +1636,13 @@ bt_transfer_waits_for_network (BtTransfer *self)
 void
 bt_transfer_hold (BtTransfer *self, BtStatus status)
 {
+  if (self->in_place)
+    return; /* completing: its data is in place already */
   if (self->attempt != NULL)
     {
       bt_attempt_stop (self->attempt);
       g_clear_pointer (&self->attempt, bt_attempt_unref);
+      self->committing = FALSE;
       bt_transfer_checkpoint (self);
     }
   self->queued = TRUE;
@@ -1682,6 +1752,7 @@ stop (BtTransfer *self)
   if (self->attempt != NULL)
     bt_attempt_stop (self->attempt);
   g_clear_pointer (&self->attempt, bt_attempt_unref);
+  self->committing = FALSE; /* a commit not in place yet is abandoned */
   g_clear_handle_id (&self->retry_source, g_source_remove);
   self->queued = FALSE;
 }
@@ -1695,6 +1766,13 @@ check_not_finished (BtTransfer *self, GError **error)
     {
       g_set_error (error, BT_ERROR, BT_ERROR_INVALID_STATE, "The transfer has already ended (%s)",
                    bt_status_to_string (self->status));
+      return FALSE;
+    }
+  if (self->in_place)
+    {
+      /* Completing: what remains is recording it (milliseconds) */
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_STATE,
+                           "The transfer has already ended (completed): its data is in place");
       return FALSE;
     }
   return TRUE;
@@ -1739,6 +1817,8 @@ handle_resume (BtTransfer *self, GError **error)
   gboolean resumable_error
       = self->status == BT_STATUS_ERROR && self->error_status == BT_ERROR_STATUS_DISK_FULL;
 
+  if (self->in_place)
+    return TRUE; /* running to its end */
   if (!resumable_error && !check_not_finished (self, error))
     return FALSE;
   if (self->status == BT_STATUS_RUNNING || (self->status == BT_STATUS_IDLE && self->queued))
@@ -1867,7 +1947,8 @@ handle_open_result (BtTransfer *self, GDBusMethodInvocation *invocation)
       return;
     }
 
-  fd = bt_destination_open_result (self->destination, self->status == BT_STATUS_COMPLETED, &error);
+  fd = bt_destination_open_result (self->destination,
+                                   self->status == BT_STATUS_COMPLETED || self->in_place, &error);
   if (fd < 0)
     {
       bt_invocation_return_error (invocation, error);
@@ -2247,7 +2328,8 @@ bt_transfer_set_rate (BtTransfer *self, guint64 rate)
 }
 
 /* Recorded in the store at once: a pause, a crash or a restart of the
- * service resumes against these (SPEC §8.1 "Engines") */
+ * service resumes against these (SPEC §8.1 "Engines"); a power cut
+ * keeps them with the first flushed checkpoint */
 void
 bt_transfer_set_validators (BtTransfer *self, guint64 total, const char *etag,
                             const char *last_modified, gboolean resumable)
@@ -2267,8 +2349,10 @@ bt_transfer_set_validators (BtTransfer *self, guint64 total, const char *etag,
       bt_transfer_changed (self, "IsResumable");
       changed = TRUE;
     }
+  /* Lazily: a power cut loses with them only unflushed data, which the
+   * next flushed checkpoint records together with them */
   if (changed)
-    bt_transfer_save (self);
+    save_lazily (self);
 }
 
 void
