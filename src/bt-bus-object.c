@@ -41,8 +41,11 @@ handle_properties (const BtBusObjectVTable *vtable, gpointer object,
           {
             GVariant *value = vtable->get_property (object, info->properties[i]->name);
 
+            /* Not g_variant_builder_add (…, "{sv}", …): no format to parse */
             if (value != NULL)
-              g_variant_builder_add (&all, "{sv}", info->properties[i]->name, value);
+              g_variant_builder_add_value (
+                  &all, g_variant_new_dict_entry (g_variant_new_string (info->properties[i]->name),
+                                                  g_variant_new_variant (value)));
           }
       g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{sv})", &all));
       return;

@@ -893,7 +893,7 @@ static const BtRecordField record_fields[] = {
 GVariant *
 bt_transfer_serialize (BtTransfer *self)
 {
-  GVariantBuilder b;
+  GVariant *record;
   BtStatus status = self->status;
   gboolean queued = self->queued;
   gboolean committing = self->committing;
@@ -912,15 +912,14 @@ bt_transfer_serialize (BtTransfer *self)
       self->error_message = NULL;
       self->completed_time = self->completion_recorded;
     }
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  bt_record_write (record_fields, G_N_ELEMENTS (record_fields), self, &b);
+  record = bt_record_serialize (record_fields, G_N_ELEMENTS (record_fields), self);
   self->status = status;
   self->queued = queued;
   self->committing = committing;
   self->error_status = error_status;
   self->error_message = error_message;
   self->completed_time = completed_time;
-  return g_variant_builder_end (&b);
+  return record;
 }
 
 /* Where the data (or the reply) goes, found again: a path, or the
@@ -1356,22 +1355,14 @@ bt_transfer_keeps_service_busy (BtTransfer *self)
 static GVariant *
 string_pairs (GPtrArray *pairs, gboolean hide_secrets)
 {
-  GVariantBuilder builder;
+  static const char *const secrets[] = {
+    "Set-Cookie",
+    "Authentication-Info",
+    "Proxy-Authentication-Info",
+    NULL,
+  };
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
-  for (guint i = 0; i + 1 < pairs->len; i += 2)
-    {
-      const char *name = g_ptr_array_index (pairs, i);
-
-      if (hide_secrets
-          && (g_ascii_strcasecmp (name, "Set-Cookie") == 0
-              || g_ascii_strcasecmp (name, "Authentication-Info") == 0
-              || g_ascii_strcasecmp (name, "Proxy-Authentication-Info") == 0))
-        continue;
-      g_variant_builder_add (&builder, "(ss)", name,
-                             (const char *) g_ptr_array_index (pairs, i + 1));
-    }
-  return g_variant_builder_end (&builder);
+  return bt_record_pairs (pairs, hide_secrets ? secrets : NULL);
 }
 
 static GVariant *
@@ -1494,6 +1485,8 @@ bt_transfer_changed (BtTransfer *self, const char *property)
 void
 bt_transfer_set_status (BtTransfer *self, BtStatus status)
 {
+  gboolean had_secrets;
+
   if (self->status == status)
     return;
 
@@ -1504,6 +1497,7 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
   if (bt_status_is_finished (status))
     self->committing = FALSE;
 
+  had_secrets = self->has_secrets;
   if ((status == BT_STATUS_COMPLETED || status == BT_STATUS_CANCELED) && self->has_secrets)
     {
       /* No longer needed: gone from the Secret Service and from memory */
@@ -1526,12 +1520,12 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
       bt_transfer_changed (self, "Rate");
     }
 
-  /* Running: the scheduler's word, the same as queued after a crash; and a
-   * completion recorded already (bt-commit.c) */
-  if (status == BT_STATUS_RUNNING
-      || (status == BT_STATUS_COMPLETED && self->completion_recorded != 0))
+  /* Running: the scheduler's word, the same as queued after a crash. A
+   * completion recorded already (bt-commit.c) is on disk as it is now,
+   * unless it had secrets to forget */
+  if (status == BT_STATUS_RUNNING)
     save_lazily (self);
-  else
+  else if (status != BT_STATUS_COMPLETED || self->completion_recorded == 0 || had_secrets)
     bt_transfer_save (self);
   if (bt_status_is_finished (status))
     {
@@ -2219,7 +2213,9 @@ bt_transfer_take_notification (BtTransfer *self, GVariant **out_notify)
     return FALSE;
   self->notified = TRUE;
   *out_notify = self->notify;
-  bt_transfer_save (self);
+  /* Not notified twice after a restart; without texts, nothing to tell */
+  if (self->notify != NULL)
+    save_lazily (self);
   return TRUE;
 }
 
