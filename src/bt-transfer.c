@@ -1824,8 +1824,15 @@ handle_resume (BtTransfer *self, GError **error)
   bt_transfer_set_error (self, BT_ERROR_STATUS_NONE, NULL);
   self->completed_time = 0;
   self->queued = TRUE;
-  /* Waits in the queue as "idle" until the scheduler gives it a slot */
-  bt_transfer_set_status (self, BT_STATUS_IDLE);
+  /* Waits in the queue as "idle" until the scheduler gives it a slot; an
+   * idle one that was not queued says so too */
+  if (self->status == BT_STATUS_IDLE)
+    {
+      bt_transfer_save (self);
+      g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+    }
+  else
+    bt_transfer_set_status (self, BT_STATUS_IDLE);
   return TRUE;
 }
 
