@@ -446,11 +446,38 @@ bt_destination_truncate (BtDestination *self, guint64 size, GError **error)
   return TRUE;
 }
 
+/* Write-back follows the download this far behind (see below) */
+#define WRITEBACK_CHUNK (4 * 1024 * 1024)
+
+/* The kernel writes the data back as it comes, not all at the end: each
+ * time a write completes a chunk, that chunk's write-out starts
+ * (SYNC_FILE_RANGE_WRITE, which does not wait), and the one before it,
+ * started a chunk earlier, is waited for. So the dirty data of a download
+ * stays within about two chunks, whatever its size: the final flush before
+ * the rename (bt-commit.c) has little left to wait for, and the disk works
+ * while the network does. When the disk is the slower, the download waits
+ * here, a chunk at a time, rather than all at the end. */
+static void
+write_back_behind (int fd, guint64 start, guint64 end)
+{
+  guint64 boundary = end / WRITEBACK_CHUNK * WRITEBACK_CHUNK;
+
+  if (boundary <= start || boundary < WRITEBACK_CHUNK)
+    return;
+  sync_file_range (fd, (off_t) (boundary - WRITEBACK_CHUNK), WRITEBACK_CHUNK,
+                   SYNC_FILE_RANGE_WRITE);
+  if (boundary >= 2 * WRITEBACK_CHUNK)
+    sync_file_range (fd, (off_t) (boundary - 2 * WRITEBACK_CHUNK), WRITEBACK_CHUNK,
+                     SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
+                         | SYNC_FILE_RANGE_WAIT_AFTER);
+}
+
 gboolean
 bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsize len,
                       GError **error)
 {
   const char *p = data;
+  guint64 start = offset;
 
   while (len > 0)
     {
@@ -468,6 +495,7 @@ bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsi
       len -= (gsize) n;
       offset += (guint64) n;
     }
+  write_back_behind (self->fd, start, offset);
   return TRUE;
 }
 
