@@ -79,6 +79,7 @@ struct _BtAttempt
   /* The body being received */
   GInputStream *stream;
   guint8 *buffer;
+  gsize buffer_size;
   gboolean response_mode; /* an upload's reply: bounded, not throttled */
   guint64 response_limit;
   BtAttemptBodyDone done;
@@ -617,14 +618,14 @@ out:
 static void
 read_next (BtAttempt *self)
 {
-  gsize size = READ_BUFFER_SIZE;
+  gsize size = self->buffer_size;
 
   if (self->stopped || self->ended)
     return;
   if (!self->response_mode)
     size = bt_rate_limiter_chunk (
         bt_transfer_get_rate_limiter (self->transfer),
-        bt_rate_limiter_chunk (bt_rate_limiter_get_global_download (), READ_BUFFER_SIZE));
+        bt_rate_limiter_chunk (bt_rate_limiter_get_global_download (), self->buffer_size));
   g_input_stream_read_async (self->stream, self->buffer, size, G_PRIORITY_DEFAULT,
                              self->cancellable, on_read, bt_attempt_ref (self));
 }
@@ -639,7 +640,18 @@ receive (BtAttempt *self, GInputStream *stream, BtAttemptBodyDone done, gpointer
   self->window_bytes = 0;
   self->window_seconds = 0;
   if (self->buffer == NULL)
-    self->buffer = g_malloc (READ_BUFFER_SIZE);
+    {
+      guint64 total = bt_transfer_get_total_bytes (self->transfer);
+      guint64 left = total - MIN (total, bt_transfer_get_bytes_received (self->transfer));
+
+      /* A small body gets a small buffer (one more byte tells a longer
+       * one): sixteen small downloads at once do not each hold 1 MiB,
+       * which would stay in the heap long after */
+      self->buffer_size = READ_BUFFER_SIZE;
+      if (!self->response_mode && total != BT_SIZE_UNKNOWN && left < READ_BUFFER_SIZE)
+        self->buffer_size = MAX ((gsize) left + 1, 4096);
+      self->buffer = g_malloc (self->buffer_size);
+    }
   read_next (self);
 }
 
