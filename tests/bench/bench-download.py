@@ -16,6 +16,9 @@
 # rotation and printed beside. Prints the median and min–max throughput,
 # the median CPU seconds per GiB of the downloading process (for
 # bgtransfer: the service) and the ratios to curl, from medians.
+# bgtransfer also runs with the option connections=4 (segmented
+# downloads): "n/a (NotSupported)" while the service refuses it.
+# tests/bench/run-all imports measure() and medians().
 #
 # Usage (from a built tree):
 #   meson devenv -C _build /usr/bin/python3 ../tests/bench/bench-download.py
@@ -34,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import benchlib  # noqa: E402
 import bgtharness  # noqa: E402
-from bgtharness import Bgt, Gio, call  # noqa: E402
+from bgtharness import Bgt, Gio, GLib, call  # noqa: E402
 
 GIB = 1 << 30
 
@@ -78,6 +81,10 @@ def drop(path):
         os.unlink(path)
 
 
+class NotSupported(Exception):
+    """The service refused an option it does not deliver (yet)."""
+
+
 class Bgtransfer:
     def __init__(self, workdir, settings):
         # No idle exit between its rounds: the CPU figure is the download's
@@ -86,13 +93,17 @@ class Bgtransfer:
         self.client = self.bus.client("org.freedesktop.BackgroundTransfer.Bench")
         self.downloader = Bgt.Downloader.new(self.client)
         self.downloader.set_overwrite(True)
+        self.conn = None
 
-    def download(self, url, dest):
+    def download(self, url, dest, connections=None):
         # Warm the service up before timing (activation, TLS backend, store)
         pid = self.bus.service_pid()
         cpu0 = cpu_seconds(pid) if pid else None
         start = time.monotonic()
-        t = call(self.downloader, "create_download", url, Gio.File.new_for_path(dest))
+        if connections is None:
+            t = call(self.downloader, "create_download", url, Gio.File.new_for_path(dest))
+        else:
+            t = self.create_with_connections(url, dest, connections)
         call(t, "wait")
         wall = time.monotonic() - start
         pid = pid or self.bus.service_pid()
@@ -100,11 +111,147 @@ class Bgtransfer:
         call(t, "remove")
         return wall, cpu
 
+    def create_with_connections(self, url, dest, connections):
+        """The option the library has no property for (segmented
+        downloads): CreateDownload on the bus, the same app id."""
+        if self.conn is None:
+            self.conn = self.client.get_connection()
+        options = {
+            "destination": GLib.Variant("s", dest),
+            "overwrite": GLib.Variant("b", True),
+            "connections": GLib.Variant("u", connections),
+            "app-id": GLib.Variant("s", "org.freedesktop.BackgroundTransfer.Bench"),
+        }
+        box = []
+        self.conn.call(bgtharness.BUS_NAME, bgtharness.MANAGER_PATH, bgtharness.MANAGER_IFACE,
+                       "CreateDownload", GLib.Variant("(sa{sv})", (url, options)),
+                       GLib.VariantType("(o)"), Gio.DBusCallFlags.NONE, 60000, None,
+                       lambda c, r: box.append(r))
+        bgtharness.wait_for(lambda: box, 60, "CreateDownload")
+        try:
+            path = self.conn.call_finish(box[0]).unpack()[0]
+        except GLib.Error as e:
+            if "NotSupported" in e.message:
+                raise NotSupported(e.message)
+            raise
+        return call(self.client, "get_transfer", path.rsplit("/", 1)[1])
+
     def close(self):
         self.bus.close()
 
 
 DISK = "disk: dd conv=fdatasync"
+FOUR = "bgtransfer, 4 connections"
+
+
+def measure(size_mib=1024, rounds=5, settings=None, only=(), workdir=None, log=print):
+    """Every competitor in alternating rounds. Returns {"size": bytes,
+    "rounds": n, "how": the preparation, "rows": {name: [(wall s, CPU s)]},
+    "refused": {name: why}} (a competitor the service refused is left out
+    after its first try)."""
+    work = tempfile.mkdtemp(prefix="bgt-bench-", dir=workdir)
+    os.chmod(work, 0o755)  # nginx's workers run unprivileged
+    root = os.path.join(work, "www")
+    os.makedirs(root)
+    size = size_mib << 20
+    log(f"# preparing a {size_mib} MiB file in {root}")
+    source = os.path.join(root, "file.bin")
+    digest = bgtharness.make_file(source, size)
+    nginx = bgtharness.Nginx(root)
+    url = nginx.url("file.bin")
+    dest = os.path.join(work, "out.bin")
+    bgt = Bgtransfer(work, dict(settings or {}))
+
+    def disk():
+        rate = benchlib.dd_rate(os.path.join(work, "dd.bin"), size_mib)
+        return size / rate / (1 << 20), 0.0  # as a (wall, CPU) pair
+
+    tools = {
+        "curl": lambda: run_child(["curl", "-sS", "--fail", "-o", dest, url]),
+        "curl + fsync": lambda: curl_durable(url, dest),
+        "aria2c -x1": lambda: run_child(["aria2c", "-q", "-x1", "-s1", "--allow-overwrite=true",
+                                         "--file-allocation=none", "-d", work, "-o", "out.bin",
+                                         url]),
+        "aria2c -x4 -s4": lambda: run_child(["aria2c", "-q", "-x4", "-s4", "--allow-overwrite=true",
+                                             "--file-allocation=none", "-d", work, "-o", "out.bin",
+                                             url]),
+        "bgtransfer": lambda: bgt.download(url, dest),
+        FOUR: lambda: bgt.download(url, dest, connections=4),
+    }
+    if only:
+        tools = {k: v for k, v in tools.items()
+                 if k in only or k in ("curl", "curl + fsync", "bgtransfer")}
+    tools[DISK] = disk
+    results = {name: [] for name in tools}
+    refused = {}
+    how = ""
+    try:
+        # One unmeasured round of the service: activation and first-use costs
+        drop(dest)
+        bgt.download(url, dest)
+        drop(dest)
+        for r in range(rounds):
+            for name in benchlib.order(tools, r):
+                if name in refused:
+                    continue
+                how = benchlib.settle(warm=[source])
+                try:
+                    wall, cpu = tools[name]()
+                except NotSupported as e:
+                    refused[name] = "NotSupported"
+                    log(f"# round {r + 1}  {name:26} refused by the service: {e}")
+                    drop(dest + ".bgtpart")
+                    continue
+                if name != DISK:
+                    benchlib.check_files(name, {"out.bin": digest}, work)
+                    drop(dest)
+                results[name].append((wall, cpu))
+                cpu_text = "" if name == DISK else f"  CPU {cpu / (size / GIB):6.3f} s/GiB"
+                log(f"# round {r + 1}  {name:26} {wall:7.3f} s  "
+                    f"{size / wall / (1 << 20):8.1f} MiB/s{cpu_text}")
+    finally:
+        bgt.close()
+        nginx.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return {"size": size, "rounds": rounds, "how": how,
+            "rows": {k: v for k, v in results.items() if v}, "refused": refused}
+
+
+def medians(res):
+    """{name: (median MiB/s, min MiB/s, max MiB/s, median CPU s/GiB)}"""
+    size = res["size"]
+    out = {}
+    for name, rows in res["rows"].items():
+        rate, lo, hi = benchlib.spread([size / w / (1 << 20) for w, _ in rows])
+        out[name] = (rate, lo, hi, statistics.median(c for _, c in rows) / (size / GIB))
+    return out
+
+
+def report(res):
+    med = medians(res)
+    print()
+    print(f"{res['size'] >> 20} MiB over loopback, {res['rounds']} rounds in alternating order, "
+          f"each competitor after {res['how']}, every file checked (sha256)")
+    print(f"{'':26} {'median MiB/s':>12} {'min–max MiB/s':>15} {'CPU s/GiB':>10}")
+    for name, (rate, lo, hi, cpu) in med.items():
+        cpu_text = "" if name == DISK else f"{cpu:10.3f}"
+        print(f"{name:26} {rate:12.1f} {f'{lo:.0f}–{hi:.0f}':>15} {cpu_text}")
+    for name, why in res["refused"].items():
+        print(f"{name:26} {'n/a (' + why + ')':>12}")
+    print()
+    if "aria2c -x4 -s4" in med:
+        four = (f"bgtransfer {med[FOUR][0]:.1f} MiB/s, ratio "
+                f"{med[FOUR][0] / med['aria2c -x4 -s4'][0]:.2f} (target >= 1.0)"
+                if FOUR in med else "bgtransfer n/a (the service refuses 'connections')")
+        print(f"4 connections: aria2c -x4 -s4 {med['aria2c -x4 -s4'][0]:.1f} MiB/s; {four}")
+    durable = med["bgtransfer"][0] / med["curl + fsync"][0]
+    print(f"bgtransfer/(curl + fsync) throughput, medians: {durable:.2f} (bgtransfer flushes a "
+          "download to the disk before it renames it into place, curl does not; when the disk "
+          f"is slower than loopback, the disk sets the pace: dd {med[DISK][0]:.0f} MiB/s)")
+    tput = med["bgtransfer"][0] / med["curl"][0]
+    cpu = med["bgtransfer"][3] / med["curl"][3] if med["curl"][3] > 0 else float("inf")
+    print(f"bgtransfer/curl throughput, medians: {tput:.2f} (target >= 0.95); "
+          f"service CPU/curl CPU: {cpu:.2f} (target <= 1.5)")
 
 
 def main():
@@ -119,85 +266,9 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.size_mib, args.rounds = 64, 2
-
-    work = tempfile.mkdtemp(prefix="bgt-bench-", dir=args.workdir)
-    os.chmod(work, 0o755)  # nginx's workers run unprivileged
-    root = os.path.join(work, "www")
-    os.makedirs(root)
-    size = args.size_mib << 20
-    print(f"# preparing a {args.size_mib} MiB file in {root}", flush=True)
-    source = os.path.join(root, "file.bin")
-    digest = bgtharness.make_file(source, size)
-    nginx = bgtharness.Nginx(root)
-    url = nginx.url("file.bin")
-    dest = os.path.join(work, "out.bin")
-    bgt = Bgtransfer(work, dict(kv.split("=", 1) for kv in args.setting))
-
-    def disk():
-        rate = benchlib.dd_rate(os.path.join(work, "dd.bin"), args.size_mib)
-        return size / rate / (1 << 20), 0.0  # as a (wall, CPU) pair
-
-    tools = {
-        "curl": lambda: run_child(["curl", "-sS", "--fail", "-o", dest, url]),
-        "curl + fsync": lambda: curl_durable(url, dest),
-        "aria2c -x1": lambda: run_child(["aria2c", "-q", "-x1", "-s1", "--allow-overwrite=true",
-                                         "--file-allocation=none", "-d", work, "-o", "out.bin",
-                                         url]),
-        "aria2c -x4 -s4": lambda: run_child(["aria2c", "-q", "-x4", "-s4", "--allow-overwrite=true",
-                                             "--file-allocation=none", "-d", work, "-o", "out.bin",
-                                             url]),
-        "bgtransfer": lambda: bgt.download(url, dest),
-    }
-    if args.only:
-        tools = {k: v for k, v in tools.items()
-                 if k in args.only or k in ("curl", "curl + fsync", "bgtransfer")}
-    tools[DISK] = disk
-    results = {name: [] for name in tools}
-    try:
-        # One unmeasured round of the service: activation and first-use costs
-        drop(dest)
-        bgt.download(url, dest)
-        drop(dest)
-        for r in range(args.rounds):
-            for name in benchlib.order(tools, r):
-                how = benchlib.settle(warm=[source])
-                wall, cpu = tools[name]()
-                if name != DISK:
-                    benchlib.check_files(name, {"out.bin": digest}, work)
-                    drop(dest)
-                results[name].append((wall, cpu))
-                cpu_text = "" if name == DISK else f"  CPU {cpu / (size / GIB):6.3f} s/GiB"
-                print(f"# round {r + 1}  {name:24} {wall:7.3f} s  "
-                      f"{size / wall / (1 << 20):8.1f} MiB/s{cpu_text}", flush=True)
-    finally:
-        bgt.close()
-        nginx.close()
-        shutil.rmtree(work, ignore_errors=True)
-
-    print()
-    print(f"{args.size_mib} MiB over loopback, {args.rounds} rounds in alternating order, "
-          f"each competitor after {how}, every file checked (sha256)")
-    print(f"{'':24} {'median MiB/s':>12} {'min–max MiB/s':>15} {'CPU s/GiB':>10}")
-    med = {}
-    for name, rows in results.items():
-        rates = [size / w / (1 << 20) for w, _ in rows]
-        rate, lo, hi = benchlib.spread(rates)
-        cpu = statistics.median(c for _, c in rows) / (size / GIB)
-        med[name] = (rate, cpu)
-        cpu_text = "" if name == DISK else f"{cpu:10.3f}"
-        print(f"{name:24} {rate:12.1f} {f'{lo:.0f}–{hi:.0f}':>15} {cpu_text}")
-    print()
-    if "aria2c -x4 -s4" in med:
-        print(f"4 connections: aria2c -x4 -s4 {med['aria2c -x4 -s4'][0]:.1f} MiB/s; "
-              "bgtransfer has no segmented downloads yet (option 'connections' is refused)")
-    durable = med["bgtransfer"][0] / med["curl + fsync"][0]
-    print(f"bgtransfer/(curl + fsync) throughput, medians: {durable:.2f} (bgtransfer flushes a "
-          "download to the disk before it renames it into place, curl does not; when the disk "
-          f"is slower than loopback, the disk sets the pace: dd {med[DISK][0]:.0f} MiB/s)")
-    tput = med["bgtransfer"][0] / med["curl"][0]
-    cpu = med["bgtransfer"][1] / med["curl"][1] if med["curl"][1] > 0 else float("inf")
-    print(f"bgtransfer/curl throughput, medians: {tput:.2f} (target >= 0.95); "
-          f"service CPU/curl CPU: {cpu:.2f} (target <= 1.5)")
+    res = measure(args.size_mib, args.rounds, dict(kv.split("=", 1) for kv in args.setting),
+                  args.only, args.workdir, log=lambda text: print(text, flush=True))
+    report(res)
 
 
 if __name__ == "__main__":
