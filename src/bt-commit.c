@@ -6,16 +6,19 @@
  * pay a thousand of each, one after the other, with the main loop waiting.
  * Here what falls due together is made durable together (group commit):
  *
- *  1. each file's data is flushed in a worker thread, many at once, while
- *     the store commits the intent to rename it (so that a service killed
- *     after the rename finds the file its own, see
- *     bt_destination_was_committed());
- *  2. the files whose data and intent are both durable are renamed into
- *     place together, and each of their directories is flushed once, in a
+ *  1. each file's data is flushed in a worker thread, many at once; the
+ *     store's record of the transfer must be on disk too (it is, but for
+ *     a transfer created a moment ago), since it holds the identity of the
+ *     partial file, by which a service killed after the rename knows the
+ *     file in place for its own (bt_destination_was_committed()). Only a
+ *     partial file whose identity the store does not know (recreated, or
+ *     from a record older than identities) costs an intent to rename,
+ *     committed first, as before identities;
+ *  2. the files whose data and record are durable are renamed into place
+ *     together, and each of their directories is flushed once, in a
  *     worker thread;
- *  3. their records, as completed, go into one store transaction, which
- *     also carries the next files' intents (bt-store.c gathers whatever
- *     arrives while it commits).
+ *  3. their records, as completed, go into one store transaction
+ *     (bt-store.c gathers whatever arrives while it commits).
  *
  * Only then does the attempt end and the transfer say "completed". Until
  * its rename a transfer can still be stopped (pause, cancel, policy): the
@@ -35,7 +38,7 @@
 typedef struct
 {
   BtTransfer *transfer;
-  guint steps; /* of step 1 still under way: the data's flush, the intent */
+  guint steps; /* of step 1 still under way: the data's flush, the record */
   GError *error;
 } Entry;
 
@@ -208,7 +211,7 @@ schedule_renames (void)
     rename_source = g_idle_add (on_rename, NULL);
 }
 
-/* ---- 1. The data and the intent --------------------------------------- */
+/* ---- 1. The data and the record --------------------------------------- */
 
 static void
 step_done (GTask *task, GError *error)
@@ -316,7 +319,8 @@ bt_commit_async (BtTransfer *transfer, GCancellable *cancellable, GAsyncReadyCal
   if (bt_destination_get_path (destination) != NULL && store != NULL)
     {
       entry->steps++;
-      bt_transfer_begin_commit (transfer);
+      if (!bt_destination_part_identity_recorded (destination))
+        bt_transfer_begin_commit (transfer);
       bt_store_when_committed (store, on_intent_committed, g_object_ref (task));
     }
 }

@@ -34,7 +34,57 @@ struct _BtDestination
   gboolean overwrite;
   int fd;                 /* open while running; always for a caller's fd */
   BtFdIdentity *identity; /* a caller's fd: what to open again after a restart */
+  /* The partial file as created: renamed into place it is the same file,
+   * which tells after a crash that the file at the destination is ours */
+  guint64 part_dev, part_ino;
+  gboolean part_known; /* …and the store knows it (from creation, or read back) */
 };
+
+/* @known: whether the store will know it when the transfer's pending
+ * record is committed (the partial file was created with it) */
+static void
+note_part (BtDestination *self, int fd, gboolean known)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) == 0)
+    {
+      self->part_dev = (guint64) st.st_dev;
+      self->part_ino = (guint64) st.st_ino;
+      self->part_known = known;
+    }
+}
+
+/* Whether the store knows the partial file's identity once the
+ * transfer's records saved so far are committed */
+gboolean
+bt_destination_part_identity_recorded (BtDestination *self)
+{
+  return self->part_known;
+}
+
+/*
+ * bt_destination_get_part_identity:
+ *
+ * Returns: whether the partial file's identity (device and inode, as it
+ *   was created) is known, for the store
+ */
+gboolean
+bt_destination_get_part_identity (BtDestination *self, guint64 *out_dev, guint64 *out_ino)
+{
+  *out_dev = self->part_dev;
+  *out_ino = self->part_ino;
+  return self->part_ino != 0;
+}
+
+/* The partial file's identity, read back from the store */
+void
+bt_destination_set_part_identity (BtDestination *self, guint64 dev, guint64 ino)
+{
+  self->part_dev = dev;
+  self->part_ino = ino;
+  self->part_known = ino != 0;
+}
 
 static void
 set_io_error (GError **error, int errsv, const char *what, const char *path)
@@ -116,6 +166,7 @@ bt_destination_new_for_path (const char *path, gboolean overwrite, GError **erro
       return NULL;
     }
 
+  note_part (self, fd, TRUE);
   close (fd);
   close (dfd);
   return g_steal_pointer (&self);
@@ -286,10 +337,12 @@ bt_destination_recover (BtDestination *self, guint64 checkpoint, gboolean same_b
  * bt_destination_was_committed:
  * @size: the size the file must have, or G_MAXUINT64 if unknown
  *
- * After a crash between bt_destination_commit() and the record of its
+ * After a crash between the rename into place and the record of its
  * success: whether the partial file already became the destination (it is
  * gone and the destination is a regular file of @size, or both names are
- * still the same file after a link() fallback, which this finishes).
+ * still the same file after a link() fallback, which this finishes). When
+ * the partial file's identity is known the destination must be that very
+ * file: a file someone else put there is never taken for ours.
  */
 gboolean
 bt_destination_was_committed (BtDestination *self, guint64 size)
@@ -304,7 +357,10 @@ bt_destination_was_committed (BtDestination *self, guint64 size)
   if (dfd < 0)
     return FALSE;
   if (fstatat (dfd, self->name, &final, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (final.st_mode)
-      && (size == G_MAXUINT64 || (guint64) final.st_size == size))
+      && (size == G_MAXUINT64 || (guint64) final.st_size == size)
+      && (self->part_ino == 0
+          || ((guint64) final.st_dev == self->part_dev
+              && (guint64) final.st_ino == self->part_ino)))
     {
       if (fstatat (dfd, self->part_name, &part, AT_SYMLINK_NOFOLLOW) < 0)
         committed = errno == ENOENT;
@@ -410,7 +466,11 @@ bt_destination_open (BtDestination *self, GError **error)
       /* Deleted behind our back: start over with a fresh one */
       self->fd = openat (dfd, self->part_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                          0644);
+      if (self->fd >= 0)
+        note_part (self, self->fd, FALSE);
     }
+  else if (self->fd >= 0 && self->part_ino == 0)
+    note_part (self, self->fd, FALSE); /* a record older than identities */
   if (self->fd < 0)
     {
       int errsv = errno;

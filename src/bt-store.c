@@ -565,11 +565,39 @@ bt_store_when_durable (BtStore *self, GDBusMethodInvocation *invocation, GVarian
  * Everyone who asks while a transaction is under way waits for the next
  * one, which carries all of their changes together.
  */
+typedef struct
+{
+  BtStoreCommittedFunc func;
+  gpointer user_data;
+} Committed;
+
+static gboolean
+on_already_committed (gpointer data)
+{
+  Committed *committed = data;
+
+  committed->func (NULL, committed->user_data);
+  g_free (committed);
+  return G_SOURCE_REMOVE;
+}
+
 void
 bt_store_when_committed (BtStore *self, BtStoreCommittedFunc func, gpointer user_data)
 {
-  Waiter *waiter = g_new0 (Waiter, 1);
+  Waiter *waiter;
 
+  /* Nothing pending and nothing being committed: it is all on disk */
+  if (g_hash_table_size (self->pending) == 0 && g_hash_table_size (self->pending_objects) == 0
+      && self->batch == NULL && self->flush_source == 0)
+    {
+      Committed *committed = g_new (Committed, 1);
+
+      committed->func = func;
+      committed->user_data = user_data;
+      g_idle_add (on_already_committed, committed);
+      return;
+    }
+  waiter = g_new0 (Waiter, 1);
   waiter->func = func;
   waiter->user_data = user_data;
   add_waiter (self, waiter);

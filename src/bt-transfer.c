@@ -113,6 +113,7 @@ struct _BtTransfer
     char *path;
     GVariant *destination_fd; /* a caller's file, to open again */
     gboolean overwrite;
+    guint64 part_dev, part_ino;
     GVariant *source;
     guint64 bytes;
     gboolean same_boot;
@@ -680,6 +681,28 @@ read_destination (gpointer object, GVariant *value)
     self->restore.path = g_variant_dup_string (value, NULL);
 }
 
+/* The partial file's device and inode, as created (bt-destination.c) */
+static GVariant *
+write_part_identity (gconstpointer object)
+{
+  const BtTransfer *self = object;
+  guint64 dev, ino;
+
+  if (self->destination == NULL
+      || !bt_destination_get_part_identity (self->destination, &dev, &ino))
+    return NULL;
+  return g_variant_new ("(tt)", dev, ino);
+}
+
+static void
+read_part_identity (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE ("(tt)")))
+    g_variant_get (value, "(tt)", &self->restore.part_dev, &self->restore.part_ino);
+}
+
 static GVariant *
 write_destination_fd (gconstpointer object)
 {
@@ -845,6 +868,7 @@ static const BtRecordField record_fields[] = {
   PLAIN ("created-time", INT64, created_time),
   COMPUTED ("destination", destination),
   COMPUTED ("destination-fd", destination_fd),
+  COMPUTED ("part-identity", part_identity),
   COMPUTED ("overwrite", overwrite),
   COMPUTED ("source", source),
   PLAIN ("tus", BOOLEAN, tus),
@@ -931,7 +955,12 @@ restore_destination (BtTransfer *self, GError **error)
   BtDestination *destination;
 
   if (self->restore.path != NULL)
-    return bt_destination_new_recovered (self->restore.path, self->restore.overwrite);
+    {
+      destination = bt_destination_new_recovered (self->restore.path, self->restore.overwrite);
+      bt_destination_set_part_identity (destination, self->restore.part_dev,
+                                        self->restore.part_ino);
+      return destination;
+    }
   if (bt_status_is_finished (self->status))
     return bt_destination_new_detached (); /* nothing more to write */
   if (self->restore.destination_fd == NULL)
@@ -1068,7 +1097,10 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
 
   recorded_status = self->status;
   recorded_queued = self->queued;
-  if (self->committing && !bt_status_is_finished (self->status)
+  /* The file in place is ours if it is the partial file we created (its
+   * identity is recorded), or, in records older than that, if the rename
+   * was under way */
+  if ((self->committing || self->restore.part_ino != 0) && !bt_status_is_finished (self->status)
       && bt_destination_was_committed (self->destination, self->total_bytes))
     {
       /* Stopped between the rename into place and its record */

@@ -442,9 +442,10 @@ def test_kill_between_rename_and_its_record(bus, client, nginx, dest_dir):
     t = call(d, "create_download", nginx.url("medium.bin"),
              Gio.File.new_for_path(str(dest_dir / "m.bin")))
     pid = bus.service_pid()
-    # The commit (bt-commit.c): fdatasync(part) while the intent is
-    # committed (fdatasync of the WAL), renameat2, fsync(directory) ←
-    # killed here, before the completion is recorded
+    # The commit (bt-commit.c): fdatasync(part), renameat2,
+    # fsync(directory) ← killed here, before the completion is recorded;
+    # the restarted service knows the file in place for the partial file
+    # it created (its identity is in the record)
     with bus.expect_exit(signal.SIGKILL):
         tracer = bgtharness.Strace(pid, "-e", "trace=fsync,renameat2,rename,renameat",
                                    "-e", "inject=fsync:signal=KILL:when=1")
