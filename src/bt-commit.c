@@ -55,8 +55,9 @@ typedef struct
 } DirSync;
 
 /* Step 2 gathers what is ready, one batch at a time */
-static GPtrArray *ready; /* GTask: data and intent durable */
+static GPtrArray *ready; /* GTask: data and record durable, to rename */
 static guint rename_source;
+static DirSync *renamed; /* renamed, their directories to flush */
 static gboolean dirs_in_flight;
 
 static void
@@ -120,8 +121,6 @@ record_completion (GTask *task)
 
 /* ---- 2. Renames and directories ----------------------------------------- */
 
-static void schedule_renames (void);
-
 static void
 sync_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
                   GCancellable *cancellable)
@@ -140,6 +139,8 @@ sync_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
   g_task_return_boolean (task, TRUE);
 }
 
+static void start_dir_sync (void);
+
 static void
 on_dirs_synced (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -148,22 +149,33 @@ on_dirs_synced (GObject *source, GAsyncResult *result, gpointer user_data)
   dirs_in_flight = FALSE;
   for (guint i = 0; i < sync->tasks->len; i++)
     record_completion (g_ptr_array_index (sync->tasks, i));
-  if (ready != NULL && ready->len > 0)
-    schedule_renames ();
+  start_dir_sync ();
 }
 
+/* The directories of everything renamed since the last flush started are
+ * flushed together, once each, one flush at a time */
+static void
+start_dir_sync (void)
+{
+  g_autoptr (GTask) task = NULL;
+
+  if (dirs_in_flight || renamed == NULL || renamed->tasks->len == 0)
+    return;
+  task = g_task_new (NULL, NULL, on_dirs_synced, NULL);
+  g_task_set_source_tag (task, start_dir_sync);
+  g_task_set_task_data (task, g_steal_pointer (&renamed), (GDestroyNotify) dir_sync_free);
+  dirs_in_flight = TRUE;
+  g_task_run_in_thread (task, sync_dirs_thread);
+}
+
+/* What is ready is renamed at once; their directories are flushed with
+ * the next flush (a rename during a flush needs another) */
 static gboolean
 on_rename (gpointer user_data)
 {
   g_autoptr (GPtrArray) batch = g_steal_pointer (&ready);
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GTask) task = NULL;
-  DirSync *sync;
 
   rename_source = 0;
-  sync = g_new0 (DirSync, 1);
-  sync->dirs = g_ptr_array_new_with_free_func (g_free);
-  sync->tasks = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; batch != NULL && i < batch->len; i++)
     {
       GTask *commit = g_ptr_array_index (batch, i);
@@ -171,6 +183,7 @@ on_rename (gpointer user_data)
       BtDestination *destination = bt_transfer_get_destination (entry->transfer);
       const char *dir = bt_destination_get_dir (destination);
       GError *error = NULL;
+      gboolean seen = FALSE;
 
       /* Stopped before its rename: the commit is abandoned */
       if (g_task_return_error_if_cancelled (commit))
@@ -181,33 +194,27 @@ on_rename (gpointer user_data)
           continue;
         }
       bt_transfer_set_in_place (entry->transfer);
-      if (dir != NULL && !g_hash_table_contains (seen, dir))
+      if (renamed == NULL)
         {
-          g_hash_table_add (seen, (gpointer) dir);
-          g_ptr_array_add (sync->dirs, g_strdup (dir));
+          renamed = g_new0 (DirSync, 1);
+          renamed->dirs = g_ptr_array_new_with_free_func (g_free);
+          renamed->tasks = g_ptr_array_new_with_free_func (g_object_unref);
         }
-      g_ptr_array_add (sync->tasks, g_object_ref (commit));
+      for (guint j = 0; dir != NULL && j < renamed->dirs->len && !seen; j++)
+        seen = g_str_equal (g_ptr_array_index (renamed->dirs, j), dir);
+      if (dir != NULL && !seen)
+        g_ptr_array_add (renamed->dirs, g_strdup (dir));
+      g_ptr_array_add (renamed->tasks, g_object_ref (commit));
     }
-
-  if (sync->tasks->len == 0)
-    {
-      dir_sync_free (sync);
-      return G_SOURCE_REMOVE;
-    }
-  task = g_task_new (NULL, NULL, on_dirs_synced, NULL);
-  g_task_set_source_tag (task, on_rename);
-  g_task_set_task_data (task, sync, (GDestroyNotify) dir_sync_free);
-  dirs_in_flight = TRUE;
-  g_task_run_in_thread (task, sync_dirs_thread);
+  start_dir_sync ();
   return G_SOURCE_REMOVE;
 }
 
-/* All that became ready in this main loop iteration is renamed at once,
- * after the directories of the previous batch are flushed */
+/* All that became ready in this main loop iteration is renamed at once */
 static void
 schedule_renames (void)
 {
-  if (rename_source == 0 && !dirs_in_flight)
+  if (rename_source == 0)
     rename_source = g_idle_add (on_rename, NULL);
 }
 
@@ -316,7 +323,11 @@ bt_commit_async (BtTransfer *transfer, GCancellable *cancellable, GAsyncReadyCal
   g_task_set_task_data (flush_task, flush, (GDestroyNotify) flush_free);
   g_task_run_in_thread (flush_task, flush_thread);
 
-  if (bt_destination_get_path (destination) != NULL && store != NULL)
+  /* The record (with the partial file's identity) must be on disk before
+   * the rename; it is, unless the transfer is a moment old */
+  if (bt_destination_get_path (destination) != NULL && store != NULL
+      && !(bt_transfer_is_recorded (transfer)
+           && bt_destination_part_identity_recorded (destination)))
     {
       entry->steps++;
       if (!bt_destination_part_identity_recorded (destination))

@@ -1128,6 +1128,16 @@ track_call_in_flight (BtManager *self, const char *app_id, GDBusMethodInvocation
                           (GDestroyNotify) call_in_flight_free);
 }
 
+/* Its record is on disk: its completion need not wait for it (bt-commit.c) */
+static void
+on_transfer_recorded (const GError *error, gpointer user_data)
+{
+  g_autoptr (BtTransfer) transfer = user_data;
+
+  if (error == NULL)
+    bt_transfer_set_recorded (transfer);
+}
+
 static void
 handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters,
                BtKind kind)
@@ -1220,6 +1230,7 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
   bt_transfer_save (transfer);
   bt_store_when_durable (self->store, invocation,
                          g_variant_new ("(o)", bt_transfer_get_object_path (transfer)), NULL);
+  bt_store_when_committed (self->store, on_transfer_recorded, g_object_ref (transfer));
   emit_to_owner (self, transfer, "TransferAdded");
   /* With start=true (the default) it starts now if a slot is free */
   if (bt_transfer_is_queued (transfer))

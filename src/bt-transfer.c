@@ -72,6 +72,7 @@ struct _BtTransfer
   gboolean recovered_changes;  /* restoring it changed it: save it again */
   gboolean committing;         /* renaming the data into place */
   gboolean in_place;           /* renamed: no way back (bt-commit.c) */
+  gboolean recorded;           /* its record is on disk: since its creation, or read back */
   gint64 completion_recorded;  /* the completed_time the store holds, while reported so soon */
   gboolean sandboxed;          /* created by a sandboxed app */
   guint checkpoint_generation; /* bumped whenever the data starts over */
@@ -1050,6 +1051,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   self->app_id = g_strdup (app_id);
   self->seq = seq;
   self->synced_bytes = G_MAXUINT64; /* records older than synced-bytes: all of it */
+  self->recorded = TRUE;
 
   g_clear_pointer (&self->method, g_free);
   if (!bt_record_read (record_fields, G_N_ELEMENTS (record_fields), self, record, &error)
@@ -1223,6 +1225,19 @@ gboolean
 bt_transfer_is_in_place (BtTransfer *self)
 {
   return self->in_place;
+}
+
+/* Its creation is committed to the store (bt-manager.c says so) */
+void
+bt_transfer_set_recorded (BtTransfer *self)
+{
+  self->recorded = TRUE;
+}
+
+gboolean
+bt_transfer_is_recorded (BtTransfer *self)
+{
+  return self->recorded;
 }
 
 /*

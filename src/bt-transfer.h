@@ -44,6 +44,8 @@ BtStore *bt_transfer_get_store (BtTransfer *self);
 void bt_transfer_begin_commit (BtTransfer *self);
 void bt_transfer_set_in_place (BtTransfer *self);
 gboolean bt_transfer_is_in_place (BtTransfer *self);
+void bt_transfer_set_recorded (BtTransfer *self);
+gboolean bt_transfer_is_recorded (BtTransfer *self);
 void bt_transfer_record_completion (BtTransfer *self);
 gboolean bt_transfer_may_reach_local_network (BtTransfer *self);
 void bt_transfer_checkpoint (BtTransfer *self);
