@@ -215,7 +215,7 @@ static void
 schedule_renames (void)
 {
   if (rename_source == 0)
-    rename_source = g_idle_add (on_rename, NULL);
+    rename_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_rename, NULL, NULL);
 }
 
 /* ---- 1. The data and the record --------------------------------------- */

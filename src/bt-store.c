@@ -594,7 +594,7 @@ bt_store_when_committed (BtStore *self, BtStoreCommittedFunc func, gpointer user
 
       committed->func = func;
       committed->user_data = user_data;
-      g_idle_add (on_already_committed, committed);
+      g_idle_add_full (G_PRIORITY_DEFAULT, on_already_committed, committed, NULL);
       return;
     }
   waiter = g_new0 (Waiter, 1);
