@@ -30,7 +30,6 @@ struct _BgtClient
   guint name_owner_id;
   guint manager_changed_id;
   guint transfers_changed_id; /* PropertiesChanged of every transfer: one match rule */
-  guint generation;           /* how often the service went away */
   char *network_state;
   char *power_state;
 };
@@ -338,8 +337,6 @@ on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
   g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
   if (*new_owner == '\0')
     {
-      /* What the transfers know may be stale now */
-      self->generation++;
       /* The service went away under us (it never exits while we are
        * connected unless it crashed or was stopped): if someone waits
        * for a transfer, start it again, so that the transfer goes on */
@@ -769,7 +766,7 @@ on_get_all (GObject *source, GAsyncResult *result, gpointer user_data)
   transfer = g_hash_table_lookup (self->transfers, path);
   if (transfer != NULL)
     {
-      _bgt_transfer_update_all (transfer, properties);
+      _bgt_transfer_update (transfer, properties);
       g_task_return_pointer (task, g_object_ref (transfer), g_object_unref);
       return;
     }
@@ -777,16 +774,8 @@ on_get_all (GObject *source, GAsyncResult *result, gpointer user_data)
   g_variant_lookup (properties, "Kind", "&s", &kind);
   transfer = g_object_new (g_strcmp0 (kind, "upload") == 0 ? BGT_TYPE_UPLOAD : BGT_TYPE_DOWNLOAD,
                            "client", self, "object-path", path, NULL);
-  _bgt_transfer_update_all (transfer, properties);
+  _bgt_transfer_update (transfer, properties);
   g_task_return_pointer (task, transfer, g_object_unref);
-}
-
-/* How often the service went away: what a transfer read before may be
- * stale if this changed since */
-guint
-_bgt_client_get_generation (BgtClient *self)
-{
-  return self->generation;
 }
 
 void

@@ -34,10 +34,7 @@ BgtTransfer *_bgt_client_load_transfer_finish (BgtClient *self, GAsyncResult *re
 
 gboolean _bgt_client_register_transfer (BgtClient *self, BgtTransfer *transfer);
 
-guint _bgt_client_get_generation (BgtClient *self);
-
 void _bgt_transfer_update (BgtTransfer *self, GVariant *properties);
-void _bgt_transfer_update_all (BgtTransfer *self, GVariant *properties);
 void _bgt_transfer_properties_changed (BgtTransfer *self, GVariant *parameters);
 const char *_bgt_transfer_get_object_path (BgtTransfer *self);
 void _bgt_transfer_refresh_all (BgtTransfer *self);

@@ -51,9 +51,6 @@ typedef struct
   char *location; /* Destination or Source */
 
   GPtrArray *waiters; /* GTask of bgt_transfer_wait_async() */
-  /* 1 + the client's generation when every property was last read: as
-   * long as it holds, signals keep the state current */
-  guint fresh;
 } BgtTransferPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (BgtTransfer, bgt_transfer, G_TYPE_OBJECT)
@@ -681,26 +678,6 @@ _bgt_transfer_update (BgtTransfer *self, GVariant *properties)
     complete_waiters (self);
 }
 
-/*
- * _bgt_transfer_update_all:
- * @properties: every property, as GetAll gives them
- *
- * From now on the client's PropertiesChanged subscription keeps the state
- * current, until the service goes away (bgt_transfer_wait_async() need
- * not read it again)
- */
-void
-_bgt_transfer_update_all (BgtTransfer *self, GVariant *properties)
-{
-  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
-
-  /* A second object for a transfer listens for itself, since after its
-   * first read: it reads again before it waits */
-  if (priv->subscription == 0)
-    priv->fresh = _bgt_client_get_generation (priv->client) + 1;
-  _bgt_transfer_update (self, properties);
-}
-
 static void
 on_refreshed_all (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -712,7 +689,7 @@ on_refreshed_all (GObject *source, GAsyncResult *result, gpointer user_data)
   if (reply == NULL)
     return;
   g_variant_get (reply, "(@a{sv})", &properties);
-  _bgt_transfer_update_all (self, properties);
+  _bgt_transfer_update (self, properties);
 }
 
 /* Whether someone waits for the end of this transfer */
@@ -1267,7 +1244,7 @@ on_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_variant_get (reply, "(@a{sv})", &properties);
-  _bgt_transfer_update_all (self, properties);
+  _bgt_transfer_update (self, properties);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1422,17 +1399,6 @@ on_wait_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
   /* Finished already: _bgt_transfer_update() answered it */
 }
 
-static gboolean
-on_wait_fresh (gpointer user_data)
-{
-  BgtTransfer *self = user_data;
-  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
-
-  if (bgt_status_is_finished (priv->status))
-    complete_waiters (self);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 on_wait_cancelled (GCancellable *cancellable, gpointer user_data)
 {
@@ -1473,14 +1439,6 @@ bgt_transfer_wait_async (BgtTransfer *self, GCancellable *cancellable, GAsyncRea
   if (cancellable != NULL)
     g_cancellable_connect (cancellable, G_CALLBACK (on_wait_cancelled), g_object_ref (task),
                            g_object_unref);
-  /* The state is current (read in full, then followed by signals, and the
-   * service has not gone away since): no need to ask again. The answer
-   * comes from the main loop, as after a call */
-  if (priv->fresh == _bgt_client_get_generation (priv->client) + 1)
-    {
-      g_idle_add_full (G_PRIORITY_DEFAULT, on_wait_fresh, g_object_ref (self), g_object_unref);
-      return;
-    }
   /* Reads the state afresh: an end that came before we listened counts */
   bgt_transfer_refresh_async (self, NULL, on_wait_refreshed, g_steal_pointer (&task));
 }
