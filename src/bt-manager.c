@@ -14,7 +14,6 @@
 
 #include <libsoup/soup.h>
 
-#include "bt-archive.h"
 #include "bt-attempt.h"
 #include "bt-bus-object.h"
 #include "bt-callers.h"
@@ -48,12 +47,7 @@ struct _BtManager
   BtNetworkState network_state; /* as last announced */
   BtPowerState power_state;
 
-  GHashTable *transfers; /* id → BtTransfer */
-  /* Finished transfers: the most recently used as objects (in transfers),
-   * the others archived, their records in the store (bt-archive.c) */
-  GQueue resident_finished;   /* BtTransfer, least recently used first */
-  GHashTable *resident_links; /* BtTransfer → its GList link in resident_finished */
-  BtArchive *archive;
+  GHashTable *transfers;       /* id → BtTransfer */
   GHashTable *calls_in_flight; /* app id → creations not answered yet */
   /* Indexes kept as transfers change state, so that the scheduler and the
    * quota look at what runs and waits, not at every transfer ever made */
@@ -467,119 +461,10 @@ schedule_at_once (BtManager *self)
   schedule_now (self);
 }
 
-/* ---- Finished transfers: resident or archived ---------------------------- */
-
-/* Finished transfers kept as objects, the most recently finished or used:
- * an app that just waited for one reads its properties next */
-#define RESIDENT_FINISHED 64
-
-static gboolean add_transfer (BtManager *self, BtTransfer *transfer, GError **error);
-
-static void
-forget_resident (BtManager *self, BtTransfer *transfer)
-{
-  GList *link = g_hash_table_lookup (self->resident_links, transfer);
-
-  if (link == NULL)
-    return;
-  g_queue_delete_link (&self->resident_finished, link);
-  g_hash_table_remove (self->resident_links, transfer);
-}
-
-/* Keeps the transfer's record only (bt-archive.c) */
-static void
-archive_transfer (BtManager *self, BtTransfer *transfer)
-{
-  BtArchived archived = {
-    .id = bt_transfer_get_id (transfer),
-    .app_id = bt_transfer_get_app_id (transfer),
-    .group = bt_transfer_get_group (transfer),
-    .seq = bt_transfer_get_seq (transfer),
-    .kind = bt_transfer_get_kind (transfer),
-    .status = bt_transfer_get_status (transfer),
-    .error_status = bt_transfer_get_error_status (transfer),
-  };
-
-  forget_resident (self, transfer);
-  bt_archive_add (self->archive, &archived);
-  g_signal_handlers_disconnect_by_data (transfer, self);
-  bt_transfer_unexport (transfer);
-  index_transfer (self, transfer, FALSE);
-  g_hash_table_remove (self->transfers, bt_transfer_get_id (transfer));
-}
-
-/* A finished transfer was used (it finished, or someone called it): the
- * least recently used beyond RESIDENT_FINISHED are archived, except
- * those someone else still holds (a call being answered, a record not
- * committed yet, a notification): they go when they are let go */
-static void
-touch_finished (BtManager *self, BtTransfer *transfer)
-{
-  GList *link, *next;
-
-  forget_resident (self, transfer);
-  if (!bt_status_is_finished (bt_transfer_get_status (transfer)))
-    return;
-  g_queue_push_tail (&self->resident_finished, transfer);
-  g_hash_table_insert (self->resident_links, transfer, self->resident_finished.tail);
-  for (link = self->resident_finished.head;
-       link != NULL && self->resident_finished.length > RESIDENT_FINISHED; link = next)
-    {
-      next = link->next;
-      if (G_OBJECT (link->data)->ref_count == 1)
-        archive_transfer (self, link->data);
-    }
-}
-
-/* Returns: (transfer none) (nullable): transfer @id, read back from the
- * store if it was archived */
-static BtTransfer *
-find_transfer (BtManager *self, const char *id)
-{
-  BtTransfer *transfer = g_hash_table_lookup (self->transfers, id);
-  const BtArchived *archived;
-  g_autoptr (GVariant) record = NULL;
-  g_autoptr (BtTransfer) restored = NULL;
-  g_autoptr (GError) error = NULL;
-
-  if (transfer != NULL)
-    {
-      if (g_hash_table_contains (self->resident_links, transfer))
-        touch_finished (self, transfer);
-      return transfer;
-    }
-  archived = bt_archive_lookup (self->archive, id);
-  if (archived == NULL)
-    return NULL;
-  record = bt_store_get (self->store, id);
-  if (record != NULL)
-    restored = bt_transfer_new_from_record (id, archived->app_id, archived->seq, record);
-  if (restored == NULL || !add_transfer (self, restored, &error))
-    {
-      g_warning ("Cannot read back transfer %s%s%s", id, error != NULL ? ": " : "",
-                 error != NULL ? error->message : "");
-      bt_archive_remove (self->archive, id);
-      return NULL;
-    }
-  bt_archive_remove (self->archive, id);
-  touch_finished (self, restored);
-  return restored;
-}
-
-/* Whether transfer @id is finished, for a completion group: an archived
- * one is, and so is one that is gone */
-static gboolean
-is_finished (BtManager *self, const char *id)
-{
-  BtTransfer *transfer = g_hash_table_lookup (self->transfers, id);
-
-  return transfer == NULL || bt_status_is_finished (bt_transfer_get_status (transfer));
-}
-
 static GVariant *
 member_info (BtManager *self, const char *id)
 {
-  BtTransfer *transfer = find_transfer (self, id);
+  BtTransfer *transfer = g_hash_table_lookup (self->transfers, id);
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -626,8 +511,13 @@ check_completion_group (BtManager *self, BtCompletionGroup *group)
   if (!bt_completion_group_is_enabled (group) || bt_completion_group_has_fired (group))
     return;
   for (guint i = 0; i < bt_completion_group_get_members (group)->len; i++)
-    if (!is_finished (self, g_ptr_array_index (bt_completion_group_get_members (group), i)))
-      return;
+    {
+      BtTransfer *transfer = g_hash_table_lookup (
+          self->transfers, g_ptr_array_index (bt_completion_group_get_members (group), i));
+
+      if (transfer != NULL && !bt_status_is_finished (bt_transfer_get_status (transfer)))
+        return;
+    }
 
   g_variant_builder_init (&members, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < bt_completion_group_get_members (group)->len; i++)
@@ -645,7 +535,6 @@ on_transfer_state_changed (BtTransfer *transfer, BtManager *self)
   BtStatus status = bt_transfer_get_status (transfer);
 
   index_transfer (self, transfer, TRUE);
-  touch_finished (self, transfer);
   /* A queued transfer the policy now judges otherwise (its priority, cost
    * policy or URI changed): the whole queue is looked at again */
   if (g_hash_table_contains (self->queue_items, transfer)
@@ -978,7 +867,6 @@ on_transfer_removed (BtTransfer *transfer, BtManager *self)
   if (bt_transfer_has_secrets (transfer))
     bt_secrets_clear (bt_transfer_get_id (transfer));
   emit_to_owner (self, transfer, "TransferRemoved");
-  forget_resident (self, transfer);
   index_transfer (self, transfer, FALSE);
   g_hash_table_remove (self->transfers, bt_transfer_get_id (transfer));
   update_idle (self);
@@ -1048,20 +936,8 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
   g_autoptr (GError) error = NULL;
   gint64 retention_us
       = (gint64) g_settings_get_uint (self->settings, "retention-days") * G_TIME_SPAN_DAY;
-  gint64 completed_time;
 
   self->next_seq = MAX (self->next_seq, seq + 1);
-  /* A finished one stays in the store, listed but not built (bt-archive.c) */
-  if (bt_archive_add_record (self->archive, id, app_id, seq, data, &completed_time))
-    {
-      if (completed_time > 0 && g_get_real_time () - completed_time > retention_us)
-        {
-          g_debug ("Transfer %s ended more than the retention period ago: forgotten", id);
-          bt_archive_remove (self->archive, id);
-          bt_store_delete (self->store, id);
-        }
-      return;
-    }
   transfer = bt_transfer_new_from_record (id, app_id, seq, data);
   if (transfer == NULL)
     {
@@ -1237,19 +1113,15 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
     schedule_at_once (self);
 }
 
-/* A transfer GetTransfers lists, resident or archived */
-typedef struct
-{
-  guint64 seq;
-  const char *id;
-} Match;
-
 static gint
 compare_seq (gconstpointer a, gconstpointer b)
 {
-  const Match *ma = a, *mb = b;
+  BtTransfer *ta = *(BtTransfer **) a;
+  BtTransfer *tb = *(BtTransfer **) b;
 
-  return ma->seq < mb->seq ? -1 : (ma->seq > mb->seq ? 1 : 0);
+  guint64 sa = bt_transfer_get_seq (ta), sb = bt_transfer_get_seq (tb);
+
+  return sa < sb ? -1 : (sa > sb ? 1 : 0);
 }
 
 static gboolean
@@ -1267,41 +1139,13 @@ strv_contains_checked (GVariant *statuses, const char *status)
   return FALSE;
 }
 
-typedef struct
-{
-  const char *app_id;
-  const char *group;  /* nullable */
-  const char *kind;   /* nullable */
-  GVariant *statuses; /* nullable */
-  GArray *matches;
-} Filter;
-
-static void
-add_match (const BtArchived *entry, Filter *filter)
-{
-  Match match = { entry->seq, entry->id };
-
-  if (!g_str_equal (entry->app_id, filter->app_id))
-    return;
-  if (filter->group != NULL
-      && g_strcmp0 (entry->group != NULL ? entry->group : "", filter->group) != 0)
-    return;
-  if (filter->kind != NULL && !g_str_equal (filter->kind, bt_kind_to_string (entry->kind)))
-    return;
-  if (filter->statuses != NULL
-      && !strv_contains_checked (filter->statuses, bt_status_to_string (entry->status)))
-    return;
-  g_array_append_val (filter->matches, match);
-}
-
 static void
 handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVariant *parameters)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) filter = NULL;
   g_autoptr (GVariant) statuses = NULL;
-  g_autoptr (GArray) matches = g_array_new (FALSE, FALSE, sizeof (Match));
-  Filter filter_data = { 0 };
+  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
   GVariantBuilder builder;
   GVariantIter iter;
   const char *key, *group = NULL, *kind = NULL;
@@ -1344,38 +1188,34 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
       bt_invocation_return_error (invocation, error);
       return;
     }
-  filter_data.app_id = app_id;
-  filter_data.group = group;
-  filter_data.kind = kind;
-  filter_data.statuses = statuses;
-  filter_data.matches = matches;
 
   g_hash_table_iter_init (&transfers, self->transfers);
   while (g_hash_table_iter_next (&transfers, NULL, &transfer_ptr))
     {
       BtTransfer *transfer = transfer_ptr;
-      BtArchived entry = {
-        .id = bt_transfer_get_id (transfer),
-        .app_id = bt_transfer_get_app_id (transfer),
-        .group = bt_transfer_get_group (transfer),
-        .seq = bt_transfer_get_seq (transfer),
-        .kind = bt_transfer_get_kind (transfer),
-        .status = bt_transfer_get_status (transfer),
-      };
 
-      add_match (&entry, &filter_data);
+      if (!g_str_equal (bt_transfer_get_app_id (transfer), app_id))
+        continue;
+      if (group != NULL
+          && g_strcmp0 (bt_transfer_get_group (transfer) != NULL ? bt_transfer_get_group (transfer)
+                                                                 : "",
+                        group)
+                 != 0)
+        continue;
+      if (kind != NULL && !g_str_equal (kind, bt_kind_to_string (bt_transfer_get_kind (transfer))))
+        continue;
+      if (statuses != NULL
+          && !strv_contains_checked (statuses,
+                                     bt_status_to_string (bt_transfer_get_status (transfer))))
+        continue;
+      g_ptr_array_add (matches, transfer);
     }
-  bt_archive_foreach (self->archive, (GFunc) add_match, &filter_data);
-  g_array_sort (matches, compare_seq);
+  g_ptr_array_sort (matches, compare_seq);
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("ao"));
   for (guint i = 0; i < matches->len; i++)
-    {
-      g_autofree char *path
-          = g_strconcat (BT_TRANSFER_PATH_PREFIX, g_array_index (matches, Match, i).id, NULL);
-
-      g_variant_builder_add (&builder, "o", path);
-    }
+    g_variant_builder_add (&builder, "o",
+                           bt_transfer_get_object_path (g_ptr_array_index (matches, i)));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(ao)", &builder));
 }
 
@@ -1471,8 +1311,6 @@ bt_manager_shutdown (BtManager *self)
   g_hash_table_remove_all (self->unfinished);
   g_hash_table_remove_all (self->unfinished_per_app);
   g_hash_table_remove_all (self->yielded);
-  g_queue_clear (&self->resident_finished);
-  g_hash_table_remove_all (self->resident_links);
   g_hash_table_remove_all (self->transfers);
   g_hash_table_iter_init (&iter, self->completion_groups);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -1536,8 +1374,6 @@ bt_manager_finalize (GObject *object)
   g_hash_table_unref (self->unfinished);
   g_hash_table_unref (self->unfinished_per_app);
   g_hash_table_unref (self->yielded);
-  g_hash_table_unref (self->resident_links);
-  bt_archive_free (self->archive);
   g_hash_table_unref (self->transfers);
   g_hash_table_unref (self->calls_in_flight);
   g_hash_table_unref (self->serialized_groups);
@@ -1570,8 +1406,6 @@ bt_manager_init (BtManager *self)
   self->unfinished = g_hash_table_new (NULL, NULL);
   self->unfinished_per_app = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->yielded = g_hash_table_new (NULL, NULL);
-  self->resident_links = g_hash_table_new (NULL, NULL);
-  self->archive = bt_archive_new ();
   self->policy_dirty = TRUE;
   self->calls_in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->serialized_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1584,19 +1418,6 @@ bt_manager_init (BtManager *self)
  * otherwise hand every app the ids of the others); an unidentified caller
  * sees none. A call on any node is dispatched: the transfer itself checks
  * the caller, and answers AccessDenied to anyone else. */
-typedef struct
-{
-  const char *app_id;
-  GPtrArray *nodes;
-} EnumerateData;
-
-static void
-enumerate_archived (const BtArchived *archived, EnumerateData *data)
-{
-  if (g_str_equal (archived->app_id, data->app_id))
-    g_ptr_array_add (data->nodes, g_strdup (archived->id));
-}
-
 static char **
 transfers_enumerate (GDBusConnection *connection, const char *sender, const char *object_path,
                      gpointer user_data)
@@ -1615,12 +1436,6 @@ transfers_enumerate (GDBusConnection *connection, const char *sender, const char
       if (g_str_equal (bt_transfer_get_app_id (transfer), app_id))
         g_ptr_array_add (nodes, g_strdup (bt_transfer_get_id (transfer)));
     }
-  if (app_id != NULL)
-    {
-      EnumerateData data = { app_id, nodes };
-
-      bt_archive_foreach (self->archive, (GFunc) enumerate_archived, &data);
-    }
   g_ptr_array_add (nodes, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&nodes), FALSE);
 }
@@ -1633,11 +1448,10 @@ transfers_introspect (GDBusConnection *connection, const char *sender, const cha
                       const char *node, gpointer user_data)
 {
   BtManager *self = user_data;
+  BtTransfer *transfer = node != NULL ? g_hash_table_lookup (self->transfers, node) : NULL;
   GDBusInterfaceInfo **infos;
 
-  if (node == NULL
-      || (!g_hash_table_contains (self->transfers, node)
-          && bt_archive_lookup (self->archive, node) == NULL))
+  if (transfer == NULL)
     return NULL;
   infos = g_new0 (GDBusInterfaceInfo *, 2);
   infos[0] = g_dbus_interface_info_ref (
@@ -1645,49 +1459,19 @@ transfers_introspect (GDBusConnection *connection, const char *sender, const cha
   return infos;
 }
 
-/* A call on a transfer finds it when it is handled, not when GDBus
- * routes it: it may have been archived in between, or be read back */
-static void
-transfer_method_call (GDBusConnection *connection, const char *sender, const char *object_path,
-                      const char *interface_name, const char *method_name, GVariant *parameters,
-                      GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  BtManager *self = user_data;
-  const char *id = g_str_has_prefix (object_path, BT_TRANSFER_PATH_PREFIX)
-                       ? object_path + strlen (BT_TRANSFER_PATH_PREFIX)
-                       : NULL;
-  BtTransfer *transfer = id != NULL ? find_transfer (self, id) : NULL;
-
-  if (transfer == NULL || !bt_transfer_is_exported (transfer))
-    {
-      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT,
-                                             "No such transfer");
-      return;
-    }
-  bt_transfer_vtable ()->method_call (connection, sender, object_path, interface_name, method_name,
-                                      parameters, invocation, transfer);
-}
-
-static const GDBusInterfaceVTable transfer_call_vtable = {
-  transfer_method_call,
-  NULL,
-  NULL,
-  { 0 },
-};
-
 static const GDBusInterfaceVTable *
 transfers_dispatch (GDBusConnection *connection, const char *sender, const char *object_path,
                     const char *interface_name, const char *node, gpointer *out_user_data,
                     gpointer user_data)
 {
   BtManager *self = user_data;
+  BtTransfer *transfer = node != NULL ? g_hash_table_lookup (self->transfers, node) : NULL;
 
-  if (node == NULL || g_strcmp0 (interface_name, BT_TRANSFER_INTERFACE) != 0
-      || (!g_hash_table_contains (self->transfers, node)
-          && bt_archive_lookup (self->archive, node) == NULL))
+  if (transfer == NULL || !bt_transfer_is_exported (transfer)
+      || g_strcmp0 (interface_name, BT_TRANSFER_INTERFACE) != 0)
     return NULL;
-  *out_user_data = self;
-  return &transfer_call_vtable;
+  *out_user_data = transfer;
+  return bt_transfer_vtable ();
 }
 
 static const GDBusSubtreeVTable transfers_subtree_vtable = {
