@@ -26,10 +26,8 @@ struct _BgtClient
   GDBusConnection *connection;
   char *app_id;
   GHashTable *transfers; /* object path → BgtTransfer (weak) */
-  GHashTable *paths;     /* BgtTransfer → its key in transfers */
   guint name_owner_id;
   guint manager_changed_id;
-  guint transfers_changed_id; /* PropertiesChanged of every transfer: one match rule */
   char *network_state;
   char *power_state;
 };
@@ -58,52 +56,18 @@ static void
 on_transfer_finalized (gpointer data, GObject *where_the_object_was)
 {
   BgtClient *self = data;
-  const char *path = g_hash_table_lookup (self->paths, where_the_object_was);
+  GHashTableIter iter;
+  gpointer value;
 
-  if (path == NULL)
-    return;
-  g_hash_table_remove (self->paths, where_the_object_was);
-  g_hash_table_remove (self->transfers, path);
-}
-
-/*
- * _bgt_client_register_transfer:
- *
- * The client knows @transfer by its path from now on (until it is
- * finalized) and hands it its PropertiesChanged signals: one subscription
- * for all of an app's transfers, not one each (the bus and GDBus match
- * each signal against every subscription: thousands of transfers would
- * make every signal cost thousands).
- *
- * Returns: %FALSE if another object has that path already: @transfer then
- *   listens for itself
- */
-gboolean
-_bgt_client_register_transfer (BgtClient *self, BgtTransfer *transfer)
-{
-  char *path = g_strdup (_bgt_transfer_get_object_path (transfer));
-
-  if (g_hash_table_contains (self->transfers, path))
+  g_hash_table_iter_init (&iter, self->transfers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      g_free (path);
-      return FALSE;
+      if (value == (gpointer) where_the_object_was)
+        {
+          g_hash_table_iter_remove (&iter);
+          break;
+        }
     }
-  g_hash_table_insert (self->transfers, path, transfer);
-  g_hash_table_insert (self->paths, transfer, path);
-  g_object_weak_ref (G_OBJECT (transfer), on_transfer_finalized, self);
-  return TRUE;
-}
-
-static void
-on_transfer_properties_changed (GDBusConnection *connection, const char *sender_name,
-                                const char *object_path, const char *interface_name,
-                                const char *signal_name, GVariant *parameters, gpointer user_data)
-{
-  BgtClient *self = user_data;
-  BgtTransfer *transfer = g_hash_table_lookup (self->transfers, object_path);
-
-  if (transfer != NULL)
-    _bgt_transfer_properties_changed (transfer, parameters);
 }
 
 static void
@@ -116,13 +80,7 @@ bgt_client_dispose (GObject *object)
   g_hash_table_iter_init (&iter, self->transfers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     g_object_weak_unref (value, on_transfer_finalized, self);
-  g_hash_table_remove_all (self->paths);
   g_hash_table_remove_all (self->transfers);
-  if (self->transfers_changed_id != 0)
-    {
-      g_dbus_connection_signal_unsubscribe (self->connection, self->transfers_changed_id);
-      self->transfers_changed_id = 0;
-    }
   if (self->name_owner_id != 0)
     {
       g_dbus_connection_signal_unsubscribe (self->connection, self->name_owner_id);
@@ -146,7 +104,6 @@ bgt_client_finalize (GObject *object)
   g_free (self->app_id);
   g_free (self->network_state);
   g_free (self->power_state);
-  g_hash_table_unref (self->paths);
   g_hash_table_unref (self->transfers);
 
   G_OBJECT_CLASS (bgt_client_parent_class)->finalize (object);
@@ -263,7 +220,6 @@ static void
 bgt_client_init (BgtClient *self)
 {
   self->transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->paths = g_hash_table_new (NULL, NULL);
 }
 
 static void
@@ -412,10 +368,6 @@ on_manager_properties (GObject *source, GAsyncResult *result, gpointer user_data
 static void
 subscribe (BgtClient *self)
 {
-  /* The service sends these to the owning application only */
-  self->transfers_changed_id = g_dbus_connection_signal_subscribe (
-      self->connection, BGT_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged", NULL,
-      BGT_TRANSFER_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_transfer_properties_changed, self, NULL);
   self->manager_changed_id = g_dbus_connection_signal_subscribe (
       self->connection, BGT_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
       BGT_MANAGER_PATH, BGT_MANAGER_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_manager_changed, self,
@@ -775,6 +727,8 @@ on_get_all (GObject *source, GAsyncResult *result, gpointer user_data)
   transfer = g_object_new (g_strcmp0 (kind, "upload") == 0 ? BGT_TYPE_UPLOAD : BGT_TYPE_DOWNLOAD,
                            "client", self, "object-path", path, NULL);
   _bgt_transfer_update (transfer, properties);
+  g_hash_table_insert (self->transfers, g_strdup (path), transfer);
+  g_object_weak_ref (G_OBJECT (transfer), on_transfer_finalized, self);
   g_task_return_pointer (task, transfer, g_object_unref);
 }
 

@@ -32,11 +32,7 @@ void _bgt_client_load_transfer_async (BgtClient *self, const char *object_path,
 BgtTransfer *_bgt_client_load_transfer_finish (BgtClient *self, GAsyncResult *result,
                                                GError **error);
 
-gboolean _bgt_client_register_transfer (BgtClient *self, BgtTransfer *transfer);
-
 void _bgt_transfer_update (BgtTransfer *self, GVariant *properties);
-void _bgt_transfer_properties_changed (BgtTransfer *self, GVariant *parameters);
-const char *_bgt_transfer_get_object_path (BgtTransfer *self);
 void _bgt_transfer_refresh_all (BgtTransfer *self);
 gboolean _bgt_transfer_has_waiters (BgtTransfer *self);
 void _bgt_client_rebind_async (BgtClient *self, GAsyncReadyCallback callback, gpointer user_data);

@@ -211,10 +211,12 @@ bgt_transfer_get_property (GObject *object, guint prop_id, GValue *value, GParam
     }
 }
 
-/* The parameters of a PropertiesChanged signal of this transfer */
-void
-_bgt_transfer_properties_changed (BgtTransfer *self, GVariant *parameters)
+static void
+on_properties_changed (GDBusConnection *connection, const char *sender_name,
+                       const char *object_path, const char *interface_name, const char *signal_name,
+                       GVariant *parameters, gpointer user_data)
 {
+  BgtTransfer *self = user_data;
   g_autoptr (GVariant) changed = NULL;
   g_autofree const char **invalidated = NULL;
   const char *iface;
@@ -245,14 +247,6 @@ bgt_transfer_set_property (GObject *object, guint prop_id, const GValue *value, 
 }
 
 static void
-on_properties_changed (GDBusConnection *connection, const char *sender_name,
-                       const char *object_path, const char *interface_name, const char *signal_name,
-                       GVariant *parameters, gpointer user_data)
-{
-  _bgt_transfer_properties_changed (user_data, parameters);
-}
-
-static void
 bgt_transfer_constructed (GObject *object)
 {
   BgtTransfer *self = BGT_TRANSFER (object);
@@ -261,21 +255,11 @@ bgt_transfer_constructed (GObject *object)
   G_OBJECT_CLASS (bgt_transfer_parent_class)->constructed (object);
 
   g_return_if_fail (priv->client != NULL && priv->object_path != NULL);
-  /* The client hands us our PropertiesChanged; a second object for the
-   * same transfer listens for itself */
-  if (!_bgt_client_register_transfer (priv->client, self))
-    priv->subscription = g_dbus_connection_signal_subscribe (
-        bgt_client_get_connection (priv->client), BGT_BUS_NAME, "org.freedesktop.DBus.Properties",
-        "PropertiesChanged", priv->object_path, BGT_TRANSFER_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE,
-        on_properties_changed, self, NULL);
-}
-
-const char *
-_bgt_transfer_get_object_path (BgtTransfer *self)
-{
-  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
-
-  return priv->object_path;
+  /* The service sends these to the owning application only */
+  priv->subscription = g_dbus_connection_signal_subscribe (
+      bgt_client_get_connection (priv->client), BGT_BUS_NAME, "org.freedesktop.DBus.Properties",
+      "PropertiesChanged", priv->object_path, BGT_TRANSFER_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE,
+      on_properties_changed, self, NULL);
 }
 
 #define STRING_PROP(name, nick_)                                                                   \
