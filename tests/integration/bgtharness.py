@@ -115,11 +115,6 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
     <allow eavesdrop="true"/>
     <allow own="*"/>
   </policy>
-  <!-- As the real session bus (session.conf): a client watches each of
-       its transfers with a match rule, and the built-in 512 would cut
-       off an app with more transfers than that (the benchmarks have
-       10,000) -->
-  <limit name="max_match_rules_per_connection">50000</limit>
 </busconfig>
 """
 
