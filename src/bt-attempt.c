@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "bt-attempt.h"
+#include "bt-commit.h"
 #include "bt-error.h"
 #include "bt-error-map.h"
 #include "bt-http-session.h"
@@ -86,6 +87,7 @@ struct _BtAttempt
   /* The body being received */
   GInputStream *stream;
   guint8 *buffer;
+  gsize buffer_size;
   gboolean response_mode; /* an upload's reply: bounded, not throttled */
   guint64 response_limit;
   BtAttemptBodyDone done;
@@ -395,16 +397,24 @@ bt_attempt_fail_ftp (BtAttempt *self, guint code, const char *text)
 /* ---- Completion --------------------------------------------------------- */
 
 static void
-commit (BtAttempt *self)
+on_committed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
+  BtAttempt *self = user_data;
   g_autoptr (GError) error = NULL;
 
-  if (!bt_transfer_commit_destination (self->transfer, &error))
-    {
-      end_with_local_error (self, error);
-      return;
-    }
-  end (self, BT_ERROR_STATUS_NONE, NULL, FALSE, 0);
+  if (!bt_commit_finish (BT_TRANSFER (source), result, &error) && !self->stopped && !self->ended)
+    end_with_local_error (self, error);
+  else if (!self->stopped && !self->ended)
+    end (self, BT_ERROR_STATUS_NONE, NULL, FALSE, 0);
+  bt_attempt_unref (self);
+}
+
+/* The data is complete and checked: in place, durably, together with
+ * whatever else completes meanwhile (bt-commit.c) */
+static void
+commit (BtAttempt *self)
+{
+  bt_commit_async (self->transfer, self->cancellable, on_committed, bt_attempt_ref (self));
 }
 
 static void
@@ -806,14 +816,14 @@ out:
 static void
 read_next (BtAttempt *self)
 {
-  gsize size = READ_BUFFER_SIZE;
+  gsize size = self->buffer_size;
 
   if (self->stopped || self->ended)
     return;
   if (!self->response_mode)
     size = bt_rate_limiter_chunk (
         bt_transfer_get_rate_limiter (self->transfer),
-        bt_rate_limiter_chunk (bt_rate_limiter_get_global_download (), READ_BUFFER_SIZE));
+        bt_rate_limiter_chunk (bt_rate_limiter_get_global_download (), self->buffer_size));
   g_input_stream_read_async (self->stream, self->buffer, size, G_PRIORITY_DEFAULT,
                              self->cancellable, on_read, bt_attempt_ref (self));
 }
@@ -828,7 +838,18 @@ receive (BtAttempt *self, GInputStream *stream, BtAttemptBodyDone done, gpointer
   self->window_bytes = 0;
   self->window_seconds = 0;
   if (self->buffer == NULL)
-    self->buffer = g_malloc (READ_BUFFER_SIZE);
+    {
+      guint64 total = bt_transfer_get_total_bytes (self->transfer);
+      guint64 left = total - MIN (total, bt_transfer_get_bytes_received (self->transfer));
+
+      /* A small body gets a small buffer (one more byte tells a longer
+       * one): sixteen small downloads at once do not each hold 1 MiB,
+       * which would stay in the heap long after */
+      self->buffer_size = READ_BUFFER_SIZE;
+      if (!self->response_mode && total != BT_SIZE_UNKNOWN && left < READ_BUFFER_SIZE)
+        self->buffer_size = MAX ((gsize) left + 1, 4096);
+      self->buffer = g_malloc (self->buffer_size);
+    }
   read_next (self);
 }
 

@@ -38,8 +38,11 @@ bt_bus_object_get_all (const BtBusObjectVTable *vtable, gpointer object)
     {
       GVariant *value = vtable->get_property (object, info->properties[i]->name);
 
+      /* Not g_variant_builder_add (…, "{sv}", …): no format to parse */
       if (value != NULL)
-        g_variant_builder_add (&all, "{sv}", info->properties[i]->name, value);
+        g_variant_builder_add_value (
+            &all, g_variant_new_dict_entry (g_variant_new_string (info->properties[i]->name),
+                                            g_variant_new_variant (value)));
     }
   return g_variant_builder_end (&all);
 }

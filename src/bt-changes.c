@@ -147,8 +147,10 @@ bt_changes_flush (BtChanges *self)
   g_variant_builder_init (&changed, G_VARIANT_TYPE_VARDICT);
   g_hash_table_iter_init (&iter, self->dirty);
   while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_variant_builder_add (&changed, "{sv}", (const char *) key,
-                           self->get_value (self->object, key));
+    g_variant_builder_add_value (
+        &changed,
+        g_variant_new_dict_entry (g_variant_new_string (key),
+                                  g_variant_new_variant (self->get_value (self->object, key))));
   g_hash_table_remove_all (self->dirty);
   signal_params
       = g_variant_ref_sink (g_variant_new ("(sa{sv}as)", self->interface, &changed, NULL));

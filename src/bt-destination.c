@@ -34,7 +34,57 @@ struct _BtDestination
   gboolean overwrite;
   int fd;                 /* open while running; always for a caller's fd */
   BtFdIdentity *identity; /* a caller's fd: what to open again after a restart */
+  /* The partial file as created: renamed into place it is the same file,
+   * which tells after a crash that the file at the destination is ours */
+  guint64 part_dev, part_ino;
+  gboolean part_known; /* …and the store knows it (from creation, or read back) */
 };
+
+/* @known: whether the store will know it when the transfer's pending
+ * record is committed (the partial file was created with it) */
+static void
+note_part (BtDestination *self, int fd, gboolean known)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) == 0)
+    {
+      self->part_dev = (guint64) st.st_dev;
+      self->part_ino = (guint64) st.st_ino;
+      self->part_known = known;
+    }
+}
+
+/* Whether the store knows the partial file's identity once the
+ * transfer's records saved so far are committed */
+gboolean
+bt_destination_part_identity_recorded (BtDestination *self)
+{
+  return self->part_known;
+}
+
+/*
+ * bt_destination_get_part_identity:
+ *
+ * Returns: whether the partial file's identity (device and inode, as it
+ *   was created) is known, for the store
+ */
+gboolean
+bt_destination_get_part_identity (BtDestination *self, guint64 *out_dev, guint64 *out_ino)
+{
+  *out_dev = self->part_dev;
+  *out_ino = self->part_ino;
+  return self->part_ino != 0;
+}
+
+/* The partial file's identity, read back from the store */
+void
+bt_destination_set_part_identity (BtDestination *self, guint64 dev, guint64 ino)
+{
+  self->part_dev = dev;
+  self->part_ino = ino;
+  self->part_known = ino != 0;
+}
 
 static void
 set_io_error (GError **error, int errsv, const char *what, const char *path)
@@ -116,6 +166,7 @@ bt_destination_new_for_path (const char *path, gboolean overwrite, GError **erro
       return NULL;
     }
 
+  note_part (self, fd, TRUE);
   close (fd);
   close (dfd);
   return g_steal_pointer (&self);
@@ -331,10 +382,12 @@ bt_destination_get_size (BtDestination *self, guint64 *out_size)
  * bt_destination_was_committed:
  * @size: the size the file must have, or G_MAXUINT64 if unknown
  *
- * After a crash between bt_destination_commit() and the record of its
+ * After a crash between the rename into place and the record of its
  * success: whether the partial file already became the destination (it is
  * gone and the destination is a regular file of @size, or both names are
- * still the same file after a link() fallback, which this finishes).
+ * still the same file after a link() fallback, which this finishes). When
+ * the partial file's identity is known the destination must be that very
+ * file: a file someone else put there is never taken for ours.
  */
 gboolean
 bt_destination_was_committed (BtDestination *self, guint64 size)
@@ -349,7 +402,10 @@ bt_destination_was_committed (BtDestination *self, guint64 size)
   if (dfd < 0)
     return FALSE;
   if (fstatat (dfd, self->name, &final, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (final.st_mode)
-      && (size == G_MAXUINT64 || (guint64) final.st_size == size))
+      && (size == G_MAXUINT64 || (guint64) final.st_size == size)
+      && (self->part_ino == 0
+          || ((guint64) final.st_dev == self->part_dev
+              && (guint64) final.st_ino == self->part_ino)))
     {
       if (fstatat (dfd, self->part_name, &part, AT_SYMLINK_NOFOLLOW) < 0)
         committed = errno == ENOENT;
@@ -455,7 +511,11 @@ bt_destination_open (BtDestination *self, GError **error)
       /* Deleted behind our back: start over with a fresh one */
       self->fd = openat (dfd, self->part_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                          0644);
+      if (self->fd >= 0)
+        note_part (self, self->fd, FALSE);
     }
+  else if (self->fd >= 0 && self->part_ino == 0)
+    note_part (self, self->fd, FALSE); /* a record older than identities */
   if (self->fd < 0)
     {
       int errsv = errno;
@@ -491,11 +551,38 @@ bt_destination_truncate (BtDestination *self, guint64 size, GError **error)
   return TRUE;
 }
 
+/* Write-back follows the download this far behind (see below) */
+#define WRITEBACK_CHUNK (4 * 1024 * 1024)
+
+/* The kernel writes the data back as it comes, not all at the end: each
+ * time a write completes a chunk, that chunk's write-out starts
+ * (SYNC_FILE_RANGE_WRITE, which does not wait), and the one before it,
+ * started a chunk earlier, is waited for. So the dirty data of a download
+ * stays within about two chunks, whatever its size: the final flush before
+ * the rename (bt-commit.c) has little left to wait for, and the disk works
+ * while the network does. When the disk is the slower, the download waits
+ * here, a chunk at a time, rather than all at the end. */
+static void
+write_back_behind (int fd, guint64 start, guint64 end)
+{
+  guint64 boundary = end / WRITEBACK_CHUNK * WRITEBACK_CHUNK;
+
+  if (boundary <= start || boundary < WRITEBACK_CHUNK)
+    return;
+  sync_file_range (fd, (off_t) (boundary - WRITEBACK_CHUNK), WRITEBACK_CHUNK,
+                   SYNC_FILE_RANGE_WRITE);
+  if (boundary >= 2 * WRITEBACK_CHUNK)
+    sync_file_range (fd, (off_t) (boundary - 2 * WRITEBACK_CHUNK), WRITEBACK_CHUNK,
+                     SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
+                         | SYNC_FILE_RANGE_WAIT_AFTER);
+}
+
 gboolean
 bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsize len,
                       GError **error)
 {
   const char *p = data;
+  guint64 start = offset;
 
   while (len > 0)
     {
@@ -513,28 +600,47 @@ bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsi
       len -= (gsize) n;
       offset += (guint64) n;
     }
+  write_back_behind (self->fd, start, offset);
   return TRUE;
 }
 
-/* Flushes the data and moves the file into place; on return the file is
- * durable under its final name (data, rename and directory synced). */
+/*
+ * bt_destination_flush_fd:
+ * @fd: the destination's data (a duplicate: any thread)
+ * @size: its final size
+ *
+ * Sets the data to @size and flushes it to the disk: the first step of a
+ * commit, which bt-commit.c runs in a worker thread for many at once.
+ */
 gboolean
-bt_destination_commit (BtDestination *self, guint64 size, GError **error)
+bt_destination_flush_fd (int fd, guint64 size, GError **error)
+{
+  if (ftruncate (fd, (off_t) size) < 0 || fdatasync (fd) < 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Cannot flush the data: %s",
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/*
+ * bt_destination_rename:
+ *
+ * Moves the flushed partial file into place, without replacing anything
+ * unless asked to. The rename is durable only once the directory is
+ * flushed (bt_destination_sync_dir()). A caller's fd has nothing to move.
+ */
+gboolean
+bt_destination_rename (BtDestination *self, GError **error)
 {
   int dfd;
   int r;
 
-  if (bt_destination_open (self, error) < 0)
-    return FALSE;
-  if (ftruncate (self->fd, (off_t) size) < 0 || fsync (self->fd) < 0)
-    {
-      set_io_error (error, errno, "Cannot flush", self->path ? self->path : "destination fd");
-      return FALSE;
-    }
   if (self->path == NULL)
     return TRUE;
-
-  bt_destination_close (self);
   dfd = open_dir (self->dir, error);
   if (dfd < 0)
     return FALSE;
@@ -566,9 +672,54 @@ bt_destination_commit (BtDestination *self, guint64 size, GError **error)
       close (dfd);
       return FALSE;
     }
-  fsync (dfd);
   close (dfd);
   return TRUE;
+}
+
+/* Returns: (nullable): the directory of a path destination */
+const char *
+bt_destination_get_dir (BtDestination *self)
+{
+  return self->dir;
+}
+
+/*
+ * bt_destination_sync_dir:
+ * @dir: a destination's directory (any thread)
+ *
+ * Makes the renames into @dir durable: one flush for every file renamed
+ * into it so far.
+ */
+gboolean
+bt_destination_sync_dir (const char *dir, GError **error)
+{
+  int dfd = open_dir (dir, error);
+  gboolean ok = TRUE;
+
+  if (dfd < 0)
+    return FALSE;
+  if (fsync (dfd) < 0)
+    {
+      set_io_error (error, errno, "Cannot flush the directory", dir);
+      ok = FALSE;
+    }
+  close (dfd);
+  return ok;
+}
+
+/* Flushes the data and moves the file into place; on return the file is
+ * durable under its final name (data, rename and directory synced). The
+ * service commits many at once instead (bt-commit.c); this is the same,
+ * for one file. */
+gboolean
+bt_destination_commit (BtDestination *self, guint64 size, GError **error)
+{
+  if (bt_destination_open (self, error) < 0 || !bt_destination_flush_fd (self->fd, size, error))
+    return FALSE;
+  if (self->path == NULL)
+    return TRUE;
+  bt_destination_close (self);
+  return bt_destination_rename (self, error) && bt_destination_sync_dir (self->dir, error);
 }
 
 /* Removes the partial data (cancel, permanent failure) */

@@ -27,6 +27,9 @@ guint64 bt_destination_recover (BtDestination *self, guint64 checkpoint, gboolea
 const char *bt_boot_id (void);
 gboolean bt_destination_was_committed (BtDestination *self, guint64 size);
 gboolean bt_destination_get_size (BtDestination *self, guint64 *out_size);
+gboolean bt_destination_get_part_identity (BtDestination *self, guint64 *out_dev, guint64 *out_ino);
+void bt_destination_set_part_identity (BtDestination *self, guint64 dev, guint64 ino);
+gboolean bt_destination_part_identity_recorded (BtDestination *self);
 gboolean bt_destination_sync (BtDestination *self, GError **error);
 int bt_destination_dup_fd (BtDestination *self);
 
@@ -37,6 +40,10 @@ gboolean bt_destination_truncate (BtDestination *self, guint64 size, GError **er
 gboolean bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsize len,
                                GError **error);
 gboolean bt_destination_commit (BtDestination *self, guint64 size, GError **error);
+gboolean bt_destination_flush_fd (int fd, guint64 size, GError **error);
+gboolean bt_destination_rename (BtDestination *self, GError **error);
+const char *bt_destination_get_dir (BtDestination *self);
+gboolean bt_destination_sync_dir (const char *dir, GError **error);
 void bt_destination_discard (BtDestination *self);
 void bt_destination_remove_file (BtDestination *self);
 int bt_destination_open_result (BtDestination *self, gboolean completed, GError **error);

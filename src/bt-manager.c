@@ -25,6 +25,7 @@
 #include "bt-manager.h"
 #include "bt-notify.h"
 #include "bt-policy.h"
+#include "bt-resume.h"
 #include "bt-scheduler.h"
 #include "bt-store.h"
 #include "bt-transfer.h"
@@ -47,10 +48,20 @@ struct _BtManager
   BtNetworkState network_state; /* as last announced */
   BtPowerState power_state;
 
-  GHashTable *transfers;         /* id → BtTransfer */
-  GHashTable *calls_in_flight;   /* app id → creations not answered yet */
-  GHashTable *serialized_groups; /* "app-id\x1fgroup" of serialized groups */
-  GHashTable *completion_groups; /* id → BtCompletionGroup */
+  GHashTable *transfers;       /* id → BtTransfer */
+  GHashTable *calls_in_flight; /* app id → creations not answered yet */
+  /* Indexes kept as transfers change state, so that the scheduler and the
+   * quota look at what runs and waits, not at every transfer ever made */
+  GSequence *queue;               /* QueueItem of each queued transfer, in queue order */
+  GHashTable *queue_items;        /* BtTransfer → its GSequenceIter in queue */
+  GHashTable *running;            /* BtTransfer set: an attempt is under way */
+  GHashTable *unfinished;         /* BtTransfer set */
+  GHashTable *unfinished_per_app; /* app id → how many */
+  GHashTable *yielded;            /* BtTransfer set: gave its slot to a small one, once */
+  gboolean policy_dirty;          /* every queued transfer's policy verdict to look at again */
+  gboolean scheduling;            /* in schedule_now() */
+  GHashTable *serialized_groups;  /* "app-id\x1fgroup" of serialized groups */
+  GHashTable *completion_groups;  /* id → BtCompletionGroup */
   guint64 next_seq;
   guint schedule_source;
 
@@ -136,60 +147,272 @@ serialized_turn (BtManager *self, BtTransfer *transfer)
   return TRUE;
 }
 
-/* Applies the policy to every transfer that wants to move data, then
- * starts what the scheduler picks (bt-scheduler.c): highest priority
- * first, then oldest first, within the global and per-host limits and
- * the turns of serialized groups. */
-static gboolean
-schedule_now (gpointer user_data)
+/* ---- The indexes ---------------------------------------------------------- */
+
+typedef struct
 {
-  BtManager *self = user_data;
-  g_autoptr (GArray) queue = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
-  g_autoptr (GHashTable) host_load = bt_attempt_get_host_load ();
-  g_autoptr (GPtrArray) picked = NULL;
-  guint max_running = g_settings_get_uint (self->settings, "max-concurrent-transfers");
-  guint running = 0;
-  GHashTableIter iter;
-  gpointer value;
+  BtTransfer *transfer; /* held by the transfers table */
+  BtPriority priority;
+  gboolean big;
+  guint64 seq;
+} QueueItem;
 
-  self->schedule_source = 0;
+/* The scheduler's order (bt-scheduler.c sorts the same way) */
+static gint
+compare_queue_items (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const QueueItem *ia = a, *ib = b;
 
-  g_hash_table_iter_init (&iter, self->transfers);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  if (ia->priority != ib->priority)
+    return ia->priority > ib->priority ? -1 : 1;
+  if (ia->big != ib->big)
+    return ia->big ? 1 : -1;
+  return ia->seq < ib->seq ? -1 : (ia->seq > ib->seq ? 1 : 0);
+}
+
+/* What the scheduler knows of a transfer's size */
+static void
+describe_size (BtManager *self, BtTransfer *transfer, BtQueueEntry *entry)
+{
+  guint64 total, done;
+
+  if (bt_transfer_get_kind (transfer) == BT_KIND_UPLOAD)
     {
-      BtTransfer *transfer = value;
+      total = bt_transfer_get_total_to_send (transfer);
+      done = bt_transfer_get_bytes_sent (transfer);
+    }
+  else
+    {
+      total = bt_transfer_get_total_bytes (transfer);
+      done = bt_transfer_get_bytes_received (transfer);
+    }
+  entry->remaining = total == BT_SIZE_UNKNOWN ? BT_SIZE_UNKNOWN : total - MIN (done, total);
+  entry->rate = bt_transfer_is_running (transfer) ? bt_transfer_get_rate (transfer) : 0;
+  /* It can stop now and go on later from where it stopped */
+  entry->may_yield = bt_transfer_get_kind (transfer) == BT_KIND_DOWNLOAD
+                     && bt_transfer_get_is_resumable (transfer)
+                     && (bt_transfer_get_etag (transfer) != NULL
+                         || bt_transfer_get_last_modified (transfer) != NULL)
+                     && !bt_transfer_is_in_place (transfer)
+                     && !g_hash_table_contains (self->yielded, transfer);
+}
+
+static gboolean
+is_big (BtManager *self, BtTransfer *transfer)
+{
+  BtQueueEntry entry = { 0 };
+
+  describe_size (self, transfer, &entry);
+  return bt_scheduler_is_big (&entry);
+}
+
+static void
+count_unfinished_in (BtManager *self, BtTransfer *transfer, gint delta)
+{
+  const char *app_id = bt_transfer_get_app_id (transfer);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->unfinished_per_app, app_id));
+
+  n = (guint) ((gint) n + delta);
+  if (n == 0)
+    g_hash_table_remove (self->unfinished_per_app, app_id);
+  else
+    g_hash_table_replace (self->unfinished_per_app, g_strdup (app_id), GUINT_TO_POINTER (n));
+}
+
+/* Brings the indexes up to date with @transfer's state; @present: FALSE
+ * for a transfer leaving the service */
+static void
+index_transfer (BtManager *self, BtTransfer *transfer, gboolean present)
+{
+  GSequenceIter *iter = g_hash_table_lookup (self->queue_items, transfer);
+  gboolean queued
+      = present && bt_transfer_is_queued (transfer) && !bt_transfer_is_running (transfer);
+  gboolean unfinished = present && bt_transfer_is_unfinished (transfer);
+
+  if (iter != NULL && !queued)
+    {
+      g_sequence_remove (iter);
+      g_hash_table_remove (self->queue_items, transfer);
+    }
+  else if (iter != NULL)
+    {
+      QueueItem *item = g_sequence_get (iter);
+      gboolean big = is_big (self, transfer);
+
+      if (item->priority != bt_transfer_get_priority (transfer) || item->big != big)
+        {
+          item->priority = bt_transfer_get_priority (transfer);
+          item->big = big;
+          g_sequence_sort_changed (iter, compare_queue_items, NULL);
+        }
+    }
+  else if (queued)
+    {
+      QueueItem *item = g_new0 (QueueItem, 1);
+
+      item->transfer = transfer;
+      item->priority = bt_transfer_get_priority (transfer);
+      item->big = is_big (self, transfer);
+      item->seq = bt_transfer_get_seq (transfer);
+      g_hash_table_insert (self->queue_items, transfer,
+                           g_sequence_insert_sorted (self->queue, item, compare_queue_items, NULL));
+    }
+
+  if (present && bt_transfer_is_running (transfer))
+    g_hash_table_add (self->running, transfer);
+  else
+    g_hash_table_remove (self->running, transfer);
+
+  if (!unfinished)
+    g_hash_table_remove (self->yielded, transfer);
+  if (unfinished && !g_hash_table_contains (self->unfinished, transfer))
+    {
+      g_hash_table_add (self->unfinished, transfer);
+      count_unfinished_in (self, transfer, 1);
+    }
+  else if (!unfinished && g_hash_table_remove (self->unfinished, transfer))
+    count_unfinished_in (self, transfer, -1);
+}
+
+/* ---- Scheduling ------------------------------------------------------------ */
+
+/* What the queue walk gathers for the scheduler beyond the free slots:
+ * transfers skipped for their host or their group's turn must not starve
+ * the ones behind them */
+#define QUEUE_LOOKAHEAD 16
+
+/* Applies the policy to what runs and waits, then starts what the
+ * scheduler picks (bt-scheduler.c): highest priority first, then oldest
+ * first, within the global and per-host limits and the turns of
+ * serialized groups. The queue is walked only as far as it takes to fill
+ * the free slots (all of it after a change of the policy), so that a pass
+ * costs the same with ten or ten thousand transfers waiting. */
+/* One pass; returns TRUE if a big transfer yielded its slot to a small
+ * one, for another pass to start that one */
+static gboolean
+schedule_pass (BtManager *self)
+{
+  g_autoptr (GArray) queue = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
+  g_autoptr (GArray) running_entries = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
+  g_autoptr (GArray) waiting = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
+  BtQueueEntry *yielding;
+  gboolean yielded = FALSE;
+  g_autoptr (GHashTable) host_load = NULL;
+  g_autoptr (GPtrArray) picked = NULL;
+  g_autoptr (GPtrArray) running_now = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  guint max_running = g_settings_get_uint (self->settings, "max-concurrent-transfers");
+  guint max_per_host = g_settings_get_uint (self->settings, "max-connections-per-host");
+  gboolean full_walk = self->policy_dirty;
+  guint running = 0;
+  guint wanted;
+  GHashTableIter iter;
+  gpointer key;
+
+  self->policy_dirty = FALSE;
+
+  /* What runs stops if the policy no longer lets it */
+  g_hash_table_iter_init (&iter, self->running);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (running_now, g_object_ref (key));
+  for (guint i = 0; i < running_now->len; i++)
+    {
+      BtTransfer *transfer = g_ptr_array_index (running_now, i);
+      BtStatus verdict = policy_verdict (self, transfer);
+
+      if (verdict == BT_STATUS_RUNNING || bt_transfer_is_in_place (transfer))
+        {
+          running++;
+          continue;
+        }
+      /* Stopped cleanly, its data checkpointed; resumes by itself */
+      bt_transfer_hold (transfer, verdict);
+      index_transfer (self, transfer, TRUE);
+    }
+
+  /* The head of the queue, or all of it */
+  wanted = (max_running > running ? max_running - running : 0) + QUEUE_LOOKAHEAD;
+  for (GSequenceIter *it = g_sequence_get_begin_iter (self->queue); !g_sequence_iter_is_end (it);
+       it = g_sequence_iter_next (it))
+    {
+      BtTransfer *transfer = ((QueueItem *) g_sequence_get (it))->transfer;
       BtQueueEntry entry = { 0 };
       BtStatus verdict;
 
-      if ((!bt_transfer_is_running (transfer) && !bt_transfer_is_queued (transfer))
-          || bt_transfer_secrets_pending (transfer) || bt_transfer_documents_pending (transfer))
+      if (!full_walk && queue->len >= wanted)
+        break;
+      if (bt_transfer_secrets_pending (transfer) || bt_transfer_documents_pending (transfer))
         continue;
-
       verdict = policy_verdict (self, transfer);
       if (verdict != BT_STATUS_RUNNING)
         {
-          /* Stopped cleanly, its data checkpointed; resumes by itself */
-          bt_transfer_hold (transfer, verdict);
-          continue;
-        }
-      if (bt_transfer_is_running (transfer))
-        {
-          running++;
+          if (bt_transfer_get_status (transfer) != verdict)
+            g_ptr_array_add (held, g_object_ref (transfer));
           continue;
         }
       entry.priority = bt_transfer_get_priority (transfer);
       entry.seq = bt_transfer_get_seq (transfer);
       entry.host = bt_transfer_get_host (transfer, &entry.connections);
       entry.its_turn = serialized_turn (self, transfer);
-      entry.data = transfer;
+      describe_size (self, transfer, &entry);
+      entry.data = g_object_ref (transfer);
       g_array_append_val (queue, entry);
     }
 
+  /* Held by the policy: they wait, saying why */
+  for (guint i = 0; i < held->len; i++)
+    {
+      BtTransfer *transfer = g_ptr_array_index (held, i);
+
+      bt_transfer_hold (transfer, policy_verdict (self, transfer));
+      index_transfer (self, transfer, TRUE);
+    }
+
+  host_load = bt_attempt_get_host_load ();
   picked = bt_scheduler_pick ((BtQueueEntry *) (void *) queue->data, queue->len, running,
-                              max_running, host_load,
-                              g_settings_get_uint (self->settings, "max-connections-per-host"));
+                              max_running, host_load, max_per_host);
   for (guint i = 0; i < picked->len; i++)
-    bt_transfer_run (((BtQueueEntry *) g_ptr_array_index (picked, i))->data, self->session);
+    {
+      BtTransfer *transfer = ((BtQueueEntry *) g_ptr_array_index (picked, i))->data;
+
+      bt_transfer_run (transfer, self->session);
+      index_transfer (self, transfer, TRUE);
+    }
+
+  /* Small ones waiting behind big ones (bt-scheduler.c): one big yields */
+  for (guint i = 0; i < queue->len; i++)
+    {
+      BtQueueEntry *entry = &g_array_index (queue, BtQueueEntry, i);
+
+      if (!bt_transfer_is_running (entry->data))
+        g_array_append_val (waiting, *entry);
+    }
+  g_hash_table_iter_init (&iter, self->running);
+  while (waiting->len > 0 && g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      BtQueueEntry entry = { 0 };
+
+      entry.priority = bt_transfer_get_priority (key);
+      entry.seq = bt_transfer_get_seq (key);
+      entry.host = bt_transfer_get_host (key, &entry.connections);
+      entry.its_turn = TRUE;
+      describe_size (self, key, &entry);
+      entry.data = key;
+      g_array_append_val (running_entries, entry);
+    }
+  yielding = bt_scheduler_pick_yield ((BtQueueEntry *) (void *) waiting->data, waiting->len,
+                                      (BtQueueEntry *) (void *) running_entries->data,
+                                      running_entries->len, max_running, host_load, max_per_host);
+  if (yielding != NULL)
+    {
+      BtTransfer *transfer = yielding->data;
+
+      g_debug ("Transfer %s yields its slot to a smaller one", bt_transfer_get_id (transfer));
+      g_hash_table_add (self->yielded, transfer);
+      bt_transfer_hold (transfer, BT_STATUS_IDLE);
+      index_transfer (self, transfer, TRUE);
+      yielded = TRUE;
+    }
 
   /* Allowed by the policy, but waiting for a slot or a turn: idle */
   for (guint i = 0; i < queue->len; i++)
@@ -198,8 +421,22 @@ schedule_now (gpointer user_data)
 
       if (!bt_transfer_is_running (transfer) && is_policy_pause (bt_transfer_get_status (transfer)))
         bt_transfer_set_status (transfer, BT_STATUS_IDLE);
+      g_object_unref (transfer);
     }
+  return yielded;
+}
 
+static gboolean
+schedule_now (gpointer user_data)
+{
+  BtManager *self = user_data;
+
+  self->schedule_source = 0;
+  self->scheduling = TRUE;
+  /* Again after a yield (each transfer yields once at most) */
+  while (schedule_pass (self))
+    ;
+  self->scheduling = FALSE;
   update_idle (self);
   return G_SOURCE_REMOVE;
 }
@@ -209,6 +446,20 @@ schedule (BtManager *self)
 {
   if (self->schedule_source == 0)
     self->schedule_source = g_idle_add_full (G_PRIORITY_DEFAULT, schedule_now, self, NULL);
+}
+
+/* A slot is free: the next transfer starts now, in this main loop
+ * iteration, not after a round through it (or through the bus) */
+static void
+schedule_at_once (BtManager *self)
+{
+  if (self->scheduling)
+    {
+      schedule (self);
+      return;
+    }
+  g_clear_handle_id (&self->schedule_source, g_source_remove);
+  schedule_now (self);
 }
 
 static GVariant *
@@ -282,7 +533,15 @@ check_completion_group (BtManager *self, BtCompletionGroup *group)
 static void
 on_transfer_state_changed (BtTransfer *transfer, BtManager *self)
 {
-  if (bt_status_is_finished (bt_transfer_get_status (transfer)))
+  BtStatus status = bt_transfer_get_status (transfer);
+
+  index_transfer (self, transfer, TRUE);
+  /* A queued transfer the policy now judges otherwise (its priority, cost
+   * policy or URI changed): the whole queue is looked at again */
+  if (g_hash_table_contains (self->queue_items, transfer)
+      && (is_policy_pause (status) || policy_verdict (self, transfer) != BT_STATUS_RUNNING))
+    self->policy_dirty = TRUE;
+  if (bt_status_is_finished (status))
     {
       bt_notify_transfer_ended (self->connection, transfer);
       if (bt_transfer_get_completion_group (transfer) != NULL)
@@ -293,6 +552,8 @@ on_transfer_state_changed (BtTransfer *transfer, BtManager *self)
           if (group != NULL)
             check_completion_group (self, group);
         }
+      schedule_at_once (self);
+      return;
     }
   schedule (self);
 }
@@ -468,9 +729,11 @@ update_idle (BtManager *self)
   GHashTableIter iter;
   gpointer value;
 
-  /* Paused and finished transfers are safe in the store */
-  g_hash_table_iter_init (&iter, self->transfers);
-  while (!busy && g_hash_table_iter_next (&iter, NULL, &value))
+  /* Paused and finished transfers are safe in the store; the others keep
+   * it busy (a pipe of the app's cannot be found again after a restart) */
+  busy = busy || g_hash_table_size (self->running) > 0 || g_sequence_get_length (self->queue) > 0;
+  g_hash_table_iter_init (&iter, self->unfinished);
+  while (!busy && g_hash_table_iter_next (&iter, &value, NULL))
     busy = bt_transfer_keeps_service_busy (value);
 
   if (busy || self->idle_timeout_s == 0)
@@ -517,6 +780,7 @@ on_policy_changed (BtPolicy *policy, BtManager *self)
       self->power_state = power;
       emit_manager_property (self, "PowerState", bt_power_state_to_string (power));
     }
+  self->policy_dirty = TRUE;
   schedule (self);
 }
 
@@ -538,6 +802,7 @@ on_settings_changed (GSettings *settings, const char *key, BtManager *self)
     g_object_set (self->session, "max-conns-per-host", g_settings_get_uint (settings, key), NULL);
   else if (g_str_equal (key, "response-timeout"))
     g_object_set (self->session, "timeout", g_settings_get_uint (settings, key), NULL);
+  self->policy_dirty = TRUE;
   schedule (self);
 }
 
@@ -575,20 +840,7 @@ identify (BtManager *self, const char *sender, GVariant *options, GError **error
 static guint
 count_unfinished (BtManager *self, const char *app_id)
 {
-  GHashTableIter iter;
-  gpointer value;
-  guint n = 0;
-
-  g_hash_table_iter_init (&iter, self->transfers);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      BtTransfer *transfer = value;
-
-      if (g_str_equal (bt_transfer_get_app_id (transfer), app_id)
-          && bt_transfer_is_unfinished (transfer))
-        n++;
-    }
-  return n;
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->unfinished_per_app, app_id));
 }
 
 /* TransferAdded / TransferRemoved: only to the owning app's connections
@@ -618,6 +870,7 @@ on_transfer_removed (BtTransfer *transfer, BtManager *self)
   if (bt_transfer_has_secrets (transfer))
     bt_secrets_clear (bt_transfer_get_id (transfer));
   emit_to_owner (self, transfer, "TransferRemoved");
+  index_transfer (self, transfer, FALSE);
   g_hash_table_remove (self->transfers, bt_transfer_get_id (transfer));
   update_idle (self);
 }
@@ -660,6 +913,7 @@ add_transfer (BtManager *self, BtTransfer *transfer, GError **error)
   g_signal_connect (transfer, "removed", G_CALLBACK (on_transfer_removed), self);
   g_hash_table_insert (self->transfers, g_strdup (bt_transfer_get_id (transfer)),
                        g_object_ref (transfer));
+  index_transfer (self, transfer, TRUE);
   return TRUE;
 }
 
@@ -853,6 +1107,16 @@ track_call_in_flight (BtManager *self, const char *app_id, GDBusMethodInvocation
                           (GDestroyNotify) call_in_flight_free);
 }
 
+/* Its record is on disk: its completion need not wait for it (bt-commit.c) */
+static void
+on_transfer_recorded (const GError *error, gpointer user_data)
+{
+  g_autoptr (BtTransfer) transfer = user_data;
+
+  if (error == NULL)
+    bt_transfer_set_recorded (transfer);
+}
+
 /* A transfer being created, until the call is answered */
 typedef struct
 {
@@ -908,8 +1172,11 @@ finish_creation (Creation *creation)
   /* Answered once the transfer is in the store */
   bt_transfer_save (transfer);
   bt_store_when_durable (self->store, invocation, creation->make_reply (transfer), NULL);
+  bt_store_when_committed (self->store, on_transfer_recorded, g_object_ref (transfer));
   emit_to_owner (self, transfer, "TransferAdded");
-  schedule (self);
+  /* With start=true (the default) it starts now if a slot is free */
+  if (bt_transfer_is_queued (transfer))
+    schedule_at_once (self);
   creation_free (creation);
 }
 
@@ -1331,6 +1598,13 @@ bt_manager_shutdown (BtManager *self)
         bt_transfer_hold (transfer, bt_transfer_get_status (transfer));
       bt_transfer_unexport (transfer);
     }
+  g_sequence_remove_range (g_sequence_get_begin_iter (self->queue),
+                           g_sequence_get_end_iter (self->queue));
+  g_hash_table_remove_all (self->queue_items);
+  g_hash_table_remove_all (self->running);
+  g_hash_table_remove_all (self->unfinished);
+  g_hash_table_remove_all (self->unfinished_per_app);
+  g_hash_table_remove_all (self->yielded);
   g_hash_table_remove_all (self->transfers);
   g_hash_table_iter_init (&iter, self->completion_groups);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -1388,6 +1662,12 @@ bt_manager_finalize (GObject *object)
 {
   BtManager *self = BT_MANAGER (object);
 
+  g_sequence_free (self->queue);
+  g_hash_table_unref (self->queue_items);
+  g_hash_table_unref (self->running);
+  g_hash_table_unref (self->unfinished);
+  g_hash_table_unref (self->unfinished_per_app);
+  g_hash_table_unref (self->yielded);
   g_hash_table_unref (self->transfers);
   g_hash_table_unref (self->calls_in_flight);
   g_hash_table_unref (self->serialized_groups);
@@ -1414,6 +1694,13 @@ static void
 bt_manager_init (BtManager *self)
 {
   self->transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->queue = g_sequence_new (g_free);
+  self->queue_items = g_hash_table_new (NULL, NULL);
+  self->running = g_hash_table_new (NULL, NULL);
+  self->unfinished = g_hash_table_new (NULL, NULL);
+  self->unfinished_per_app = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->yielded = g_hash_table_new (NULL, NULL);
+  self->policy_dirty = TRUE;
   self->calls_in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->serialized_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->completion_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);

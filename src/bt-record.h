@@ -39,6 +39,8 @@ typedef struct
 
 void bt_record_write (const BtRecordField *fields, gsize n_fields, gconstpointer object,
                       GVariantBuilder *builder);
+GVariant *bt_record_serialize (const BtRecordField *fields, gsize n_fields, gconstpointer object);
+GVariant *bt_record_pairs (GPtrArray *pairs, const char *const *hidden);
 gboolean bt_record_read (const BtRecordField *fields, gsize n_fields, gpointer object,
                          GVariantDict *record, GError **error);
 

@@ -2,8 +2,12 @@
  *
  * One row per transfer: its id, owner, creation order and a GVariant a{sv}
  * of everything else (never a secret). Changes are gathered and committed
- * in one transaction from the main loop (group commit); a D-Bus call that
- * changes state is answered only once its change is committed. A store
+ * in one transaction (group commit) by a worker thread, so that the main
+ * loop never waits for the disk: what changes while a transaction is being
+ * committed goes into the next one, and a busy service commits in large
+ * batches rather than often. A D-Bus call that changes state is answered,
+ * and a bt_store_when_committed() callback called, only once its change is
+ * committed. A store
  * that cannot be opened or read is moved aside and a fresh one is started:
  * the service never refuses to start, nor crashes, on bad state.
  *
@@ -27,27 +31,50 @@ typedef struct
 {
   char *app_id;
   guint64 seq;
-  GVariant *data; /* NULL: delete */
+  GVariant *data; /* NULL: delete, unless object is set */
+  /* A record written as its object is when the transaction begins: an
+   * object saved several times meanwhile is serialised once */
+  GObject *object;
+  BtStoreSerializeFunc serialize;
 } PendingRow;
 
 typedef struct
 {
-  GDBusMethodInvocation *invocation;
+  GDBusMethodInvocation *invocation; /* answered with reply, or */
   GVariant *reply;
   GUnixFDList *fd_list;
+  BtStoreCommittedFunc func; /* called */
+  gpointer user_data;
 } Waiter;
+
+/* One transaction: what was pending when it started */
+typedef struct
+{
+  GHashTable *rows;    /* id → PendingRow */
+  GHashTable *objects; /* key → GVariant */
+  GPtrArray *waiters;
+  gboolean lazy;
+  /* Written by the worker under BtStore.lock */
+  gboolean done;
+  GError *error; /* NULL on success */
+  /* Main thread: its waiters were answered */
+  gboolean finished;
+} Batch;
 
 struct _BtStore
 {
   GObject parent_instance;
 
-  sqlite3 *db;
+  sqlite3 *db; /* used under lock only: by the worker and the main thread */
+  GMutex lock;
+  GCond done_cond; /* a batch is done */
   char *path;
   GHashTable *pending;         /* id → PendingRow */
   GHashTable *pending_objects; /* key → GVariant, or NULL to delete */
   GPtrArray *waiters;
   guint flush_source;
   gboolean lazy; /* nothing pending needs to survive a power cut */
+  Batch *batch;  /* being committed by the worker, or NULL */
 };
 
 G_DEFINE_TYPE (BtStore, bt_store, G_TYPE_OBJECT)
@@ -57,6 +84,7 @@ pending_row_free (PendingRow *row)
 {
   g_free (row->app_id);
   g_clear_pointer (&row->data, g_variant_unref);
+  g_clear_object (&row->object);
   g_free (row);
 }
 
@@ -67,6 +95,28 @@ waiter_free (Waiter *waiter)
   g_clear_pointer (&waiter->reply, g_variant_unref);
   g_clear_object (&waiter->fd_list);
   g_free (waiter);
+}
+
+static GHashTable *
+new_pending_rows (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) pending_row_free);
+}
+
+static GHashTable *
+new_pending_objects (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+}
+
+static void
+batch_free (Batch *batch)
+{
+  g_hash_table_unref (batch->rows);
+  g_hash_table_unref (batch->objects);
+  g_ptr_array_unref (batch->waiters);
+  g_clear_error (&batch->error);
+  g_free (batch);
 }
 
 static gboolean
@@ -226,6 +276,8 @@ bt_store_finalize (GObject *object)
   g_hash_table_unref (self->pending_objects);
   g_ptr_array_unref (self->waiters);
   g_free (self->path);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->done_cond);
 
   G_OBJECT_CLASS (bt_store_parent_class)->finalize (object);
 }
@@ -239,11 +291,11 @@ bt_store_class_init (BtStoreClass *klass)
 static void
 bt_store_init (BtStore *self)
 {
-  self->pending
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) pending_row_free);
+  self->pending = new_pending_rows ();
   self->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify) waiter_free);
-  self->pending_objects
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  self->pending_objects = new_pending_objects ();
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->done_cond);
 }
 
 BtStore *
@@ -278,11 +330,13 @@ bt_store_load (BtStore *self, BtStoreLoadFunc func, gpointer user_data)
 {
   sqlite3_stmt *stmt = NULL;
 
+  g_mutex_lock (&self->lock);
   if (sqlite3_prepare_v2 (self->db, "SELECT id, app_id, seq, data FROM transfers ORDER BY seq", -1,
                           &stmt, NULL)
       != SQLITE_OK)
     {
       g_warning ("Cannot read the state store: %s", sqlite3_errmsg (self->db));
+      g_mutex_unlock (&self->lock);
       return;
     }
 
@@ -311,22 +365,18 @@ bt_store_load (BtStore *self, BtStoreLoadFunc func, gpointer user_data)
       func (id, app_id, seq, data, user_data);
     }
   sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
 }
+
+static void start_commit (BtStore *self);
 
 static gboolean
 on_flush (gpointer user_data)
 {
   BtStore *self = user_data;
-  g_autoptr (GError) error = NULL;
 
   self->flush_source = 0;
-  if (!bt_store_flush (self, &error))
-    {
-      g_warning ("%s", error->message);
-      /* Try again later; what was committed before is intact */
-      if (g_hash_table_size (self->pending) > 0)
-        self->flush_source = g_timeout_add_seconds (RETRY_FLUSH_S, on_flush, self);
-    }
+  start_commit (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -357,6 +407,54 @@ bt_store_put (BtStore *self, const char *id, const char *app_id, guint64 seq, GV
 }
 
 /*
+ * bt_store_save:
+ * @serialize: gives @object's record (floating), from the main loop
+ * @progress: like bt_store_put_progress(): nothing that must survive a
+ *   power cut
+ *
+ * Like bt_store_put(), for a record written as @object is when the next
+ * transaction begins: however often it is saved until then, @object is
+ * serialised once.
+ */
+void
+bt_store_save (BtStore *self, const char *id, const char *app_id, guint64 seq, GObject *object,
+               BtStoreSerializeFunc serialize, gboolean progress)
+{
+  PendingRow *row = g_new0 (PendingRow, 1);
+
+  if (!progress)
+    self->lazy = FALSE;
+  else if (g_hash_table_size (self->pending) == 0 && g_hash_table_size (self->pending_objects) == 0
+           && self->waiters->len == 0)
+    self->lazy = TRUE;
+  row->app_id = g_strdup (app_id);
+  row->seq = seq;
+  row->object = g_object_ref (object);
+  row->serialize = serialize;
+  g_hash_table_replace (self->pending, g_strdup (id), row);
+  schedule_flush (self);
+}
+
+/* The records of saved objects, as the objects are now (main thread) */
+static void
+serialize_rows (GHashTable *rows)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, rows);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      PendingRow *row = value;
+
+      if (row->object == NULL)
+        continue;
+      row->data = g_variant_ref_sink (row->serialize (row->object));
+      g_clear_object (&row->object);
+    }
+}
+
+/*
  * bt_store_put_progress:
  *
  * Like bt_store_put(), for a record that only moves a transfer's progress
@@ -369,7 +467,8 @@ void
 bt_store_put_progress (BtStore *self, const char *id, const char *app_id, guint64 seq,
                        GVariant *data)
 {
-  if (g_hash_table_size (self->pending) == 0 && self->waiters->len == 0)
+  if (g_hash_table_size (self->pending) == 0 && g_hash_table_size (self->pending_objects) == 0
+      && self->waiters->len == 0)
     self->lazy = TRUE;
   put (self, id, app_id, seq, data);
 }
@@ -378,6 +477,14 @@ void
 bt_store_delete (BtStore *self, const char *id)
 {
   g_hash_table_replace (self->pending, g_strdup (id), g_new0 (PendingRow, 1));
+  self->lazy = FALSE;
+  schedule_flush (self);
+}
+
+static void
+add_waiter (BtStore *self, Waiter *waiter)
+{
+  g_ptr_array_add (self->waiters, waiter);
   self->lazy = FALSE;
   schedule_flush (self);
 }
@@ -394,31 +501,77 @@ bt_store_when_durable (BtStore *self, GDBusMethodInvocation *invocation, GVarian
   waiter->invocation = invocation;
   waiter->reply = reply != NULL ? g_variant_ref_sink (reply) : NULL;
   waiter->fd_list = fd_list != NULL ? g_object_ref (fd_list) : NULL;
-  g_ptr_array_add (self->waiters, waiter);
-  self->lazy = FALSE;
-  schedule_flush (self);
+  add_waiter (self, waiter);
+}
+
+/*
+ * bt_store_when_committed:
+ * @func: called from the main loop once everything put so far is
+ *   committed and flushed to the disk, or with the error if that failed
+ *   (what failed is committed again later)
+ *
+ * Everyone who asks while a transaction is under way waits for the next
+ * one, which carries all of their changes together.
+ */
+typedef struct
+{
+  BtStoreCommittedFunc func;
+  gpointer user_data;
+} Committed;
+
+static gboolean
+on_already_committed (gpointer data)
+{
+  Committed *committed = data;
+
+  committed->func (NULL, committed->user_data);
+  g_free (committed);
+  return G_SOURCE_REMOVE;
+}
+
+void
+bt_store_when_committed (BtStore *self, BtStoreCommittedFunc func, gpointer user_data)
+{
+  Waiter *waiter;
+
+  /* Nothing pending and nothing being committed: it is all on disk */
+  if (g_hash_table_size (self->pending) == 0 && g_hash_table_size (self->pending_objects) == 0
+      && self->batch == NULL && self->flush_source == 0)
+    {
+      Committed *committed = g_new (Committed, 1);
+
+      committed->func = func;
+      committed->user_data = user_data;
+      g_idle_add_full (G_PRIORITY_DEFAULT, on_already_committed, committed, NULL);
+      return;
+    }
+  waiter = g_new0 (Waiter, 1);
+  waiter->func = func;
+  waiter->user_data = user_data;
+  add_waiter (self, waiter);
 }
 
 static gboolean
-write_pending_objects (BtStore *self, GError **error)
+write_objects (sqlite3 *db, GHashTable *objects, GError **error)
 {
   sqlite3_stmt *put = NULL, *del = NULL;
   GHashTableIter iter;
   gpointer key, value;
   gboolean ok = TRUE;
 
-  if (sqlite3_prepare_v2 (self->db, "INSERT OR REPLACE INTO objects (key, data) VALUES (?, ?)", -1,
-                          &put, NULL)
+  if (g_hash_table_size (objects) == 0)
+    return TRUE;
+  if (sqlite3_prepare_v2 (db, "INSERT OR REPLACE INTO objects (key, data) VALUES (?, ?)", -1, &put,
+                          NULL)
           != SQLITE_OK
-      || sqlite3_prepare_v2 (self->db, "DELETE FROM objects WHERE key = ?", -1, &del, NULL)
-             != SQLITE_OK)
+      || sqlite3_prepare_v2 (db, "DELETE FROM objects WHERE key = ?", -1, &del, NULL) != SQLITE_OK)
     {
-      g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "State store: %s", sqlite3_errmsg (self->db));
+      g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "State store: %s", sqlite3_errmsg (db));
       sqlite3_finalize (put);
       sqlite3_finalize (del);
       return FALSE;
     }
-  g_hash_table_iter_init (&iter, self->pending_objects);
+  g_hash_table_iter_init (&iter, objects);
   while (ok && g_hash_table_iter_next (&iter, &key, &value))
     {
       GVariant *data = value;
@@ -432,7 +585,7 @@ write_pending_objects (BtStore *self, GError **error)
       if (sqlite3_step (stmt) != SQLITE_DONE)
         {
           g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "Cannot save the state: %s",
-                       sqlite3_errmsg (self->db));
+                       sqlite3_errmsg (db));
           ok = FALSE;
         }
     }
@@ -461,9 +614,13 @@ bt_store_load_objects (BtStore *self, BtStoreObjectFunc func, gpointer user_data
 {
   sqlite3_stmt *stmt = NULL;
 
+  g_mutex_lock (&self->lock);
   if (sqlite3_prepare_v2 (self->db, "SELECT key, data FROM objects ORDER BY key", -1, &stmt, NULL)
       != SQLITE_OK)
-    return;
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       const char *key = (const char *) sqlite3_column_text (stmt, 0);
@@ -476,31 +633,33 @@ bt_store_load_objects (BtStore *self, BtStoreObjectFunc func, gpointer user_data
         func (key, data, user_data);
     }
   sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
 }
 
 static gboolean
-write_pending (BtStore *self, GError **error)
+write_rows (sqlite3 *db, GHashTable *rows, GError **error)
 {
   sqlite3_stmt *put = NULL, *del = NULL;
   GHashTableIter iter;
   gpointer key, value;
   gboolean ok = TRUE;
 
-  if (sqlite3_prepare_v2 (self->db,
+  if (g_hash_table_size (rows) == 0)
+    return TRUE;
+  if (sqlite3_prepare_v2 (db,
                           "INSERT OR REPLACE INTO transfers (id, app_id, seq, data) "
                           "VALUES (?, ?, ?, ?)",
                           -1, &put, NULL)
           != SQLITE_OK
-      || sqlite3_prepare_v2 (self->db, "DELETE FROM transfers WHERE id = ?", -1, &del, NULL)
-             != SQLITE_OK)
+      || sqlite3_prepare_v2 (db, "DELETE FROM transfers WHERE id = ?", -1, &del, NULL) != SQLITE_OK)
     {
-      g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "State store: %s", sqlite3_errmsg (self->db));
+      g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "State store: %s", sqlite3_errmsg (db));
       sqlite3_finalize (put);
       sqlite3_finalize (del);
       return FALSE;
     }
 
-  g_hash_table_iter_init (&iter, self->pending);
+  g_hash_table_iter_init (&iter, rows);
   while (ok && g_hash_table_iter_next (&iter, &key, &value))
     {
       PendingRow *row = value;
@@ -518,59 +677,197 @@ write_pending (BtStore *self, GError **error)
       if (sqlite3_step (stmt) != SQLITE_DONE)
         {
           g_set_error (error, BT_ERROR, BT_ERROR_FAILED, "Cannot save the state: %s",
-                       sqlite3_errmsg (self->db));
+                       sqlite3_errmsg (db));
           ok = FALSE;
         }
     }
   sqlite3_finalize (put);
   sqlite3_finalize (del);
-  return ok && write_pending_objects (self, error);
+  return ok;
+}
+
+/* One transaction with @rows and @objects; any thread, under the lock.
+ * @lazy: not flushed to the disk (nothing in it must survive a power cut) */
+static gboolean
+commit_rows (sqlite3 *db, GHashTable *rows, GHashTable *objects, gboolean lazy, GError **error)
+{
+  if (g_hash_table_size (rows) == 0 && g_hash_table_size (objects) == 0)
+    return TRUE;
+  if (exec_sql (db, lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", error)
+      && exec_sql (db, "BEGIN IMMEDIATE", error) && write_rows (db, rows, error)
+      && write_objects (db, objects, error) && exec_sql (db, "COMMIT", error))
+    return TRUE;
+  exec_sql (db, "ROLLBACK", NULL);
+  return FALSE;
+}
+
+static void
+answer_waiters (GPtrArray *waiters, const GError *error)
+{
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      Waiter *waiter = g_ptr_array_index (waiters, i);
+
+      if (waiter->func != NULL)
+        waiter->func (error, waiter->user_data);
+      else if (error != NULL)
+        g_dbus_method_invocation_return_error (g_steal_pointer (&waiter->invocation), BT_ERROR,
+                                               BT_ERROR_FAILED, "%s", error->message);
+      else
+        g_dbus_method_invocation_return_value_with_unix_fd_list (
+            g_steal_pointer (&waiter->invocation), waiter->reply, waiter->fd_list);
+    }
+}
+
+static gboolean
+on_retry (gpointer user_data)
+{
+  BtStore *self = user_data;
+
+  self->flush_source = 0;
+  start_commit (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The main thread's part of a batch the worker is done with: its waiters
+ * are answered; on failure its changes go back to the pending ones (unless
+ * newer ones replaced them), to be committed again later. Once only:
+ * whichever of the task's callback and bt_store_flush() comes first. */
+static void
+finish_batch (BtStore *self, Batch *batch)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (batch->finished)
+    return;
+  batch->finished = TRUE;
+  if (self->batch == batch)
+    self->batch = NULL;
+  if (batch->error != NULL)
+    {
+      g_warning ("%s", batch->error->message);
+      g_hash_table_iter_init (&iter, batch->rows);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (!g_hash_table_contains (self->pending, key))
+          {
+            g_hash_table_iter_steal (&iter);
+            g_hash_table_insert (self->pending, key, value);
+          }
+      g_hash_table_iter_init (&iter, batch->objects);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (!g_hash_table_contains (self->pending_objects, key))
+          {
+            g_hash_table_iter_steal (&iter);
+            g_hash_table_insert (self->pending_objects, key, value);
+          }
+      self->lazy = FALSE;
+      /* Try again later; what was committed before is intact */
+      g_clear_handle_id (&self->flush_source, g_source_remove);
+      self->flush_source = g_timeout_add_seconds (RETRY_FLUSH_S, on_retry, self);
+    }
+  answer_waiters (batch->waiters, batch->error);
+}
+
+static void
+commit_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  BtStore *self = source_object;
+  Batch *batch = task_data;
+
+  g_mutex_lock (&self->lock);
+  commit_rows (self->db, batch->rows, batch->objects, batch->lazy, &batch->error);
+  batch->done = TRUE;
+  g_cond_broadcast (&self->done_cond);
+  g_mutex_unlock (&self->lock);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_committed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  BtStore *self = BT_STORE (source);
+  Batch *batch = g_task_get_task_data (G_TASK (result));
+
+  finish_batch (self, batch);
+  if (g_hash_table_size (self->pending) > 0 || g_hash_table_size (self->pending_objects) > 0
+      || self->waiters->len > 0)
+    schedule_flush (self);
+}
+
+/* Hands everything pending to the worker as one transaction, unless one
+ * is under way: its end starts the next */
+static void
+start_commit (BtStore *self)
+{
+  g_autoptr (GTask) task = NULL;
+  Batch *batch;
+
+  if (self->batch != NULL)
+    return;
+  if (g_hash_table_size (self->pending) == 0 && g_hash_table_size (self->pending_objects) == 0
+      && self->waiters->len == 0)
+    return;
+  serialize_rows (self->pending);
+  batch = g_new0 (Batch, 1);
+  batch->rows = g_steal_pointer (&self->pending);
+  batch->objects = g_steal_pointer (&self->pending_objects);
+  batch->waiters = g_steal_pointer (&self->waiters);
+  batch->lazy = self->lazy;
+  self->pending = new_pending_rows ();
+  self->pending_objects = new_pending_objects ();
+  self->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify) waiter_free);
+  self->lazy = FALSE;
+  self->batch = batch;
+
+  task = g_task_new (self, NULL, on_committed, NULL);
+  g_task_set_source_tag (task, start_commit);
+  g_task_set_task_data (task, batch, (GDestroyNotify) batch_free);
+  g_task_run_in_thread (task, commit_thread);
 }
 
 /*
  * bt_store_flush:
  *
- * Commits every pending change in one transaction, then answers the
- * waiting calls: with their reply on success, with the error otherwise.
+ * Commits every pending change in one transaction now, on this thread,
+ * then answers the waiting calls: with their reply on success, with the
+ * error otherwise. A transaction under way in the worker is waited for
+ * first (its changes are older).
  */
 gboolean
 bt_store_flush (BtStore *self, GError **error)
 {
-  g_autoptr (GPtrArray) waiters = g_steal_pointer (&self->waiters);
+  g_autoptr (GPtrArray) waiters = NULL;
   g_autoptr (GError) local_error = NULL;
-  gboolean ok = TRUE;
+  gboolean ok;
 
+  if (self->batch != NULL)
+    {
+      Batch *batch = self->batch;
+
+      g_mutex_lock (&self->lock);
+      while (!batch->done)
+        g_cond_wait (&self->done_cond, &self->lock);
+      g_mutex_unlock (&self->lock);
+      finish_batch (self, batch);
+    }
+
+  waiters = g_steal_pointer (&self->waiters);
   self->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify) waiter_free);
   g_clear_handle_id (&self->flush_source, g_source_remove);
 
-  if (g_hash_table_size (self->pending) > 0 || g_hash_table_size (self->pending_objects) > 0)
+  serialize_rows (self->pending);
+  g_mutex_lock (&self->lock);
+  ok = commit_rows (self->db, self->pending, self->pending_objects, self->lazy, &local_error);
+  g_mutex_unlock (&self->lock);
+  if (ok)
     {
-      ok = exec_sql (self->db, self->lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
-                     &local_error)
-           && exec_sql (self->db, "BEGIN IMMEDIATE", &local_error)
-           && write_pending (self, &local_error) && exec_sql (self->db, "COMMIT", &local_error);
-      if (ok)
-        {
-          self->lazy = FALSE;
-          g_hash_table_remove_all (self->pending);
-          g_hash_table_remove_all (self->pending_objects);
-        }
-      else
-        exec_sql (self->db, "ROLLBACK", NULL);
+      self->lazy = FALSE;
+      g_hash_table_remove_all (self->pending);
+      g_hash_table_remove_all (self->pending_objects);
     }
 
-  for (guint i = 0; i < waiters->len; i++)
-    {
-      Waiter *waiter = g_ptr_array_index (waiters, i);
-
-      if (!ok)
-        g_dbus_method_invocation_return_error (g_steal_pointer (&waiter->invocation), BT_ERROR,
-                                               BT_ERROR_FAILED, "%s", local_error->message);
-      else
-        g_dbus_method_invocation_return_value_with_unix_fd_list (
-            g_steal_pointer (&waiter->invocation), waiter->reply, waiter->fd_list);
-    }
-
+  answer_waiters (waiters, local_error);
   if (!ok)
     g_propagate_error (error, g_steal_pointer (&local_error));
   return ok;

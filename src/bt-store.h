@@ -16,11 +16,18 @@ typedef void (*BtStoreLoadFunc) (const char *id, const char *app_id, guint64 seq
 
 typedef void (*BtStoreObjectFunc) (const char *key, GVariant *data, gpointer user_data);
 
+typedef GVariant *(*BtStoreSerializeFunc) (gpointer object);
+
+/* @error: %NULL once committed */
+typedef void (*BtStoreCommittedFunc) (const GError *error, gpointer user_data);
+
 BtStore *bt_store_open (const char *path, GError **error);
 void bt_store_load (BtStore *self, BtStoreLoadFunc func, gpointer user_data);
 void bt_store_put (BtStore *self, const char *id, const char *app_id, guint64 seq, GVariant *data);
 void bt_store_put_progress (BtStore *self, const char *id, const char *app_id, guint64 seq,
                             GVariant *data);
+void bt_store_save (BtStore *self, const char *id, const char *app_id, guint64 seq, GObject *object,
+                    BtStoreSerializeFunc serialize, gboolean progress);
 void bt_store_delete (BtStore *self, const char *id);
 void bt_store_put_object (BtStore *self, const char *key, GVariant *data);
 void bt_store_delete_object (BtStore *self, const char *key);
@@ -28,5 +35,6 @@ void bt_store_load_objects (BtStore *self, BtStoreObjectFunc func, gpointer user
 gboolean bt_store_flush (BtStore *self, GError **error);
 void bt_store_when_durable (BtStore *self, GDBusMethodInvocation *invocation, GVariant *reply,
                             GUnixFDList *fd_list);
+void bt_store_when_committed (BtStore *self, BtStoreCommittedFunc func, gpointer user_data);
 
 G_END_DECLS

@@ -79,6 +79,9 @@ struct _BtTransfer
   BtRangeSet *wanted;            /* asked for first (RequestRange), or NULL */
   gboolean recovered_changes;    /* restoring it changed it: save it again */
   gboolean committing;           /* renaming the data into place */
+  gboolean in_place;             /* renamed: no way back (bt-commit.c) */
+  gboolean recorded;             /* its record is on disk: since its creation, or read back */
+  gint64 completion_recorded;    /* the completed_time the store holds, while reported so soon */
   gboolean sandboxed;            /* created by a sandboxed app */
   gboolean via_portal;           /* created through the portal backend */
   guint checkpoint_generation;   /* bumped whenever the data starts over */
@@ -120,6 +123,7 @@ struct _BtTransfer
     char *path;
     GVariant *destination_fd; /* a caller's file, to open again */
     gboolean overwrite;
+    guint64 part_dev, part_ino;
     GVariant *source;
     guint64 bytes;
     BtRangeSet *ranges; /* of a segmented download */
@@ -706,6 +710,28 @@ read_destination (gpointer object, GVariant *value)
     self->restore.path = g_variant_dup_string (value, NULL);
 }
 
+/* The partial file's device and inode, as created (bt-destination.c) */
+static GVariant *
+write_part_identity (gconstpointer object)
+{
+  const BtTransfer *self = object;
+  guint64 dev, ino;
+
+  if (self->destination == NULL
+      || !bt_destination_get_part_identity (self->destination, &dev, &ino))
+    return NULL;
+  return g_variant_new ("(tt)", dev, ino);
+}
+
+static void
+read_part_identity (gpointer object, GVariant *value)
+{
+  BtTransfer *self = object;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE ("(tt)")))
+    g_variant_get (value, "(tt)", &self->restore.part_dev, &self->restore.part_ino);
+}
+
 static GVariant *
 write_destination_fd (gconstpointer object)
 {
@@ -915,6 +941,7 @@ static const BtRecordField record_fields[] = {
   PLAIN ("created-time", INT64, created_time),
   COMPUTED ("destination", destination),
   COMPUTED ("destination-fd", destination_fd),
+  COMPUTED ("part-identity", part_identity),
   COMPUTED ("overwrite", overwrite),
   COMPUTED ("source", source),
   PLAIN ("tus", BOOLEAN, tus),
@@ -968,11 +995,33 @@ static const BtRecordField record_fields[] = {
 GVariant *
 bt_transfer_serialize (BtTransfer *self)
 {
-  GVariantBuilder b;
+  GVariant *record;
+  BtStatus status = self->status;
+  gboolean queued = self->queued;
+  gboolean committing = self->committing;
+  BtErrorStatus error_status = self->error_status;
+  char *error_message = self->error_message;
+  gint64 completed_time = self->completed_time;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  bt_record_write (record_fields, G_N_ELEMENTS (record_fields), self, &b);
-  return g_variant_builder_end (&b);
+  /* Recorded as completed (bt_transfer_record_completion()), reported so
+   * once that is committed: every record written meanwhile says so too */
+  if (self->completion_recorded != 0 && !bt_status_is_finished (status))
+    {
+      self->status = BT_STATUS_COMPLETED;
+      self->queued = FALSE;
+      self->committing = FALSE;
+      self->error_status = BT_ERROR_STATUS_NONE;
+      self->error_message = NULL;
+      self->completed_time = self->completion_recorded;
+    }
+  record = bt_record_serialize (record_fields, G_N_ELEMENTS (record_fields), self);
+  self->status = status;
+  self->queued = queued;
+  self->committing = committing;
+  self->error_status = error_status;
+  self->error_message = error_message;
+  self->completed_time = completed_time;
+  return record;
 }
 
 /* Where the data (or the reply) goes, found again: a path, or the
@@ -985,7 +1034,12 @@ restore_destination (BtTransfer *self, GError **error)
   BtDestination *destination;
 
   if (self->restore.path != NULL)
-    return bt_destination_new_recovered (self->restore.path, self->restore.overwrite);
+    {
+      destination = bt_destination_new_recovered (self->restore.path, self->restore.overwrite);
+      bt_destination_set_part_identity (destination, self->restore.part_dev,
+                                        self->restore.part_ino);
+      return destination;
+    }
   if (bt_status_is_finished (self->status))
     return bt_destination_new_detached (); /* nothing more to write */
   if (self->restore.destination_fd == NULL)
@@ -1120,6 +1174,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   self->app_id = g_strdup (app_id);
   self->seq = seq;
   self->synced_bytes = G_MAXUINT64; /* records older than synced-bytes: all of it */
+  self->recorded = TRUE;
 
   g_clear_pointer (&self->method, g_free);
   if (!bt_record_read (record_fields, G_N_ELEMENTS (record_fields), self, record, &error)
@@ -1167,7 +1222,10 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
 
   recorded_status = self->status;
   recorded_queued = self->queued;
-  if (self->committing && !bt_status_is_finished (self->status)
+  /* The file in place is ours if it is the partial file we created (its
+   * identity is recorded), or, in records older than that, if the rename
+   * was under way */
+  if ((self->committing || self->restore.part_ino != 0) && !bt_status_is_finished (self->status)
       && bt_destination_was_committed (self->destination, self->total_bytes))
     {
       /* Stopped between the rename into place and its record */
@@ -1226,7 +1284,24 @@ void
 bt_transfer_save (BtTransfer *self)
 {
   if (self->store != NULL)
-    bt_store_put (self->store, self->id, self->app_id, self->seq, bt_transfer_serialize (self));
+    bt_store_save (self->store, self->id, self->app_id, self->seq, G_OBJECT (self),
+                   (BtStoreSerializeFunc) bt_transfer_serialize, FALSE);
+}
+
+/* A change that need not survive a power cut (a crash of the service
+ * loses nothing): not flushed to the disk unless something else is */
+static void
+save_lazily (BtTransfer *self)
+{
+  if (self->store != NULL)
+    bt_store_save (self->store, self->id, self->app_id, self->seq, G_OBJECT (self),
+                   (BtStoreSerializeFunc) bt_transfer_serialize, TRUE);
+}
+
+BtStore *
+bt_transfer_get_store (BtTransfer *self)
+{
+  return self->store;
 }
 
 /* A sandboxed app reaches loopback and private addresses through us only
@@ -1244,33 +1319,59 @@ bt_transfer_may_reach_local_network (BtTransfer *self)
 }
 
 /*
- * bt_transfer_commit_destination:
+ * bt_transfer_begin_commit:
  *
- * Renames the finished data into place, crash-safely: the intent is
- * committed to the store first, so that a service killed between the
- * rename and the record of its success finds out, when it restarts, that
- * the file is already there (bt_destination_was_committed()) instead of
- * finding it "created by someone else".
+ * The finished data is about to be renamed into place (bt-commit.c): the
+ * intent is recorded first, so that a service killed between the rename
+ * and the record of its success finds out, when it restarts, that the file
+ * is already there (bt_destination_was_committed()) instead of finding it
+ * "created by someone else".
  */
-gboolean
-bt_transfer_commit_destination (BtTransfer *self, GError **error)
+void
+bt_transfer_begin_commit (BtTransfer *self)
 {
   self->committing = TRUE;
-  if (self->store != NULL)
-    {
-      bt_transfer_save (self);
-      if (!bt_store_flush (self->store, error))
-        {
-          self->committing = FALSE;
-          return FALSE;
-        }
-    }
-  if (!bt_destination_commit (self->destination, self->bytes_received, error))
-    {
-      self->committing = FALSE;
-      return FALSE;
-    }
-  return TRUE;
+  bt_transfer_save (self);
+}
+
+/* The data is in place under its final name: the transfer completes and
+ * can no longer be stopped */
+void
+bt_transfer_set_in_place (BtTransfer *self)
+{
+  self->in_place = TRUE;
+}
+
+gboolean
+bt_transfer_is_in_place (BtTransfer *self)
+{
+  return self->in_place;
+}
+
+/* Its creation is committed to the store (bt-manager.c says so) */
+void
+bt_transfer_set_recorded (BtTransfer *self)
+{
+  self->recorded = TRUE;
+}
+
+gboolean
+bt_transfer_is_recorded (BtTransfer *self)
+{
+  return self->recorded;
+}
+
+/*
+ * bt_transfer_record_completion:
+ *
+ * Saves the record of the transfer as completed, before it says so: it
+ * does once the record is committed (bt_transfer_set_status()).
+ */
+void
+bt_transfer_record_completion (BtTransfer *self)
+{
+  self->completion_recorded = g_get_real_time ();
+  bt_transfer_save (self);
 }
 
 /* Flushes the partial data, then records how far it goes */
@@ -1398,9 +1499,8 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
                                : data->bytes;
       bt_transfer_save (self);
     }
-  else if (self->store != NULL)
-    bt_store_put_progress (self->store, self->id, self->app_id, self->seq,
-                           bt_transfer_serialize (self));
+  else
+    save_lazily (self);
 }
 
 /* Like bt_transfer_checkpoint(), but the flush runs in a worker thread so
@@ -1457,22 +1557,14 @@ bt_transfer_keeps_service_busy (BtTransfer *self)
 static GVariant *
 string_pairs (GPtrArray *pairs, gboolean hide_secrets)
 {
-  GVariantBuilder builder;
+  static const char *const secrets[] = {
+    "Set-Cookie",
+    "Authentication-Info",
+    "Proxy-Authentication-Info",
+    NULL,
+  };
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
-  for (guint i = 0; i + 1 < pairs->len; i += 2)
-    {
-      const char *name = g_ptr_array_index (pairs, i);
-
-      if (hide_secrets
-          && (g_ascii_strcasecmp (name, "Set-Cookie") == 0
-              || g_ascii_strcasecmp (name, "Authentication-Info") == 0
-              || g_ascii_strcasecmp (name, "Proxy-Authentication-Info") == 0))
-        continue;
-      g_variant_builder_add (&builder, "(ss)", name,
-                             (const char *) g_ptr_array_index (pairs, i + 1));
-    }
-  return g_variant_builder_end (&builder);
+  return bt_record_pairs (pairs, hide_secrets ? secrets : NULL);
 }
 
 static GVariant *
@@ -1589,6 +1681,8 @@ bt_transfer_changed (BtTransfer *self, const char *property)
 void
 bt_transfer_set_status (BtTransfer *self, BtStatus status)
 {
+  gboolean had_secrets;
+
   if (self->status == status)
     return;
 
@@ -1599,6 +1693,7 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
   if (bt_status_is_finished (status))
     self->committing = FALSE;
 
+  had_secrets = self->has_secrets;
   if ((status == BT_STATUS_COMPLETED || status == BT_STATUS_CANCELED) && self->has_secrets)
     {
       /* No longer needed: gone from the Secret Service and from memory */
@@ -1610,7 +1705,9 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
   if (bt_status_is_finished (status))
     {
       self->queued = FALSE;
-      self->completed_time = g_get_real_time ();
+      self->completed_time = status == BT_STATUS_COMPLETED && self->completion_recorded != 0
+                                 ? self->completion_recorded
+                                 : g_get_real_time ();
       bt_transfer_changed (self, "CompletedTime");
     }
   if (self->rate != 0 && status != BT_STATUS_RUNNING)
@@ -1619,7 +1716,18 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
       bt_transfer_changed (self, "Rate");
     }
 
-  bt_transfer_save (self);
+  /* Running: the scheduler's word, the same as queued after a crash. A
+   * completion recorded already (bt-commit.c) is on disk as it is now,
+   * unless it had secrets to forget */
+  if (status == BT_STATUS_RUNNING)
+    save_lazily (self);
+  else if (status != BT_STATUS_COMPLETED || self->completion_recorded == 0 || had_secrets)
+    bt_transfer_save (self);
+  if (bt_status_is_finished (status))
+    {
+      self->completion_recorded = 0;
+      self->in_place = FALSE;
+    }
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
 }
 
@@ -1719,10 +1827,13 @@ bt_transfer_waits_for_network (BtTransfer *self)
 void
 bt_transfer_hold (BtTransfer *self, BtStatus status)
 {
+  if (self->in_place)
+    return; /* completing: its data is in place already */
   if (self->attempt != NULL)
     {
       bt_attempt_stop (self->attempt);
       g_clear_pointer (&self->attempt, bt_attempt_unref);
+      self->committing = FALSE;
       bt_transfer_checkpoint (self);
     }
   self->queued = TRUE;
@@ -1832,6 +1943,7 @@ stop (BtTransfer *self)
   if (self->attempt != NULL)
     bt_attempt_stop (self->attempt);
   g_clear_pointer (&self->attempt, bt_attempt_unref);
+  self->committing = FALSE; /* a commit not in place yet is abandoned */
   g_clear_handle_id (&self->retry_source, g_source_remove);
   self->queued = FALSE;
 }
@@ -1845,6 +1957,13 @@ check_not_finished (BtTransfer *self, GError **error)
     {
       g_set_error (error, BT_ERROR, BT_ERROR_INVALID_STATE, "The transfer has already ended (%s)",
                    bt_status_to_string (self->status));
+      return FALSE;
+    }
+  if (self->in_place)
+    {
+      /* Completing: what remains is recording it (milliseconds) */
+      g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_STATE,
+                           "The transfer has already ended (completed): its data is in place");
       return FALSE;
     }
   return TRUE;
@@ -1889,6 +2008,8 @@ bt_transfer_resume (BtTransfer *self, GError **error)
   gboolean resumable_error
       = self->status == BT_STATUS_ERROR && self->error_status == BT_ERROR_STATUS_DISK_FULL;
 
+  if (self->in_place)
+    return TRUE; /* running to its end */
   if (!resumable_error && !check_not_finished (self, error))
     return FALSE;
   if (self->status == BT_STATUS_RUNNING || (self->status == BT_STATUS_IDLE && self->queued))
@@ -1900,8 +2021,15 @@ bt_transfer_resume (BtTransfer *self, GError **error)
   bt_transfer_set_error (self, BT_ERROR_STATUS_NONE, NULL);
   self->completed_time = 0;
   self->queued = TRUE;
-  /* Waits in the queue as "idle" until the scheduler gives it a slot */
-  bt_transfer_set_status (self, BT_STATUS_IDLE);
+  /* Waits in the queue as "idle" until the scheduler gives it a slot; an
+   * idle one that was not queued says so too */
+  if (self->status == BT_STATUS_IDLE)
+    {
+      bt_transfer_save (self);
+      g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+    }
+  else
+    bt_transfer_set_status (self, BT_STATUS_IDLE);
   return TRUE;
 }
 
@@ -2054,9 +2182,10 @@ handle_open_result (BtTransfer *self, GDBusMethodInvocation *invocation)
       return;
     }
 
-  if (self->kind == BT_KIND_DOWNLOAD && self->status != BT_STATUS_COMPLETED)
+  if (self->kind == BT_KIND_DOWNLOAD && self->status != BT_STATUS_COMPLETED && !self->in_place)
     bt_destination_ensure_partial (self->destination);
-  fd = bt_destination_open_result (self->destination, self->status == BT_STATUS_COMPLETED, &error);
+  fd = bt_destination_open_result (self->destination,
+                                   self->status == BT_STATUS_COMPLETED || self->in_place, &error);
   if (fd < 0)
     {
       bt_invocation_return_error (invocation, error);
@@ -2446,7 +2575,9 @@ bt_transfer_take_notification (BtTransfer *self, GVariant **out_notify)
     return FALSE;
   self->notified = TRUE;
   *out_notify = self->notify;
-  bt_transfer_save (self);
+  /* Not notified twice after a restart; without texts, nothing to tell */
+  if (self->notify != NULL)
+    save_lazily (self);
   return TRUE;
 }
 
@@ -2621,7 +2752,8 @@ bt_transfer_set_rate (BtTransfer *self, guint64 rate)
 }
 
 /* Recorded in the store at once: a pause, a crash or a restart of the
- * service resumes against these (docs/contract.md "Persistence and resuming") */
+ * service resumes against these (docs/contract.md "Persistence and resuming"); a
+ * power cut keeps them with the first flushed checkpoint */
 void
 bt_transfer_set_validators (BtTransfer *self, guint64 total, const char *etag,
                             const char *last_modified, gboolean resumable)
@@ -2641,8 +2773,10 @@ bt_transfer_set_validators (BtTransfer *self, guint64 total, const char *etag,
       bt_transfer_changed (self, "IsResumable");
       changed = TRUE;
     }
+  /* Lazily: a power cut loses with them only unflushed data, which the
+   * next flushed checkpoint records together with them */
   if (changed)
-    bt_transfer_save (self);
+    save_lazily (self);
 }
 
 void

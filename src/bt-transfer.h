@@ -41,7 +41,13 @@ BtTransfer *bt_transfer_new_from_record (const char *id, const char *app_id, gui
                                          GVariant *record);
 GVariant *bt_transfer_serialize (BtTransfer *self);
 void bt_transfer_save (BtTransfer *self);
-gboolean bt_transfer_commit_destination (BtTransfer *self, GError **error);
+BtStore *bt_transfer_get_store (BtTransfer *self);
+void bt_transfer_begin_commit (BtTransfer *self);
+void bt_transfer_set_in_place (BtTransfer *self);
+gboolean bt_transfer_is_in_place (BtTransfer *self);
+void bt_transfer_set_recorded (BtTransfer *self);
+gboolean bt_transfer_is_recorded (BtTransfer *self);
+void bt_transfer_record_completion (BtTransfer *self);
 gboolean bt_transfer_may_reach_local_network (BtTransfer *self);
 void bt_transfer_checkpoint (BtTransfer *self);
 void bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush);

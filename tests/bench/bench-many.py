@@ -11,10 +11,14 @@
 # previous one's write-back done, the page cache dropped, the sources read
 # back in); every file of every competitor in every round is checked
 # against its source's sha256 (a mismatch aborts: no figure). Prints the
-# median and min–max per competitor and the ratios of the medians.
+# median and min–max per competitor and the ratios of the medians, and
+# the service's RSS and open fds before the first creation and after the
+# last download (--window N keeps at most N transfers waiting, to tell
+# what the finished transfers cost from what a long queue does).
+# tests/bench/run-all imports Files, measure() and run_bgtransfer().
 #
 # Usage: meson devenv -C _build /usr/bin/python3 ../tests/bench/bench-many.py
-#            [--count 1000] [--rounds 5] [--quick]
+#            [--count 1000] [--rounds 5] [--window N] [--quick]
 
 import argparse
 import hashlib
@@ -47,13 +51,32 @@ def run_aria2(urls, out):
 SESSIONS = itertools.count()
 
 
-def run_bgtransfer(work, urls, out, settings):
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def run_bgtransfer(work, urls, out, settings, window=None):
+    """Downloads every URL through a fresh service; returns {"time": s,
+    "rss": (before, after) MiB, "fds": (before, after)} of the service,
+    before the first creation and once every download ended. @window: at
+    most this many transfers waiting at once (created ahead of the ones
+    done), instead of all of them."""
     session = os.path.join(work, "session-%d" % next(SESSIONS))
     bus = bgtharness.ServiceBus(settings=dict(settings, **{"max-transfers-per-app": "100000"}),
                                 tmpdir=session)
     try:
         client = bus.client("org.freedesktop.BackgroundTransfer.BenchMany")
         downloader = Bgt.Downloader.new(client)
+        pid = bus.service_pid()
+        rss_before, fds_before = rss_mib(pid), open_fds(pid)
         done = []
         failed = []
         in_flight = [0]
@@ -69,81 +92,128 @@ def run_bgtransfer(work, urls, out, settings):
             in_flight[0] -= 1
             t = d.create_download_finish(result)
             t.wait_async(None, on_waited)
-            created.append(t)
 
-        created = []
         start = time.monotonic()
         for i, url in enumerate(urls):
             # Creations and the waits' first reads under the bus's 128 pending replies
-            while in_flight[0] >= 30:
+            while in_flight[0] >= 30 or (window is not None
+                                         and i - len(done) - len(failed) >= window):
                 GLib.MainContext.default().iteration(True)
             in_flight[0] += 1
             downloader.create_download_async(url, Gio.File.new_for_path(
                 os.path.join(out, os.path.basename(url))), None, on_created)
-        wait_for(lambda: len(done) + len(failed) == len(urls), 600, "every download")
+        wait_for(lambda: len(done) + len(failed) == len(urls), 1800, "every download")
         elapsed = time.monotonic() - start
         if failed:
             raise SystemExit(f"{len(failed)} downloads failed: {failed[0]}")
-        return elapsed
+        return {"time": elapsed, "rss": (rss_before, rss_mib(pid)),
+                "fds": (fds_before, open_fds(pid))}
     finally:
         bus.close()
         shutil.rmtree(session, ignore_errors=True)
+
+
+class Files:
+    """count files of 16 KiB served by a loopback nginx, and their sha256"""
+
+    def __init__(self, count, work):
+        self.root = os.path.join(work, "www")
+        os.makedirs(self.root)
+        self.expected = {}
+        for i in range(count):
+            name = f"f{i:05}.bin"
+            data = os.urandom(16 * 1024)
+            with open(os.path.join(self.root, name), "wb") as f:
+                f.write(data)
+            os.chmod(os.path.join(self.root, name), 0o644)
+            self.expected[name] = hashlib.sha256(data).hexdigest()
+        self.sources = [os.path.join(self.root, name) for name in self.expected]
+        self.nginx = bgtharness.Nginx(self.root)
+        self.urls = [self.nginx.url(name) for name in self.expected]
+
+    def subset(self, count):
+        names = list(self.expected)[:count]
+        return ([self.nginx.url(n) for n in names], {n: self.expected[n] for n in names},
+                [os.path.join(self.root, n) for n in names])
+
+    def close(self):
+        self.nginx.close()
+
+
+DEFAULTS = "bgtransfer (defaults: 4 at a time)"
+SIXTEEN = "bgtransfer (16 at a time)"
+ARIA = "aria2c -j16"
+COMPETITORS = {
+    ARIA: lambda work, urls, out: {"time": run_aria2(urls, out)},
+    DEFAULTS: lambda work, urls, out: run_bgtransfer(work, urls, out, {}),
+    SIXTEEN: lambda work, urls, out: run_bgtransfer(work, urls, out,
+                                                    {"max-concurrent-transfers": "16"}),
+}
+
+
+def measure(files, work, count, rounds, competitors=tuple(COMPETITORS), log=print, window=None):
+    """@competitors (names of COMPETITORS) in alternating rounds on the first
+    count files; returns {"count", "rounds", "how", "rows": {name: [dict of
+    run_bgtransfer() or {"time"}]}}. Every file of every round is checked."""
+    urls, expected, sources = files.subset(count)
+    results = {name: [] for name in competitors}
+    how = ""
+    for r in range(rounds):
+        for name in benchlib.order(competitors, r):
+            out = os.path.join(work, "out")
+            os.makedirs(out)
+            how = benchlib.settle(warm=sources)
+            if window is not None and name != ARIA:
+                row = run_bgtransfer(work, urls, out, {}, window=window)
+            else:
+                row = COMPETITORS[name](work, urls, out)
+            benchlib.check_files(name, expected, out)
+            shutil.rmtree(out)
+            results[name].append(row)
+            extra = (f"   RSS {row['rss'][0]:.1f}→{row['rss'][1]:.1f} MiB, "
+                     f"fds {row['fds'][0]}→{row['fds'][1]}" if "rss" in row else "")
+            log(f"# round {r + 1}  {name:36} {row['time']:7.2f} s{extra}")
+    return {"count": count, "rounds": rounds, "how": how, "rows": results}
+
+
+def report(res):
+    print()
+    print(f"{res['count']} files of 16 KiB, {res['rounds']} rounds in alternating order, "
+          f"each competitor after {res['how']}, every file checked (sha256)")
+    for name, rows in res["rows"].items():
+        print(benchlib.line(name, [row["time"] for row in rows], "s"))
+        if rows and "rss" in rows[0]:
+            print(f"{'':36} service RSS {rows[-1]['rss'][0]:.1f} → {rows[-1]['rss'][1]:.1f} MiB, "
+                  f"open fds {rows[-1]['fds'][0]} → {rows[-1]['fds'][1]} (last round)")
+    if ARIA in res["rows"]:
+        base = statistics.median(row["time"] for row in res["rows"][ARIA])
+        for name, rows in res["rows"].items():
+            if name.startswith("bgtransfer"):
+                print(f"{name}/{ARIA} time, medians: "
+                      f"{statistics.median(row['time'] for row in rows) / base:.2f} "
+                      "(target <= 1.0)")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--window", type=int, default=None,
+                    help="bgtransfer: at most this many waiting at once (default: all queued)")
     ap.add_argument("--quick", action="store_true", help="100 files, 2 rounds: does it run?")
     args = ap.parse_args()
     if args.quick:
         args.count, args.rounds = 100, 2
     work = tempfile.mkdtemp(prefix="bgt-bench-many-")
     os.chmod(work, 0o755)
-    root = os.path.join(work, "www")
-    os.makedirs(root)
-    expected = {}
-    for i in range(args.count):
-        name = f"f{i:04}.bin"
-        data = os.urandom(16 * 1024)
-        with open(os.path.join(root, name), "wb") as f:
-            f.write(data)
-        os.chmod(os.path.join(root, name), 0o644)
-        expected[name] = hashlib.sha256(data).hexdigest()
-    sources = [os.path.join(root, name) for name in expected]
-    nginx = bgtharness.Nginx(root)
-    urls = [nginx.url(name) for name in expected]
-    competitors = {
-        "aria2c -j16": lambda out: run_aria2(urls, out),
-        "bgtransfer (defaults: 4 at a time)": lambda out: run_bgtransfer(work, urls, out, {}),
-        "bgtransfer (16 at a time)":
-            lambda out: run_bgtransfer(work, urls, out, {"max-concurrent-transfers": "16"}),
-    }
-    results = {name: [] for name in competitors}
+    files = Files(args.count, work)
     try:
-        for r in range(args.rounds):
-            for name in benchlib.order(competitors, r):
-                out = os.path.join(work, "out")
-                os.makedirs(out)
-                how = benchlib.settle(warm=sources)
-                t = competitors[name](out)
-                benchlib.check_files(name, expected, out)
-                shutil.rmtree(out)
-                results[name].append(t)
-                print(f"# round {r + 1}  {name:36} {t:7.2f} s", flush=True)
+        res = measure(files, work, args.count, args.rounds, window=args.window,
+                      log=lambda text: print(text, flush=True))
     finally:
-        nginx.close()
+        files.close()
         shutil.rmtree(work, ignore_errors=True)
-    print()
-    print(f"{args.count} files of 16 KiB, {args.rounds} rounds in alternating order, "
-          f"each competitor after {how}, every file checked (sha256)")
-    for name, times in results.items():
-        print(benchlib.line(name, times, "s"))
-    base = statistics.median(results["aria2c -j16"])
-    for name, times in results.items():
-        if name.startswith("bgtransfer"):
-            print(f"{name}/aria2c -j16 time, medians: {statistics.median(times) / base:.2f} "
-                  "(target <= 1.0)")
+    report(res)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,14 @@ LLVMFuzzerTestOneInput (const unsigned char *data, size_t size)
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       bt_record_write (fields, G_N_ELEMENTS (fields), &f, &b);
       again = g_variant_ref_sink (g_variant_builder_end (&b));
+      /* The service writes the same bytes directly */
+      {
+        g_autoptr (GVariant) direct
+            = g_variant_ref_sink (bt_record_serialize (fields, G_N_ELEMENTS (fields), &f));
+
+        g_assert_cmpmem (g_variant_get_data (direct), g_variant_get_size (direct),
+                         g_variant_get_data (again), g_variant_get_size (again));
+      }
       again_dict = g_variant_dict_new (again);
       /* What the service wrote, it reads */
       g_assert_true (bt_record_read (fields, G_N_ELEMENTS (fields), &g, again_dict, NULL));

@@ -60,6 +60,36 @@ def test_download_50mib_matches(nginx, download, dest_dir):
     assert 'accept_encoding="identity"' in line
 
 
+# What nginx knows of each request's connection: its serial number, and
+# how many requests it has carried with this one
+LOG_CONNECTIONS = "'$connection $connection_requests $request_method $uri $status'"
+
+
+@pytest.mark.parametrize("service_settings", [{"max-concurrent-transfers": "1"}], indirect=True)
+def test_transfers_reuse_one_kept_alive_connection(www, client, dest_dir):
+    """No request a download does not need (no HEAD before the GET: one
+    request per transfer), and transfers one after the other to the same
+    host go over one kept-alive connection of the service's shared
+    SoupSession, not a new connection each (nginx counts the requests
+    of each connection)."""
+    server = bgtharness.Nginx(www[0], log_format=LOG_CONNECTIONS)
+    try:
+        d = Bgt.Downloader.new(client)
+        ts = [call(d, "create_download", server.url("small.txt"),
+                   Gio.File.new_for_path(str(dest_dir / f"k{i}.txt"))) for i in range(6)]
+        for t in ts:
+            assert call(t, "wait")
+        for i in range(6):
+            assert sha256_file(dest_dir / f"k{i}.txt") == www[1]["small.txt"]
+        requests = [line.split() for line in server.access_log()]
+        assert [r[2:5] for r in requests] == [["GET", "/small.txt", "200"]] * 6, requests
+        # One connection, its requests counted 1, 2, … 6
+        assert len({r[0] for r in requests}) == 1, requests
+        assert [int(r[1]) for r in requests] == list(range(1, 7)), requests
+    finally:
+        server.close()
+
+
 def test_partial_is_written_beside_destination(nginx, download, dest_dir):
     dest = dest_dir / "slow.bin"
     t = download(nginx.url("slow/big.bin"), dest)

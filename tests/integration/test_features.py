@@ -463,6 +463,53 @@ def test_max_connections_per_host(bus, client, server, dest_dir):
         assert sha256_file(dest_dir / f"q{i}.bin") == server.shas["q.bin"]
 
 
+def test_small_download_does_not_wait_behind_big_slow_ones(bus, client, dest_dir):
+    """Four big slow downloads hold the four slots (the default
+    max-concurrent-transfers); a small one queued behind them ends first:
+    the big one with the most left yields its slot, and resumes from where
+    it stopped as soon as the small one is done (bt-scheduler.c). Never
+    more than four run at once."""
+    import pathlib
+    root = pathlib.Path(tempfile.mkdtemp(prefix="bgt-www-big-"))  # nginx's workers must reach it
+    big_size = 24 * MIB
+    big_sha = make_file(str(root / "big.bin"), big_size)
+    small_sha = make_file(str(root / "small.bin"), 16 * KIB)
+    for i in range(4):
+        os.link(root / "big.bin", root / f"big{i}.bin")
+    server = TimedNginx(str(root), slow_rate="2m")
+    try:
+        bigs = [library_download(client, server.url(f"slow/big{i}.bin"), dest_dir / f"big{i}.bin")
+                for i in range(4)]
+        # Running, their size known, their rate measured: big for a while
+        wait_for(lambda: all(t.props.status == S.RUNNING and t.props.rate > 0
+                             and t.props.total_bytes_to_receive == big_size for t in bigs),
+                 30, "the big downloads to run")
+        small = library_download(client, server.url("slow/small.bin"), dest_dir / "small.bin")
+        assert call(small, "wait")
+        assert sha256_file(dest_dir / "small.bin") == small_sha
+        # None of the big ones had ended: the small one did not wait for one
+        assert all(t.props.status != S.COMPLETED for t in bigs), [t.props.status for t in bigs]
+        # One of them yielded and now goes on from where it stopped
+        yielded = [t for t in bigs if any(r.uri == f"/slow/{os.path.basename(t.get_destination())}"
+                                          and r.sent < big_size
+                                          for r in server.requests("/slow/big"))]
+        assert len(yielded) == 1, server.requests()
+        wait_for(lambda: yielded[0].props.status == S.RUNNING, 10, "the big one to resume")
+        reqs = [r for r in server.requests("/slow/") if r.method == "GET"]
+        assert max_overlap(reqs) <= 4, reqs
+        wait_all(bigs, 60)
+        for i in range(4):
+            assert sha256_file(dest_dir / f"big{i}.bin") == big_sha
+        # The one that yielded asked for the rest only: 5 requests for the
+        # big files, 4 × 24 MiB sent in all
+        big_reqs = server.requests("/slow/big")
+        assert len(big_reqs) == 5, big_reqs
+        assert sum(r.sent for r in big_reqs) == 4 * big_size, big_reqs
+    finally:
+        server.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 # ---- 6. GetTransfers filters ----------------------------------------------
 
 def test_get_transfers_filters_return_exactly_the_matching_set(bus, server, dest_dir, tmp_path):

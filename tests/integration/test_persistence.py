@@ -442,18 +442,21 @@ def test_kill_between_rename_and_its_record(bus, client, nginx, dest_dir):
     t = call(d, "create_download", nginx.url("medium.bin"),
              Gio.File.new_for_path(str(dest_dir / "m.bin")))
     pid = bus.service_pid()
-    # The commit: fsync(part), renameat2, fsync(directory) ← killed here
+    # The commit (bt-commit.c): fdatasync(part), renameat2,
+    # fsync(directory) ← killed here, before the completion is recorded;
+    # the restarted service knows the file in place for the partial file
+    # it created (its identity is in the record)
     with bus.expect_exit(signal.SIGKILL):
         tracer = bgtharness.Strace(pid, "-e", "trace=fsync,renameat2,rename,renameat",
-                                   "-e", "inject=fsync:signal=KILL:when=2")
+                                   "-e", "inject=fsync:signal=KILL:when=1")
         try:
             call(t, "start")
             tracer.wait_line("+++ killed by SIGKILL +++")
         finally:
             tracer.close()
         wait_for(lambda: not bgtharness._alive(pid), 30, "the service to be killed")
-    # The fault landed where intended: the rename came before the second
-    # fsync, which was the last thing the service did
+    # The fault landed where intended: the rename came before the
+    # directory's fsync, which was the last thing the service did
     calls = [l for l in tracer.lines if "fsync(" in l or "rename" in l]
     assert any("rename" in l and "m.bin" in l for l in calls), tracer.lines
     assert "fsync(" in calls[-1], calls

@@ -271,6 +271,48 @@ test_recover (Fixture *f, gconstpointer data)
   g_assert_cmpstr (bt_boot_id (), !=, "");
 }
 
+/* After a crash between the rename and its record: the file in place is
+ * ours if it is the very partial file we created, never a file someone
+ * else put there */
+static void
+test_was_committed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "file", NULL);
+  g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) created = bt_destination_new_for_path (path, FALSE, &error);
+  g_autoptr (BtDestination) recovered = NULL;
+  g_autoptr (BtDestination) other = NULL;
+  guint64 dev, ino;
+
+  g_assert_no_error (error);
+  g_assert_true (bt_destination_get_part_identity (created, &dev, &ino));
+  g_assert_true (bt_destination_part_identity_recorded (created));
+  g_assert_true (bt_destination_open (created, &error) >= 0);
+  g_assert_true (bt_destination_write (created, 0, "abc", 3, &error));
+  g_assert_true (bt_destination_flush_fd (bt_destination_open (created, NULL), 3, &error));
+  bt_destination_close (created);
+
+  /* Not renamed yet: nothing is in place */
+  recovered = bt_destination_new_recovered (path, FALSE);
+  bt_destination_set_part_identity (recovered, dev, ino);
+  g_assert_false (bt_destination_was_committed (recovered, 3));
+
+  /* Renamed: the same file, ours */
+  g_assert_true (bt_destination_rename (created, &error));
+  g_assert_no_error (error);
+  g_assert_true (bt_destination_was_committed (recovered, 3));
+
+  /* Someone else's file of the same size in its place (written beside
+   * and renamed over ours, so not in a reused inode): not ours */
+  g_assert_true (g_file_set_contents (path, "xyz", 3, NULL));
+  g_assert_false (bt_destination_was_committed (recovered, 3));
+  /* …though a record older than identities could not tell */
+  other = bt_destination_new_recovered (path, FALSE);
+  g_assert_true (bt_destination_was_committed (other, 3));
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,6 +328,7 @@ main (int argc, char **argv)
   ADD ("/destination/discard", test_discard);
   ADD ("/destination/fd-checks", test_fd_checks);
   ADD ("/destination/recover", test_recover);
+  ADD ("/destination/was-committed", test_was_committed);
 #undef ADD
 
   return g_test_run ();

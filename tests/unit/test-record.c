@@ -126,6 +126,62 @@ test_hostile (void)
   thing_clear (&out);
 }
 
+/* The bytes bt_record_serialize() writes are GLib's own, in normal form */
+static void
+assert_same_bytes (Thing *thing)
+{
+  g_autoptr (GVariant) built = write_thing (thing);
+  g_autoptr (GVariant) direct
+      = g_variant_ref_sink (bt_record_serialize (thing_fields, G_N_ELEMENTS (thing_fields), thing));
+
+  g_assert_true (g_variant_is_normal_form (direct));
+  g_assert_cmpmem (g_variant_get_data (direct), g_variant_get_size (direct),
+                   g_variant_get_data (built), g_variant_get_size (built));
+}
+
+static void
+test_serialize_is_glibs (void)
+{
+  const char *list[] = { "a", "", "ccc", NULL };
+  const char *empty[] = { NULL };
+  g_autofree char *long_text = g_strnfill (300, 'x');
+  g_autofree char *huge_text = g_strnfill (70000, 'y');
+  Thing thing = { 0 };
+
+  /* Nothing but the numbers */
+  assert_same_bytes (&thing);
+
+  thing.name = g_strdup ("n");
+  thing.flag = TRUE;
+  thing.small = 7;
+  thing.big = G_MAXUINT64;
+  thing.when = -5;
+  thing.list = g_strdupv ((char **) list);
+  thing.pairs = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (thing.pairs, g_strdup ("X-A"));
+  g_ptr_array_add (thing.pairs, g_strdup ("1"));
+  g_ptr_array_add (thing.pairs, g_strdup (""));
+  g_ptr_array_add (thing.pairs, g_strdup ("two"));
+  thing.dict = g_variant_ref_sink (g_variant_new_parsed ("{'k': <'v'>, 'n': <uint64 3>}"));
+  thing.colour = 2;
+  assert_same_bytes (&thing);
+
+  /* Empty containers, and offsets of 2 and 4 bytes */
+  g_strfreev (thing.list);
+  thing.list = g_strdupv ((char **) empty);
+  g_ptr_array_set_size (thing.pairs, 0);
+  assert_same_bytes (&thing);
+  g_free (thing.name);
+  thing.name = g_strdup (long_text);
+  g_ptr_array_add (thing.pairs, g_strdup ("Long"));
+  g_ptr_array_add (thing.pairs, g_strdup (long_text));
+  assert_same_bytes (&thing);
+  g_free (thing.name);
+  thing.name = g_strdup (huge_text);
+  assert_same_bytes (&thing);
+  thing_clear (&thing);
+}
+
 /* A transfer written and read back writes the same record */
 static void
 test_transfer_round_trip (void)
@@ -159,6 +215,8 @@ test_transfer_round_trip (void)
   g_test_message ("%s", printed);
   g_assert_null (strstr (printed, "s3cr3t"));
 
+  /* Written directly (bt_record_serialize()), the bytes GLib would write */
+  g_assert_true (g_variant_is_normal_form (first));
   restored = bt_transfer_new_from_record ("abc", "org.example.App", 3, first);
   g_assert_nonnull (restored);
   second = g_variant_ref_sink (bt_transfer_serialize (restored));
@@ -267,6 +325,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/record/round-trip", test_round_trip);
   g_test_add_func ("/record/hostile", test_hostile);
+  g_test_add_func ("/record/serialize-is-glibs", test_serialize_is_glibs);
   g_test_add_func ("/record/transfer-round-trip", test_transfer_round_trip);
   g_test_add_func ("/record/transfer-ranges", test_transfer_ranges);
   return g_test_run ();

@@ -126,6 +126,150 @@ test_serialized_turn (void)
   g_assert_cmpstr (picked, ==, "2");
 }
 
+#define MIB (G_GUINT64_CONSTANT (1) << 20)
+#define UNKNOWN G_MAXUINT64
+
+/* An entry with a size: @left bytes to move at @rate bytes/s (0: unknown) */
+static BtQueueEntry
+sized (BtPriority priority, guint64 seq, const char *host, guint64 left, guint64 rate,
+       gboolean may_yield)
+{
+  BtQueueEntry entry
+      = { priority, seq, host, 1, TRUE, GUINT_TO_POINTER (seq), left, rate, may_yield };
+
+  return entry;
+}
+
+static void
+test_big_is_known_big (void)
+{
+  BtQueueEntry unknown = sized (BT_PRIORITY_DEFAULT, 1, "a", UNKNOWN, 0, TRUE);
+  BtQueueEntry small = sized (BT_PRIORITY_DEFAULT, 1, "a", 16 * 1024, 0, TRUE);
+  BtQueueEntry big = sized (BT_PRIORITY_DEFAULT, 1, "a", 100 * MIB, 0, TRUE);
+  BtQueueEntry big_slow = sized (BT_PRIORITY_DEFAULT, 1, "a", 100 * MIB, MIB, TRUE);
+  BtQueueEntry big_fast = sized (BT_PRIORITY_DEFAULT, 1, "a", 100 * MIB, 1024 * MIB, TRUE);
+
+  g_assert_false (bt_scheduler_is_big (&unknown));
+  g_assert_false (bt_scheduler_is_big (&small));
+  /* Many bytes left: big, unless its rate says it ends in a moment */
+  g_assert_true (bt_scheduler_is_big (&big));
+  g_assert_true (bt_scheduler_is_big (&big_slow));
+  g_assert_false (bt_scheduler_is_big (&big_fast));
+}
+
+/* Among equal priorities the small and the unknown go before the big,
+ * each in creation order; priority still comes first */
+static void
+test_small_before_big (void)
+{
+  BtQueueEntry entries[] = {
+    sized (BT_PRIORITY_DEFAULT, 1, "a", 100 * MIB, 0, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 2, "a", UNKNOWN, 0, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 3, "a", 50 * MIB, 0, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 4, "a", 1024, 0, TRUE),
+    sized (BT_PRIORITY_HIGH, 5, "a", 100 * MIB, 0, TRUE),
+    sized (BT_PRIORITY_LOW, 6, "a", 1024, 0, TRUE),
+  };
+  g_autoptr (GHashTable) load = load_table ();
+  g_autofree char *all = pick (entries, G_N_ELEMENTS (entries), 0, 10, load, 10);
+  g_autofree char *two = NULL;
+
+  g_assert_cmpstr (all, ==, "5 2 4 1 3 6");
+  g_hash_table_remove_all (load);
+  two = pick (entries, G_N_ELEMENTS (entries), 0, 2, load, 10);
+  g_assert_cmpstr (two, ==, "5 2");
+}
+
+/* The seq of the entry that yields, or 0 */
+static guint64
+yield_seq (BtQueueEntry *waiting, guint n_waiting, BtQueueEntry *running, guint n_running,
+           guint max_running, GHashTable *load, guint max_per_host)
+{
+  BtQueueEntry *chosen = bt_scheduler_pick_yield (waiting, n_waiting, running, n_running,
+                                                  max_running, load, max_per_host);
+
+  return chosen != NULL ? chosen->seq : 0;
+}
+
+/* Every slot held by a big transfer and a small one waits: the big one
+ * with the most left yields, once nothing else frees a slot soon */
+static void
+test_big_yields_to_small (void)
+{
+  BtQueueEntry running[] = {
+    sized (BT_PRIORITY_DEFAULT, 1, "a", 30 * MIB, MIB, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 2, "a", 90 * MIB, MIB, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 3, "b", 60 * MIB, MIB, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 4, "c", 90 * MIB, MIB, TRUE),
+  };
+  BtQueueEntry small[] = { sized (BT_PRIORITY_DEFAULT, 9, "a", UNKNOWN, 0, TRUE) };
+  BtQueueEntry big[] = { sized (BT_PRIORITY_DEFAULT, 9, "a", 20 * MIB, 0, TRUE) };
+  g_autoptr (GHashTable) load = load_table ();
+
+  g_hash_table_insert (load, g_strdup ("a"), GUINT_TO_POINTER (2));
+  g_hash_table_insert (load, g_strdup ("b"), GUINT_TO_POINTER (1));
+  g_hash_table_insert (load, g_strdup ("c"), GUINT_TO_POINTER (1));
+  /* The most left; of two alike, the newer */
+  g_assert_cmpuint (yield_seq (small, 1, running, 4, 4, load, 6), ==, 4);
+  /* A big one waiting makes nothing yield */
+  g_assert_cmpuint (yield_seq (big, 1, running, 4, 4, load, 6), ==, 0);
+  /* A free slot: nothing to yield */
+  g_assert_cmpuint (yield_seq (small, 1, running, 4, 5, load, 6), ==, 0);
+  /* Its turn not come (a serialized group): nothing */
+  small[0].its_turn = FALSE;
+  g_assert_cmpuint (yield_seq (small, 1, running, 4, 4, load, 6), ==, 0);
+}
+
+/* No yield while a running transfer is not big (it ends soon), nor by a
+ * transfer that cannot resume, nor one of higher priority */
+static void
+test_no_needless_yield (void)
+{
+  BtQueueEntry ending[] = {
+    sized (BT_PRIORITY_DEFAULT, 1, "a", 90 * MIB, MIB, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 2, "a", 2 * MIB, MIB, TRUE),
+  };
+  BtQueueEntry fast[] = {
+    sized (BT_PRIORITY_DEFAULT, 1, "a", 90 * MIB, MIB, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 2, "a", 90 * MIB, 1024 * MIB, TRUE),
+  };
+  BtQueueEntry stuck[] = {
+    sized (BT_PRIORITY_DEFAULT, 1, "a", 90 * MIB, MIB, FALSE),
+    sized (BT_PRIORITY_HIGH, 2, "a", 90 * MIB, MIB, TRUE),
+  };
+  BtQueueEntry small[] = { sized (BT_PRIORITY_DEFAULT, 9, "a", 4096, 0, TRUE) };
+  g_autoptr (GHashTable) load = load_table ();
+
+  g_hash_table_insert (load, g_strdup ("a"), GUINT_TO_POINTER (2));
+  g_assert_cmpuint (yield_seq (small, 1, ending, 2, 2, load, 6), ==, 0);
+  g_assert_cmpuint (yield_seq (small, 1, fast, 2, 2, load, 6), ==, 0);
+  g_assert_cmpuint (yield_seq (small, 1, stuck, 2, 2, load, 6), ==, 0);
+}
+
+/* Waiting for its host's connections, not a global slot: only a big
+ * transfer to that host yields */
+static void
+test_yield_per_host (void)
+{
+  BtQueueEntry running[] = {
+    sized (BT_PRIORITY_DEFAULT, 1, "a", 40 * MIB, MIB, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 2, "a", 30 * MIB, MIB, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 3, "b", 900 * MIB, MIB, TRUE),
+    sized (BT_PRIORITY_DEFAULT, 4, "c", 1024, MIB, TRUE),
+  };
+  BtQueueEntry small[] = { sized (BT_PRIORITY_DEFAULT, 9, "a", UNKNOWN, 0, TRUE) };
+  BtQueueEntry elsewhere[] = { sized (BT_PRIORITY_DEFAULT, 9, "d", UNKNOWN, 0, TRUE) };
+  g_autoptr (GHashTable) load = load_table ();
+
+  g_hash_table_insert (load, g_strdup ("a"), GUINT_TO_POINTER (2));
+  g_hash_table_insert (load, g_strdup ("b"), GUINT_TO_POINTER (1));
+  g_hash_table_insert (load, g_strdup ("c"), GUINT_TO_POINTER (1));
+  /* Slots to spare (10), host "a" full (2): the bigger of "a"'s yields */
+  g_assert_cmpuint (yield_seq (small, 1, running, 4, 10, load, 2), ==, 1);
+  /* All slots taken (4), one of them ends soon ("c"): nothing */
+  g_assert_cmpuint (yield_seq (elsewhere, 1, running, 4, 4, load, 2), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -135,5 +279,10 @@ main (int argc, char **argv)
   g_test_add_func ("/scheduler/global-limit", test_global_limit);
   g_test_add_func ("/scheduler/per-host", test_per_host);
   g_test_add_func ("/scheduler/serialized-turn", test_serialized_turn);
+  g_test_add_func ("/scheduler/big-is-known-big", test_big_is_known_big);
+  g_test_add_func ("/scheduler/small-before-big", test_small_before_big);
+  g_test_add_func ("/scheduler/big-yields-to-small", test_big_yields_to_small);
+  g_test_add_func ("/scheduler/no-needless-yield", test_no_needless_yield);
+  g_test_add_func ("/scheduler/yield-per-host", test_yield_per_host);
   return g_test_run ();
 }
