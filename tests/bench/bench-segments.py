@@ -31,88 +31,33 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import benchlib  # noqa: E402
 import bgtharness  # noqa: E402
-from bgtharness import Bgt, Gio, call  # noqa: E402
 
 GIB = 1 << 30
 
 
-def cpu_seconds(pid):
-    """utime + stime of a live process, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+def _load_bench_download():
+    """bench-download.py's helpers: the same children, CPU counts and
+    service for both benchmarks."""
+    import importlib.util
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location("bench_download",
+                                                  os.path.join(here, "bench-download.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def run_child(argv):
-    """Runs a command; returns (wall seconds, CPU seconds of it and its children)."""
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv[0]} failed: {proc.stderr.read().decode()}")
-    proc.stderr.close()
-    return wall, usage.ru_utime + usage.ru_stime
-
-
-def curl_durable(url, dest):
-    """curl, then the fsync that bgtransfer does before it renames a
-    download into place: the same promise, measured the same way."""
-    wall, cpu = run_child(["curl", "-sS", "--fail", "-o", dest, url])
-    start = time.monotonic()
-    fd = os.open(dest, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return wall + time.monotonic() - start, cpu
-
-
-def drop(path):
-    if os.path.exists(path):
-        os.unlink(path)
-
-
-class Bgtransfer:
-    def __init__(self, workdir, settings):
-        # No idle exit between its rounds: the CPU figure is the download's
-        self.bus = bgtharness.ServiceBus(settings=settings, idle_timeout=3600,
-                                         tmpdir=os.path.join(workdir, "session"))
-        self.client = self.bus.client("org.freedesktop.BackgroundTransfer.Bench")
-        self.downloader = Bgt.Downloader.new(self.client)
-        self.downloader.set_overwrite(True)
-
-    def create(self, url, dest, connections):
-        # 0: the service's setting connections-per-download (1)
-        self.downloader.set_connections(connections or 0)
-        return call(self.downloader, "create_download", url, Gio.File.new_for_path(dest))
-
-    def download(self, url, dest, connections=None):
-        # Warm the service up before timing (activation, TLS backend, store)
-        pid = self.bus.service_pid()
-        cpu0 = cpu_seconds(pid) if pid else None
-        start = time.monotonic()
-        t = self.create(url, dest, connections)
-        call(t, "wait")
-        wall = time.monotonic() - start
-        pid = pid or self.bus.service_pid()
-        cpu = cpu_seconds(pid) - (cpu0 or 0)
-        call(t, "remove")
-        return wall, cpu
-
-    def close(self):
-        self.bus.close()
+_bd = _load_bench_download()
+cpu_seconds, run_child, curl_durable, drop = (_bd.cpu_seconds, _bd.run_child, _bd.curl_durable,
+                                              _bd.drop)
+Bgtransfer = _bd.Bgtransfer
 
 
 DISK = "disk: dd conv=fdatasync"
