@@ -187,7 +187,9 @@ def timed_transfer(tg, bus, client, check=True, **kw):
 
 
 def statuses_of(t):
-    seen = []
+    """The statuses t goes through from now on, starting with its current
+    one: a transfer starts at once, and may have changed before we look."""
+    seen = [t.props.status]
     t.connect("notify::status", lambda o, p: seen.append(o.props.status))
     return seen
 

@@ -124,9 +124,11 @@ def test_fd_download_outlives_the_service(tmp_path, nginx, state, stop):
         since = len(nginx.access_log())
         blocker = None
         if state == "queued":
-            # Takes the only slot
+            # Takes the only slot, and keeps it: of a higher priority, it
+            # does not yield to a smaller transfer (bt-scheduler.c)
             blocker = manager_call(bus, conn, "CreateDownload", nginx.url("slow/big.bin"), {
-                "destination": GLib.Variant("s", str(tmp_path / "blocker.bin"))}, {})
+                "destination": GLib.Variant("s", str(tmp_path / "blocker.bin")),
+                "priority": GLib.Variant("s", "high")}, {})
             wait_for(lambda: prop(conn, blocker, "Status") == "running", 30, "the blocker")
         dest = tmp_path / "fd.bin"
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
