@@ -1669,9 +1669,42 @@ fail_waiter (BgtTransfer *self, GTask *task, GError *error)
     g_error_free (error);
 }
 
-/* A waiter starts the service again after a crash, a few times at most:
- * a call may meet the dying instance and get no reply */
-#define MAX_WAIT_REBINDS 3
+/* A waiter starts the service again after a crash, a few times at most,
+ * a little later each time: a call may meet the dying instance, or one
+ * still starting, and get no reply */
+#define MAX_WAIT_REBINDS 5
+#define WAIT_REBIND_STEP_MS 200
+
+static void on_wait_rebound (GObject *source, GAsyncResult *result, gpointer user_data);
+
+typedef struct
+{
+  BgtClient *client;
+  GTask *task;
+} Rebind;
+
+static gboolean
+on_rebind_due (gpointer user_data)
+{
+  Rebind *rebind = user_data;
+
+  _bgt_client_rebind_async (rebind->client, on_wait_rebound, rebind->task);
+  g_object_unref (rebind->client);
+  g_free (rebind);
+  return G_SOURCE_REMOVE;
+}
+
+/* Takes @task */
+static void
+rebind_later (BgtClient *client, GTask *task)
+{
+  Rebind *rebind = g_new0 (Rebind, 1);
+  guint n = GPOINTER_TO_UINT (g_task_get_task_data (task));
+
+  rebind->client = g_object_ref (client);
+  rebind->task = task;
+  g_timeout_add (WAIT_REBIND_STEP_MS * (n > 0 ? n - 1 : 0), on_rebind_due, rebind);
+}
 
 static gboolean
 rebind_again (GTask *task, const GError *error)
@@ -1697,7 +1730,7 @@ on_wait_rebound (GObject *source, GAsyncResult *result, gpointer user_data)
       if (rebind_again (task, error))
         {
           g_clear_error (&error);
-          _bgt_client_rebind_async (BGT_CLIENT (source), on_wait_rebound, g_steal_pointer (&task));
+          rebind_later (BGT_CLIENT (source), g_steal_pointer (&task));
           return;
         }
       fail_waiter (self, task, error);
@@ -1718,7 +1751,7 @@ on_wait_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       /* The service went away just then: start it again */
       g_clear_error (&error);
-      _bgt_client_rebind_async (priv->client, on_wait_rebound, g_steal_pointer (&task));
+      rebind_later (priv->client, g_steal_pointer (&task));
       return;
     }
   if (error != NULL)

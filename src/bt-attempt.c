@@ -867,7 +867,7 @@ bt_attempt_receive_body (BtAttempt *self, GInputStream *stream, BtAttemptBodyDon
   self->response_mode = FALSE;
   if (self->connection)
     {
-      g_autoptr (BtAttempt) guard = bt_attempt_ref (self);
+      g_autoptr (BtAttempt) guard G_GNUC_UNUSED = bt_attempt_ref (self);
 
       /* Its answer was judged (a 206 where it asked, the same resource):
        * the coordinator may split the download now */
@@ -1394,7 +1394,7 @@ on_start (gpointer user_data)
   self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
   if (self->segments_wanted > 0)
     {
-      g_autoptr (BtAttempt) guard = bt_attempt_ref (self);
+      g_autoptr (BtAttempt) guard G_GNUC_UNUSED = bt_attempt_ref (self);
 
       /* Its connections count against their hosts themselves */
       self->phase = PHASE_BODY;
