@@ -145,7 +145,7 @@ split_options (GVariant *options, gboolean *out_sandboxed, gboolean *out_network
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      g_autoptr (GVariant) owned = value;
+      g_autoptr (GVariant) owned G_GNUC_UNUSED = value;
       gboolean *flag = g_str_equal (key, "sandboxed") ? out_sandboxed
                        : g_str_equal (key, "network") ? out_network
                                                       : NULL;

@@ -131,6 +131,7 @@ test_part_in_use (Fixture *f, gconstpointer data)
   g_autoptr (BtDestination) second = NULL;
 
   g_assert_no_error (error);
+  g_assert_nonnull (first);
   second = bt_destination_new_for_path (path, FALSE, &error);
   g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
   g_assert_null (second);
