@@ -1641,17 +1641,19 @@ BtTransfer *
 bt_manager_lookup_transfer (BtManager *self, const char *app_id, const char *object_path,
                             GError **error)
 {
-  BtTransfer *transfer = NULL;
   const char *id = g_str_has_prefix (object_path, BT_TRANSFER_PATH_PREFIX)
                        ? object_path + strlen (BT_TRANSFER_PATH_PREFIX)
                        : NULL;
-  const BtArchived *archived = id != NULL ? bt_archive_lookup (self->archive, id) : NULL;
+  BtTransfer *transfer = id != NULL ? g_hash_table_lookup (self->transfers, id) : NULL;
+  const BtArchived *archived
+      = id != NULL && transfer == NULL ? bt_archive_lookup (self->archive, id) : NULL;
+  const char *owner = transfer != NULL   ? bt_transfer_get_app_id (transfer)
+                      : archived != NULL ? archived->app_id
+                                         : NULL;
 
-  /* Another app's archived transfer is not read back to be refused */
-  if (id != NULL && (archived == NULL || g_str_equal (archived->app_id, app_id)))
-    transfer = find_transfer (self, id);
-  if (transfer == NULL || !bt_transfer_is_exported (transfer)
-      || !g_str_equal (bt_transfer_get_app_id (transfer), app_id))
+  /* Another app's transfer is refused as it is: not read back, not used */
+  transfer = g_strcmp0 (owner, app_id) == 0 ? find_transfer (self, id) : NULL;
+  if (transfer == NULL || !bt_transfer_is_exported (transfer))
     {
       g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
                    "%s is not a transfer of the application “%s”", object_path, app_id);
