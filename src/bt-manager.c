@@ -14,6 +14,7 @@
 
 #include <libsoup/soup.h>
 
+#include "bt-archive.h"
 #include "bt-attempt.h"
 #include "bt-bus-object.h"
 #include "bt-callers.h"
@@ -48,7 +49,12 @@ struct _BtManager
   BtNetworkState network_state; /* as last announced */
   BtPowerState power_state;
 
-  GHashTable *transfers;       /* id → BtTransfer */
+  GHashTable *transfers; /* id → BtTransfer */
+  /* Finished transfers: the most recently used as objects (in transfers),
+   * the others archived, their records in the store (bt-archive.c) */
+  GQueue resident_finished;   /* BtTransfer, least recently used first */
+  GHashTable *resident_links; /* BtTransfer → its GList link in resident_finished */
+  BtArchive *archive;
   GHashTable *calls_in_flight; /* app id → creations not answered yet */
   /* Indexes kept as transfers change state, so that the scheduler and the
    * quota look at what runs and waits, not at every transfer ever made */
@@ -462,10 +468,121 @@ schedule_at_once (BtManager *self)
   schedule_now (self);
 }
 
+/* ---- Finished transfers: resident or archived ---------------------------- */
+
+/* Finished transfers kept as objects, the most recently finished or used:
+ * an app that just waited for one reads its properties next */
+#define RESIDENT_FINISHED 64
+
+static gboolean add_transfer (BtManager *self, BtTransfer *transfer, GError **error);
+
+static void
+forget_resident (BtManager *self, BtTransfer *transfer)
+{
+  GList *link = g_hash_table_lookup (self->resident_links, transfer);
+
+  if (link == NULL)
+    return;
+  g_queue_delete_link (&self->resident_finished, link);
+  g_hash_table_remove (self->resident_links, transfer);
+}
+
+/* Keeps the transfer's record only (bt-archive.c) */
+static void
+archive_transfer (BtManager *self, BtTransfer *transfer)
+{
+  BtArchived archived = {
+    .id = bt_transfer_get_id (transfer),
+    .app_id = bt_transfer_get_app_id (transfer),
+    .group = bt_transfer_get_group (transfer),
+    .seq = bt_transfer_get_seq (transfer),
+    .kind = bt_transfer_get_kind (transfer),
+    .status = bt_transfer_get_status (transfer),
+    .error_status = bt_transfer_get_error_status (transfer),
+  };
+
+  g_debug ("Transfer %s archived", archived.id);
+  forget_resident (self, transfer);
+  bt_archive_add (self->archive, &archived);
+  g_signal_handlers_disconnect_by_data (transfer, self);
+  bt_transfer_unexport (transfer);
+  index_transfer (self, transfer, FALSE);
+  g_hash_table_remove (self->transfers, bt_transfer_get_id (transfer));
+}
+
+/* A finished transfer was used (it finished, or someone called it): the
+ * least recently used beyond RESIDENT_FINISHED are archived, except
+ * those someone else still holds (a call being answered, a record not
+ * committed yet, a notification): they go when they are let go */
+static void
+touch_finished (BtManager *self, BtTransfer *transfer)
+{
+  GList *link, *next;
+
+  forget_resident (self, transfer);
+  if (!bt_status_is_finished (bt_transfer_get_status (transfer)))
+    return;
+  g_queue_push_tail (&self->resident_finished, transfer);
+  g_hash_table_insert (self->resident_links, transfer, self->resident_finished.tail);
+  for (link = self->resident_finished.head;
+       link != NULL && self->resident_finished.length > RESIDENT_FINISHED; link = next)
+    {
+      next = link->next;
+      if (G_OBJECT (link->data)->ref_count == 1)
+        archive_transfer (self, link->data);
+    }
+}
+
+/* Returns: (transfer none) (nullable): transfer @id, read back from the
+ * store if it was archived */
+static BtTransfer *
+find_transfer (BtManager *self, const char *id)
+{
+  BtTransfer *transfer = g_hash_table_lookup (self->transfers, id);
+  const BtArchived *archived;
+  g_autoptr (GVariant) record = NULL;
+  g_autoptr (BtTransfer) restored = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (transfer != NULL)
+    {
+      if (g_hash_table_contains (self->resident_links, transfer))
+        touch_finished (self, transfer);
+      return transfer;
+    }
+  archived = bt_archive_lookup (self->archive, id);
+  if (archived == NULL)
+    return NULL;
+  record = bt_store_get (self->store, id);
+  if (record != NULL)
+    restored = bt_transfer_new_from_record (id, archived->app_id, archived->seq, record);
+  if (restored == NULL || !add_transfer (self, restored, &error))
+    {
+      g_warning ("Cannot read back transfer %s%s%s", id, error != NULL ? ": " : "",
+                 error != NULL ? error->message : "");
+      bt_archive_remove (self->archive, id);
+      return NULL;
+    }
+  g_debug ("Transfer %s read back from the store", id);
+  bt_archive_remove (self->archive, id);
+  touch_finished (self, restored);
+  return restored;
+}
+
+/* Whether transfer @id is finished, for a completion group: an archived
+ * one is, and so is one that is gone */
+static gboolean
+is_finished (BtManager *self, const char *id)
+{
+  BtTransfer *transfer = g_hash_table_lookup (self->transfers, id);
+
+  return transfer == NULL || bt_status_is_finished (bt_transfer_get_status (transfer));
+}
+
 static GVariant *
 member_info (BtManager *self, const char *id)
 {
-  BtTransfer *transfer = g_hash_table_lookup (self->transfers, id);
+  BtTransfer *transfer = find_transfer (self, id);
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -512,13 +629,8 @@ check_completion_group (BtManager *self, BtCompletionGroup *group)
   if (!bt_completion_group_is_enabled (group) || bt_completion_group_has_fired (group))
     return;
   for (guint i = 0; i < bt_completion_group_get_members (group)->len; i++)
-    {
-      BtTransfer *transfer = g_hash_table_lookup (
-          self->transfers, g_ptr_array_index (bt_completion_group_get_members (group), i));
-
-      if (transfer != NULL && !bt_status_is_finished (bt_transfer_get_status (transfer)))
-        return;
-    }
+    if (!is_finished (self, g_ptr_array_index (bt_completion_group_get_members (group), i)))
+      return;
 
   g_variant_builder_init (&members, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < bt_completion_group_get_members (group)->len; i++)
@@ -536,6 +648,7 @@ on_transfer_state_changed (BtTransfer *transfer, BtManager *self)
   BtStatus status = bt_transfer_get_status (transfer);
 
   index_transfer (self, transfer, TRUE);
+  touch_finished (self, transfer);
   /* A queued transfer the policy now judges otherwise (its priority, cost
    * policy or URI changed): the whole queue is looked at again */
   if (g_hash_table_contains (self->queue_items, transfer)
@@ -870,6 +983,7 @@ on_transfer_removed (BtTransfer *transfer, BtManager *self)
   if (bt_transfer_has_secrets (transfer))
     bt_secrets_clear (bt_transfer_get_id (transfer));
   emit_to_owner (self, transfer, "TransferRemoved");
+  forget_resident (self, transfer);
   index_transfer (self, transfer, FALSE);
   g_hash_table_remove (self->transfers, bt_transfer_get_id (transfer));
   update_idle (self);
@@ -1038,8 +1152,20 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
   g_autoptr (GError) error = NULL;
   gint64 retention_us
       = (gint64) g_settings_get_uint (self->settings, "retention-days") * G_TIME_SPAN_DAY;
+  gint64 completed_time;
 
   self->next_seq = MAX (self->next_seq, seq + 1);
+  /* A finished one stays in the store, listed but not built (bt-archive.c) */
+  if (bt_archive_add_record (self->archive, id, app_id, seq, data, &completed_time))
+    {
+      if (completed_time > 0 && g_get_real_time () - completed_time > retention_us)
+        {
+          g_debug ("Transfer %s ended more than the retention period ago: forgotten", id);
+          bt_archive_remove (self->archive, id);
+          bt_store_delete (self->store, id);
+        }
+      return;
+    }
   transfer = bt_transfer_new_from_record (id, app_id, seq, data);
   if (transfer == NULL)
     {
@@ -1352,15 +1478,19 @@ handle_create (BtManager *self, GDBusMethodInvocation *invocation, GVariant *par
   bt_manager_create_transfer (self, invocation, kind, &creator, uri, options, reply_object_path);
 }
 
+/* A transfer GetTransfers lists, resident or archived */
+typedef struct
+{
+  guint64 seq;
+  const char *id;
+} Match;
+
 static gint
 compare_seq (gconstpointer a, gconstpointer b)
 {
-  BtTransfer *ta = *(BtTransfer **) a;
-  BtTransfer *tb = *(BtTransfer **) b;
+  const Match *ma = a, *mb = b;
 
-  guint64 sa = bt_transfer_get_seq (ta), sb = bt_transfer_get_seq (tb);
-
-  return sa < sb ? -1 : (sa > sb ? 1 : 0);
+  return ma->seq < mb->seq ? -1 : (ma->seq > mb->seq ? 1 : 0);
 }
 
 static gboolean
@@ -1378,14 +1508,6 @@ strv_contains_checked (GVariant *statuses, const char *status)
   return FALSE;
 }
 
-/*
- * bt_manager_list_transfers:
- * @filter: the filter of GetTransfers ("group", "status", "kind"; an
- *   "app-id" in it is the caller's identity, not a filter)
- *
- * Returns: (transfer container) (element-type BtTransfer): the app's
- * transfers that pass @filter, oldest first; or %NULL with @error set
- */
 static gboolean
 check_filter (GVariant *filter, GError **error)
 {
@@ -1418,11 +1540,52 @@ check_filter (GVariant *filter, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  const char *app_id;
+  const char *group;  /* nullable */
+  const char *kind;   /* nullable */
+  GVariant *statuses; /* nullable */
+  GArray *matches;
+} Filter;
+
+static void
+add_match (const BtArchived *entry, Filter *filter)
+{
+  Match match = { entry->seq, entry->id };
+
+  if (!g_str_equal (entry->app_id, filter->app_id))
+    return;
+  if (filter->group != NULL
+      && g_strcmp0 (entry->group != NULL ? entry->group : "", filter->group) != 0)
+    return;
+  if (filter->kind != NULL && !g_str_equal (filter->kind, bt_kind_to_string (entry->kind)))
+    return;
+  if (filter->statuses != NULL
+      && !strv_contains_checked (filter->statuses, bt_status_to_string (entry->status)))
+    return;
+  g_array_append_val (filter->matches, match);
+}
+
+/*
+ * bt_manager_list_transfers:
+ * @filter: the filter of GetTransfers ("group", "status", "kind"; an
+ *   "app-id" in it is the caller's identity, not a filter)
+ *
+ * Lists the app's transfers, resident or archived (bt-archive.c), without
+ * reading any archived one back: what the filter looks at is in memory.
+ *
+ * Returns: (transfer container) (element-type utf8): the object paths of
+ * the app's transfers that pass @filter, oldest first; or %NULL with
+ * @error set
+ */
 GPtrArray *
 bt_manager_list_transfers (BtManager *self, const char *app_id, GVariant *filter, GError **error)
 {
   g_autoptr (GVariant) statuses = NULL;
-  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
+  g_autoptr (GArray) matches = g_array_new (FALSE, FALSE, sizeof (Match));
+  g_autoptr (GPtrArray) paths = NULL;
+  Filter filter_data = { 0 };
   const char *group = NULL, *kind = NULL;
   GHashTableIter transfers;
   gpointer transfer_ptr;
@@ -1432,56 +1595,111 @@ bt_manager_list_transfers (BtManager *self, const char *app_id, GVariant *filter
   g_variant_lookup (filter, "group", "&s", &group);
   g_variant_lookup (filter, "kind", "&s", &kind);
   statuses = g_variant_lookup_value (filter, "status", G_VARIANT_TYPE_STRING_ARRAY);
+  filter_data.app_id = app_id;
+  filter_data.group = group;
+  filter_data.kind = kind;
+  filter_data.statuses = statuses;
+  filter_data.matches = matches;
 
   g_hash_table_iter_init (&transfers, self->transfers);
   while (g_hash_table_iter_next (&transfers, NULL, &transfer_ptr))
     {
       BtTransfer *transfer = transfer_ptr;
+      BtArchived entry = {
+        .id = bt_transfer_get_id (transfer),
+        .app_id = bt_transfer_get_app_id (transfer),
+        .group = bt_transfer_get_group (transfer),
+        .seq = bt_transfer_get_seq (transfer),
+        .kind = bt_transfer_get_kind (transfer),
+        .status = bt_transfer_get_status (transfer),
+      };
 
-      if (!g_str_equal (bt_transfer_get_app_id (transfer), app_id))
-        continue;
-      if (group != NULL
-          && g_strcmp0 (bt_transfer_get_group (transfer) != NULL ? bt_transfer_get_group (transfer)
-                                                                 : "",
-                        group)
-                 != 0)
-        continue;
-      if (kind != NULL && !g_str_equal (kind, bt_kind_to_string (bt_transfer_get_kind (transfer))))
-        continue;
-      if (statuses != NULL
-          && !strv_contains_checked (statuses,
-                                     bt_status_to_string (bt_transfer_get_status (transfer))))
-        continue;
-      g_ptr_array_add (matches, transfer);
+      add_match (&entry, &filter_data);
     }
-  g_ptr_array_sort (matches, compare_seq);
-  return g_steal_pointer (&matches);
+  bt_archive_foreach (self->archive, (GFunc) add_match, &filter_data);
+  g_array_sort (matches, compare_seq);
+
+  paths = g_ptr_array_new_full (matches->len, g_free);
+  for (guint i = 0; i < matches->len; i++)
+    g_ptr_array_add (
+        paths, g_strconcat (BT_TRANSFER_PATH_PREFIX, g_array_index (matches, Match, i).id, NULL));
+  return g_steal_pointer (&paths);
 }
 
 /*
  * bt_manager_lookup_transfer:
  *
- * Returns: (transfer none): the transfer at @object_path if it belongs to
+ * Finds the transfer at @object_path, reading it back from the store if
+ * it was archived (as a call on it over the bus does).
+ *
+ * Returns: (transfer full): the transfer at @object_path if it belongs to
  * @app_id; else %NULL and AccessDenied, the same for another app's
- * transfer as for none at all (FAULTS X1)
+ * transfer as for none at all (FAULTS X1). Holding it keeps it from being
+ * archived.
  */
 BtTransfer *
 bt_manager_lookup_transfer (BtManager *self, const char *app_id, const char *object_path,
                             GError **error)
 {
-  BtTransfer *transfer = NULL;
+  const char *id = g_str_has_prefix (object_path, BT_TRANSFER_PATH_PREFIX)
+                       ? object_path + strlen (BT_TRANSFER_PATH_PREFIX)
+                       : NULL;
+  BtTransfer *transfer = id != NULL ? g_hash_table_lookup (self->transfers, id) : NULL;
+  const BtArchived *archived
+      = id != NULL && transfer == NULL ? bt_archive_lookup (self->archive, id) : NULL;
+  const char *owner = transfer != NULL   ? bt_transfer_get_app_id (transfer)
+                      : archived != NULL ? archived->app_id
+                                         : NULL;
 
-  if (g_str_has_prefix (object_path, BT_TRANSFER_PATH_PREFIX))
-    transfer
-        = g_hash_table_lookup (self->transfers, object_path + strlen (BT_TRANSFER_PATH_PREFIX));
-  if (transfer == NULL || !bt_transfer_is_exported (transfer)
-      || !g_str_equal (bt_transfer_get_app_id (transfer), app_id))
+  /* Another app's transfer is refused as it is: not read back, not used */
+  transfer = g_strcmp0 (owner, app_id) == 0 ? find_transfer (self, id) : NULL;
+  if (transfer == NULL || !bt_transfer_is_exported (transfer))
     {
       g_set_error (error, BT_ERROR, BT_ERROR_ACCESS_DENIED,
                    "%s is not a transfer of the application “%s”", object_path, app_id);
       return NULL;
     }
-  return transfer;
+  return g_object_ref (transfer);
+}
+
+/*
+ * bt_manager_get_transfer_properties:
+ *
+ * The properties of a listed transfer (bt_manager_list_transfers()), as
+ * the bus reads them. An archived transfer is read from its record into an
+ * object that is dropped at once: it stays archived, and listing many
+ * keeps one of them in memory at a time.
+ *
+ * Returns: (transfer full) (nullable): the a{sv} of the transfer at
+ * @object_path, or %NULL if there is none any more
+ */
+GVariant *
+bt_manager_get_transfer_properties (BtManager *self, const char *object_path)
+{
+  const char *id = g_str_has_prefix (object_path, BT_TRANSFER_PATH_PREFIX)
+                       ? object_path + strlen (BT_TRANSFER_PATH_PREFIX)
+                       : NULL;
+  BtTransfer *transfer = id != NULL ? g_hash_table_lookup (self->transfers, id) : NULL;
+  const BtArchived *archived;
+  g_autoptr (GVariant) record = NULL;
+  g_autoptr (BtTransfer) restored = NULL;
+
+  if (transfer != NULL)
+    return g_variant_ref_sink (bt_transfer_get_properties (transfer));
+  archived = id != NULL ? bt_archive_lookup (self->archive, id) : NULL;
+  if (archived == NULL)
+    return NULL;
+  record = bt_store_get (self->store, id);
+  if (record != NULL)
+    restored = bt_transfer_new_from_record (id, archived->app_id, archived->seq, record);
+  if (restored == NULL)
+    {
+      g_warning ("Cannot read back transfer %s", id);
+      return NULL;
+    }
+  /* No store: nothing of this copy is ever saved */
+  bt_transfer_set_services (restored, self->settings, NULL, self->policy);
+  return g_variant_ref_sink (bt_transfer_get_properties (restored));
 }
 
 static void
@@ -1489,7 +1707,7 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) filter = NULL;
-  g_autoptr (GPtrArray) matches = NULL;
+  g_autoptr (GPtrArray) paths = NULL;
   GVariantBuilder builder;
   const char *app_id;
 
@@ -1499,17 +1717,16 @@ handle_get_transfers (BtManager *self, GDBusMethodInvocation *invocation, GVaria
       && (app_id
           = identify (self, g_dbus_method_invocation_get_sender (invocation), filter, &error))
              != NULL)
-    matches = bt_manager_list_transfers (self, app_id, filter, &error);
-  if (matches == NULL)
+    paths = bt_manager_list_transfers (self, app_id, filter, &error);
+  if (paths == NULL)
     {
       bt_invocation_return_error (invocation, error);
       return;
     }
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("ao"));
-  for (guint i = 0; i < matches->len; i++)
-    g_variant_builder_add (&builder, "o",
-                           bt_transfer_get_object_path (g_ptr_array_index (matches, i)));
+  for (guint i = 0; i < paths->len; i++)
+    g_variant_builder_add (&builder, "o", g_ptr_array_index (paths, i));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(ao)", &builder));
 }
 
@@ -1605,6 +1822,8 @@ bt_manager_shutdown (BtManager *self)
   g_hash_table_remove_all (self->unfinished);
   g_hash_table_remove_all (self->unfinished_per_app);
   g_hash_table_remove_all (self->yielded);
+  g_queue_clear (&self->resident_finished);
+  g_hash_table_remove_all (self->resident_links);
   g_hash_table_remove_all (self->transfers);
   g_hash_table_iter_init (&iter, self->completion_groups);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -1668,6 +1887,8 @@ bt_manager_finalize (GObject *object)
   g_hash_table_unref (self->unfinished);
   g_hash_table_unref (self->unfinished_per_app);
   g_hash_table_unref (self->yielded);
+  g_hash_table_unref (self->resident_links);
+  bt_archive_free (self->archive);
   g_hash_table_unref (self->transfers);
   g_hash_table_unref (self->calls_in_flight);
   g_hash_table_unref (self->serialized_groups);
@@ -1700,6 +1921,8 @@ bt_manager_init (BtManager *self)
   self->unfinished = g_hash_table_new (NULL, NULL);
   self->unfinished_per_app = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->yielded = g_hash_table_new (NULL, NULL);
+  self->resident_links = g_hash_table_new (NULL, NULL);
+  self->archive = bt_archive_new ();
   self->policy_dirty = TRUE;
   self->calls_in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->serialized_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1712,6 +1935,19 @@ bt_manager_init (BtManager *self)
  * otherwise hand every app the ids of the others); an unidentified caller
  * sees none. A call on any node is dispatched: the transfer itself checks
  * the caller, and answers AccessDenied to anyone else. */
+typedef struct
+{
+  const char *app_id;
+  GPtrArray *nodes;
+} EnumerateData;
+
+static void
+enumerate_archived (const BtArchived *archived, EnumerateData *data)
+{
+  if (g_str_equal (archived->app_id, data->app_id))
+    g_ptr_array_add (data->nodes, g_strdup (archived->id));
+}
+
 static char **
 transfers_enumerate (GDBusConnection *connection, const char *sender, const char *object_path,
                      gpointer user_data)
@@ -1730,6 +1966,12 @@ transfers_enumerate (GDBusConnection *connection, const char *sender, const char
       if (g_str_equal (bt_transfer_get_app_id (transfer), app_id))
         g_ptr_array_add (nodes, g_strdup (bt_transfer_get_id (transfer)));
     }
+  if (app_id != NULL)
+    {
+      EnumerateData data = { app_id, nodes };
+
+      bt_archive_foreach (self->archive, (GFunc) enumerate_archived, &data);
+    }
   g_ptr_array_add (nodes, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&nodes), FALSE);
 }
@@ -1742,10 +1984,11 @@ transfers_introspect (GDBusConnection *connection, const char *sender, const cha
                       const char *node, gpointer user_data)
 {
   BtManager *self = user_data;
-  BtTransfer *transfer = node != NULL ? g_hash_table_lookup (self->transfers, node) : NULL;
   GDBusInterfaceInfo **infos;
 
-  if (transfer == NULL)
+  if (node == NULL
+      || (!g_hash_table_contains (self->transfers, node)
+          && bt_archive_lookup (self->archive, node) == NULL))
     return NULL;
   infos = g_new0 (GDBusInterfaceInfo *, 2);
   infos[0] = g_dbus_interface_info_ref (
@@ -1753,19 +1996,49 @@ transfers_introspect (GDBusConnection *connection, const char *sender, const cha
   return infos;
 }
 
+/* A call on a transfer finds it when it is handled, not when GDBus
+ * routes it: it may have been archived in between, or be read back */
+static void
+transfer_method_call (GDBusConnection *connection, const char *sender, const char *object_path,
+                      const char *interface_name, const char *method_name, GVariant *parameters,
+                      GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  BtManager *self = user_data;
+  const char *id = g_str_has_prefix (object_path, BT_TRANSFER_PATH_PREFIX)
+                       ? object_path + strlen (BT_TRANSFER_PATH_PREFIX)
+                       : NULL;
+  BtTransfer *transfer = id != NULL ? find_transfer (self, id) : NULL;
+
+  if (transfer == NULL || !bt_transfer_is_exported (transfer))
+    {
+      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT,
+                                             "No such transfer");
+      return;
+    }
+  bt_transfer_vtable ()->method_call (connection, sender, object_path, interface_name, method_name,
+                                      parameters, invocation, transfer);
+}
+
+static const GDBusInterfaceVTable transfer_call_vtable = {
+  transfer_method_call,
+  NULL,
+  NULL,
+  { 0 },
+};
+
 static const GDBusInterfaceVTable *
 transfers_dispatch (GDBusConnection *connection, const char *sender, const char *object_path,
                     const char *interface_name, const char *node, gpointer *out_user_data,
                     gpointer user_data)
 {
   BtManager *self = user_data;
-  BtTransfer *transfer = node != NULL ? g_hash_table_lookup (self->transfers, node) : NULL;
 
-  if (transfer == NULL || !bt_transfer_is_exported (transfer)
-      || g_strcmp0 (interface_name, BT_TRANSFER_INTERFACE) != 0)
+  if (node == NULL || g_strcmp0 (interface_name, BT_TRANSFER_INTERFACE) != 0
+      || (!g_hash_table_contains (self->transfers, node)
+          && bt_archive_lookup (self->archive, node) == NULL))
     return NULL;
-  *out_user_data = transfer;
-  return bt_transfer_vtable ();
+  *out_user_data = self;
+  return &transfer_call_vtable;
 }
 
 static const GDBusSubtreeVTable transfers_subtree_vtable = {

@@ -37,6 +37,7 @@ void bt_manager_create_transfer (BtManager *self, GDBusMethodInvocation *invocat
                                  BtReplyFunc make_reply);
 GPtrArray *bt_manager_list_transfers (BtManager *self, const char *app_id, GVariant *filter,
                                       GError **error);
+GVariant *bt_manager_get_transfer_properties (BtManager *self, const char *object_path);
 BtTransfer *bt_manager_lookup_transfer (BtManager *self, const char *app_id,
                                         const char *object_path, GError **error);
 

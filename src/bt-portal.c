@@ -217,7 +217,7 @@ handle_get_transfers (BtPortal *self, GDBusMethodInvocation *invocation)
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) filter = NULL;
   g_autoptr (GVariant) declared = NULL;
-  g_autoptr (GPtrArray) transfers = NULL;
+  g_autoptr (GPtrArray) paths = NULL;
   GVariantBuilder builder;
   const char *app_id;
 
@@ -228,20 +228,23 @@ handle_get_transfers (BtPortal *self, GDBusMethodInvocation *invocation)
     g_set_error_literal (&error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
                          "The application is the app_id argument, not a filter");
   else if (check_app_id (app_id, FALSE, &error))
-    transfers = bt_manager_list_transfers (self->manager, app_id, filter, &error);
-  if (transfers == NULL)
+    paths = bt_manager_list_transfers (self->manager, app_id, filter, &error);
+  if (paths == NULL)
     {
       bt_invocation_return_error (invocation, error);
       return;
     }
 
+  /* An archived transfer's properties come from its record: it is not
+   * read back into the service for this */
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(oa{sv})"));
-  for (guint i = 0; i < transfers->len; i++)
+  for (guint i = 0; i < paths->len; i++)
     {
-      BtTransfer *transfer = g_ptr_array_index (transfers, i);
+      const char *path = g_ptr_array_index (paths, i);
+      g_autoptr (GVariant) properties = bt_manager_get_transfer_properties (self->manager, path);
 
-      g_variant_builder_add (&builder, "(o@a{sv})", bt_transfer_get_object_path (transfer),
-                             bt_transfer_get_properties (transfer));
+      if (properties != NULL)
+        g_variant_builder_add (&builder, "(o@a{sv})", path, properties);
     }
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a(oa{sv}))", &builder));
 }
@@ -253,7 +256,8 @@ handle_control (BtPortal *self, GDBusMethodInvocation *invocation, const char *m
   g_autoptr (GVariant) options = NULL;
   GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
   const char *app_id, *path, *value = NULL;
-  BtTransfer *transfer;
+  /* Held until answered: a removed transfer leaves the Manager's table */
+  g_autoptr (BtTransfer) transfer = NULL;
   gboolean ok;
 
   if (g_variant_n_children (parameters) == 4)

@@ -473,6 +473,58 @@ bt_store_put_progress (BtStore *self, const char *id, const char *app_id, guint6
   put (self, id, app_id, seq, data);
 }
 
+/* The pending row's record, serialised now if it is an object's */
+static GVariant *
+row_record (PendingRow *row)
+{
+  if (row->object != NULL)
+    return g_variant_ref_sink (row->serialize (row->object));
+  return row->data != NULL ? g_variant_ref (row->data) : NULL;
+}
+
+/*
+ * bt_store_get:
+ *
+ * Returns: (transfer full) (nullable): the latest record of transfer @id:
+ *   a change not committed yet, or else what the store holds; %NULL if
+ *   there is none (or it is being deleted)
+ */
+GVariant *
+bt_store_get (BtStore *self, const char *id)
+{
+  PendingRow *row = g_hash_table_lookup (self->pending, id);
+  sqlite3_stmt *stmt = NULL;
+  GVariant *record = NULL;
+
+  /* The worker only reads the batch's rows: reading them here too is safe */
+  if (row == NULL && self->batch != NULL)
+    row = g_hash_table_lookup (self->batch->rows, id);
+  if (row != NULL)
+    return row_record (row);
+
+  g_mutex_lock (&self->lock);
+  if (sqlite3_prepare_v2 (self->db, "SELECT data FROM transfers WHERE id = ?", -1, &stmt, NULL)
+      == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+      if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_blob (stmt, 0) != NULL)
+        {
+          g_autoptr (GBytes) bytes
+              = g_bytes_new (sqlite3_column_blob (stmt, 0), (gsize) sqlite3_column_bytes (stmt, 0));
+
+          record = g_variant_ref_sink (
+              g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+          if (!g_variant_is_normal_form (record))
+            g_clear_pointer (&record, g_variant_unref);
+        }
+    }
+  else
+    g_warning ("Cannot read the state store: %s", sqlite3_errmsg (self->db));
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&self->lock);
+  return record;
+}
+
 void
 bt_store_delete (BtStore *self, const char *id)
 {

@@ -29,6 +29,7 @@ void bt_store_put_progress (BtStore *self, const char *id, const char *app_id, g
 void bt_store_save (BtStore *self, const char *id, const char *app_id, guint64 seq, GObject *object,
                     BtStoreSerializeFunc serialize, gboolean progress);
 void bt_store_delete (BtStore *self, const char *id);
+GVariant *bt_store_get (BtStore *self, const char *id);
 void bt_store_put_object (BtStore *self, const char *key, GVariant *data);
 void bt_store_delete_object (BtStore *self, const char *key);
 void bt_store_load_objects (BtStore *self, BtStoreObjectFunc func, gpointer user_data);

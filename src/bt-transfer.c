@@ -1217,7 +1217,12 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
         return g_steal_pointer (&self);
       }
     if (self->restore.path == NULL && bt_status_is_finished (self->status))
-      return g_steal_pointer (&self);
+      {
+        /* Into the app's file descriptor: what it received is the record's */
+        if (self->status == BT_STATUS_COMPLETED)
+          set_received_prefix (self, self->restore.bytes);
+        return g_steal_pointer (&self);
+      }
   }
 
   recorded_status = self->status;

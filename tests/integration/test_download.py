@@ -90,6 +90,32 @@ def test_transfers_reuse_one_kept_alive_connection(www, client, dest_dir):
         server.close()
 
 
+def test_finished_transfers_beyond_the_resident_ones_stay_whole(bus, nginx, dest_dir):
+    """The service keeps the 64 most recently used finished transfers as
+    objects and the others in its store only (bt-archive.c): an older one is
+    still listed, reads back whole and can be removed."""
+    client = bus.client("org.example.Archive")
+    d = Bgt.Downloader.new(client)
+    ts = [call(d, "create_download", nginx.url("small.txt"),
+               Gio.File.new_for_path(str(dest_dir / f"a{i}.txt"))) for i in range(70)]
+    for t in ts:
+        assert call(t, "wait")
+    first = ts[0]
+    # Another client knows only what the service says
+    other = bus.client("org.example.Archive")
+    listed = call(other, "list_transfers")
+    assert [t.get_id() for t in listed] == [t.get_id() for t in ts]
+    again = call(other, "get_transfer", first.get_id())
+    assert again.props.status == S.COMPLETED
+    assert again.props.bytes_received == 4096
+    assert again.props.http_status == 200
+    assert again.get_destination() == str(dest_dir / "a0.txt")
+    assert again.props.completed_time == first.props.completed_time
+    call(again, "remove")
+    assert first.get_id() not in {t.get_id() for t in call(other, "list_transfers")}
+    assert sha256_file(dest_dir / "a0.txt") == nginx.files["small.txt"]
+
+
 def test_partial_is_written_beside_destination(nginx, download, dest_dir):
     dest = dest_dir / "slow.bin"
     t = download(nginx.url("slow/big.bin"), dest)

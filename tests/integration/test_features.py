@@ -223,6 +223,49 @@ def test_completion_group_completed_signal_to_the_live_owner(bus, server, dest_d
         a.conn.signal_unsubscribe(sub)
 
 
+def test_completion_group_reports_a_member_archived_meanwhile(bus, server, dest_dir):
+    """Only the 64 most recently used finished transfers stay objects
+    (bt-archive.c): a member that ended long before its group fires is read
+    back from the store, and reported as any other."""
+    app = App(bus, "org.example.Archived")
+    group = app.manager("CreateCompletionGroup", "(a{sv})",
+                        app.options(action=GLib.Variant("s", "transfers-done")))[0]
+    received = []
+    app.conn.signal_subscribe(None, GROUP_IFACE, "Completed", group, None,
+                              Gio.DBusSignalFlags.NONE,
+                              lambda c, s, p, i, n, params: received.append(params.unpack()))
+    cg = GLib.Variant("o", group)
+    early = app.download(server.url("a0.bin"), dest_dir / "early.bin", completion_group=cg)
+    late = app.download(server.url("a1.bin"), dest_dir / "late.bin", completion_group=cg,
+                        start=GLib.Variant("b", False))
+    app.wait_finished([early])
+    ids = {p: app.get(p, "Id") for p in (early, late)}
+    # 66 more finish after it; GetTransfers does not count as a use
+    completed = GLib.Variant("as", ["completed"])
+    for i in range(66):
+        app.download(server.url("a0.bin"), dest_dir / f"other{i}.bin")
+    wait_for(lambda: len(app.transfers(status=completed)) == 67, 60, "67 downloads")
+    assert f"Transfer {ids[early]} archived" in bus.service_log()
+
+    # Enabled, the group still waits for the member that has not run
+    app._call(group, GROUP_IFACE, "Enable")
+    app.transfers()
+    ctx = GLib.MainContext.default()
+    while ctx.iteration(False):
+        pass
+    assert not received
+    app.transfer(late, "Start")
+    wait_for(lambda: received, 30, "Completed")
+    (members,) = received[0]
+    assert member_statuses(members) == {ids[early]: ("completed", ""),
+                                        ids[late]: ("completed", "")}
+    by_id = {m["id"]: m for m in members}
+    assert by_id[ids[early]]["destination"] == str(dest_dir / "early.bin")
+    assert by_id[ids[late]]["destination"] == str(dest_dir / "late.bin")
+    assert f"Transfer {ids[early]} read back" in bus.service_log()
+    assert len(received) == 1
+
+
 def install_woken_app(bus, app_id, output):
     """A .service file in the test bus's service directory: the bus starts
     woken_app.py when something calls app_id."""

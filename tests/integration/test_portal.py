@@ -397,6 +397,78 @@ def test_portal_transfer_belongs_to_the_sandboxed_app(bwrap_works, bus, nginx,  
     assert sha256_file(dest) == nginx.files["small.txt"]
 
 
+# ---- Archived transfers ----------------------------------------------------------
+
+
+def test_portal_reaches_a_transfer_archived_behind_others(bus, nginx, tmp_path):
+    """The service keeps the 64 most recently used finished transfers as
+    objects and the others in its store only (bt-archive.c). Through the
+    portal, one archived behind 69 others is listed with the properties it
+    had, answers calls, stays refused to another app, and is removed with
+    the frontend and the app hearing of it; after a restart, which
+    archives every finished transfer, the others are listed alike."""
+    frontend = Caller(bus, own_frontend_name=True)
+    app = Caller(bus)
+    bus.call_manager("GetTransfers",
+                     GLib.Variant("(a{sv})", ({"app-id": GLib.Variant("s", APP_A)},)),
+                     conn=app.conn)
+
+    def all_completed(paths):
+        listed = frontend.transfers(APP_A)
+        return all(listed.get(p, {}).get("Status") == "completed" for p in paths)
+
+    # The first finishes before the others start, and nothing uses it after
+    # (the frontend's GetTransfers reads an archived transfer's record
+    # without bringing it back): the least recently used of 70
+    first = frontend.download_to(APP_A, nginx.url("small.txt"), tmp_path / "a0.txt")
+    wait_for(lambda: all_completed([first]), 30, "the first download")
+    before = frontend.transfers(APP_A)[first]
+    paths = [first] + [frontend.download_to(APP_A, nginx.url("small.txt"), tmp_path / f"a{i}.txt")
+                       for i in range(1, 70)]
+    wait_for(lambda: all_completed(paths), 120, "70 downloads")
+
+    first_id = first.rsplit("/", 1)[1]
+    assert f"Transfer {first_id} archived" in bus.service_log()
+
+    listed = frontend.transfers(APP_A)
+    assert list(listed) == paths
+    assert listed[first] == before
+    assert before["BytesReceived"] == 4096 and before["HttpStatus"] == 200
+    assert list(frontend.transfers(APP_A, status=GLib.Variant("as", ["completed"]))) == paths
+    assert frontend.transfers(APP_A, status=GLib.Variant("as", ["failed"])) == {}
+    assert frontend.transfers(APP_B) == {}
+    # Listed from its record: it stays archived
+    assert f"Transfer {first_id} read back" not in bus.service_log()
+
+    # Another app is refused it as if it did not exist, through the portal
+    # and on the bus
+    b = app_connection(bus, APP_B)
+    with Refused("AccessDenied"):
+        frontend.control("Remove", APP_B, first)
+    with Refused("AccessDenied"):
+        transfer_prop(b, paths[1], "Status")
+    assert f"Transfer {first_id} read back" not in bus.service_log()
+    # The owner's calls reach it: the rules of a finished transfer hold
+    with Refused("InvalidState"):
+        frontend.control("Cancel", APP_A, first)
+    assert f"Transfer {first_id} read back" in bus.service_log()
+    assert transfer_prop(app.conn, paths[1], "BytesReceived") == 4096
+    frontend.control("Remove", APP_A, first)
+    for who in (frontend, app):
+        wait_for(lambda: [s[3] for s in who.heard("TransferRemoved")] == [(first,)], 10,
+                 "TransferRemoved")
+    assert list(frontend.transfers(APP_A)) == paths[1:]
+    assert sha256_file(tmp_path / "a0.txt") == nginx.files["small.txt"]
+
+    # A restart archives every finished transfer without reading it back
+    before = frontend.transfers(APP_A)
+    bus.kill_service()
+    assert frontend.transfers(APP_A) == before
+    frontend.control("Remove", APP_A, paths[-1])
+    assert list(frontend.transfers(APP_A)) == paths[1:-1]
+    bus.assert_alive()
+
+
 # ---- Restarts ------------------------------------------------------------------------
 
 
