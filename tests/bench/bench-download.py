@@ -89,7 +89,7 @@ class Bgtransfer:
     def __init__(self, workdir, settings):
         # No idle exit between its rounds: the CPU figure is the download's
         self.bus = bgtharness.ServiceBus(settings=settings, idle_timeout=3600,
-                                         tmpdir=os.path.join(workdir, "session"))
+                                         tmpdir=os.path.join(workdir, "session"), verbose=False)
         self.client = self.bus.client("org.freedesktop.BackgroundTransfer.Bench")
         self.downloader = Bgt.Downloader.new(self.client)
         self.downloader.set_overwrite(True)

@@ -71,7 +71,7 @@ def run_bgtransfer(work, urls, out, settings, window=None):
     done), instead of all of them."""
     session = os.path.join(work, "session-%d" % next(SESSIONS))
     bus = bgtharness.ServiceBus(settings=dict(settings, **{"max-transfers-per-app": "100000"}),
-                                tmpdir=session)
+                                tmpdir=session, verbose=False)
     try:
         client = bus.client("org.freedesktop.BackgroundTransfer.BenchMany")
         downloader = Bgt.Downloader.new(client)

@@ -75,7 +75,8 @@ def measure(count=10000, rounds=5, calls=11, log=print):
     os.makedirs(dest)
     # No idle exit: every restart is the benchmark's own
     bus = bgtharness.ServiceBus(settings={"max-transfers-per-app": str(count * 2)},
-                                tmpdir=os.path.join(work, "session"), idle_timeout=3600)
+                                tmpdir=os.path.join(work, "session"), idle_timeout=3600,
+                                verbose=False)
     try:
         conn = bus.connect()
         get_transfers(conn)  # activates the service, binds the app id

@@ -180,7 +180,7 @@ class ServiceBus:
     instances = []  # every ServiceBus not yet checked to the end (conftest)
 
     def __init__(self, settings=None, env=None, idle_timeout=60, tmpdir=None, prefix=None,
-                 keyring=False):
+                 keyring=False, verbose=True):
         self.dir = tmpdir or tempfile.mkdtemp(prefix="bgt-test-")
         self.state_home = os.path.join(self.dir, "state")
         self.config_home = os.path.join(self.dir, "config")
@@ -203,13 +203,15 @@ class ServiceBus:
         # BGT_SERVICE_ENV: "NAME=VALUE …" for the service alone (the
         # sanitizer job turns LeakSanitizer on there, off in Python)
         service_env = os.environ.get("BGT_SERVICE_ENV", "")
-        command = "exec {} {} {} --verbose {}".format(
+        # verbose: its debug messages in the log (the benchmarks run it
+        # as installed, without them)
+        command = "exec {} {} {} {} {}".format(
             f"env {service_env}" if service_env else "",
             # BGT_SERVICE_PREFIX runs it under a tool: valgrind, perf record…
             prefix or os.environ.get("BGT_SERVICE_PREFIX", ""),
             # BGT_SERVICE: another build of it (sanitizers)
             os.environ.get("BGT_SERVICE", os.path.join(BUILDDIR, "src", "bgtransferd-test")),
-            os.environ.get("BGT_SERVICE_ARGS", ""))
+            "--verbose" if verbose else "", os.environ.get("BGT_SERVICE_ARGS", ""))
         with open(wrapper, "w") as f:
             f.write(WRAPPER.format(python=PYTHON, command=command, log=self.log_path,
                                    exits=self.exits_path))
