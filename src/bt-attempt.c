@@ -34,6 +34,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "bt-settings.h"
 #include "bt-attempt.h"
 #include "bt-commit.h"
 #include "bt-error.h"
@@ -554,9 +555,9 @@ on_watchdog (gpointer user_data)
 
   /* Low speed, while data flows in or out: fewer than low-speed-limit
    * bytes/s over low-speed-time s */
-  if (++self->window_seconds >= MAX (g_settings_get_uint (self->settings, "low-speed-time"), 1))
+  if (++self->window_seconds >= MAX (bt_settings_get_uint (self->settings, "low-speed-time"), 1))
     {
-      guint64 limit = g_settings_get_uint (self->settings, "low-speed-limit");
+      guint64 limit = bt_settings_get_uint (self->settings, "low-speed-limit");
 
       if (self->window_bytes < limit * self->window_seconds)
         time_out (self);
@@ -904,7 +905,7 @@ bt_attempt_receive_response (BtAttempt *self, GInputStream *stream, guint64 tota
   bt_transfer_set_total_bytes (transfer, total);
   self->response_mode = TRUE;
   self->response_limit = bt_transfer_get_response_in_state (transfer)
-                             ? g_settings_get_uint64 (self->settings, "max-response-size")
+                             ? bt_settings_get_uint64 (self->settings, "max-response-size")
                              : G_MAXUINT64;
   receive (self, stream, done, user_data);
 }
@@ -944,13 +945,13 @@ bt_attempt_get_soup_session (BtAttempt *self)
 guint
 bt_attempt_get_connect_timeout (BtAttempt *self)
 {
-  return g_settings_get_uint (self->settings, "connect-timeout");
+  return bt_settings_get_uint (self->settings, "connect-timeout");
 }
 
 guint
 bt_attempt_get_response_timeout (BtAttempt *self)
 {
-  return g_settings_get_uint (self->settings, "response-timeout");
+  return bt_settings_get_uint (self->settings, "response-timeout");
 }
 
 static gboolean
@@ -1422,7 +1423,7 @@ segments_wanted (BtAttempt *self)
       || !g_str_equal (bt_transfer_get_method (transfer), "GET"))
     return 0;
   n = MIN (bt_transfer_get_connections (transfer),
-           MAX (g_settings_get_uint (self->settings, "max-connections-per-host"), 1));
+           MAX (bt_settings_get_uint (self->settings, "max-connections-per-host"), 1));
   if (n <= 1 && !bt_transfer_get_random_access (transfer)
       && bt_range_set_is_prefix (bt_transfer_get_ranges (transfer)))
     return 0;
@@ -1458,9 +1459,9 @@ bt_attempt_start (BtTransfer *transfer, SoupSession *session)
   self->repeatable = TRUE;
   self->may_reach_local = bt_transfer_may_reach_local_network (transfer);
   self->checkpoint_bytes
-      = MAX (g_settings_get_uint64 (self->settings, "checkpoint-interval-bytes"), 1);
+      = MAX (bt_settings_get_uint64 (self->settings, "checkpoint-interval-bytes"), 1);
   self->checkpoint_us
-      = (gint64) g_settings_get_uint (self->settings, "checkpoint-interval-ms") * 1000;
+      = (gint64) bt_settings_get_uint (self->settings, "checkpoint-interval-ms") * 1000;
   self->last_checkpoint_us = self->last_sync_us = self->last_activity_us = g_get_monotonic_time ();
   if (bt_secrets_get_credential (secrets, FALSE, NULL, NULL)
       || bt_secrets_get_credential (secrets, TRUE, NULL, NULL))

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include "bt-settings.h"
 #include "bt-http-session.h"
 #include "bt-tls.h"
 
@@ -16,8 +17,8 @@ bt_soup_session_new (GSettings *settings)
 {
   SoupSession *session
       = g_object_new (SOUP_TYPE_SESSION, "max-conns", 256, "max-conns-per-host",
-                      g_settings_get_uint (settings, "max-connections-per-host"), "timeout",
-                      g_settings_get_uint (settings, "response-timeout"), "idle-timeout", 60,
+                      bt_settings_get_uint (settings, "max-connections-per-host"), "timeout",
+                      bt_settings_get_uint (settings, "response-timeout"), "idle-timeout", 60,
                       "user-agent", "bgtransfer/" PACKAGE_VERSION " ", NULL);
 
   if (bt_tls_get_database () != NULL)

@@ -14,6 +14,7 @@
 
 #include <libsoup/soup.h>
 
+#include "bt-settings.h"
 #include "bt-archive.h"
 #include "bt-attempt.h"
 #include "bt-bus-object.h"
@@ -307,8 +308,8 @@ schedule_pass (BtManager *self)
   g_autoptr (GPtrArray) picked = NULL;
   g_autoptr (GPtrArray) running_now = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
-  guint max_running = g_settings_get_uint (self->settings, "max-concurrent-transfers");
-  guint max_per_host = g_settings_get_uint (self->settings, "max-connections-per-host");
+  guint max_running = bt_settings_get_uint (self->settings, "max-concurrent-transfers");
+  guint max_per_host = bt_settings_get_uint (self->settings, "max-connections-per-host");
   gboolean full_walk = self->policy_dirty;
   guint running = 0;
   guint wanted;
@@ -1151,7 +1152,7 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
   g_autoptr (BtTransfer) transfer = NULL;
   g_autoptr (GError) error = NULL;
   gint64 retention_us
-      = (gint64) g_settings_get_uint (self->settings, "retention-days") * G_TIME_SPAN_DAY;
+      = (gint64) bt_settings_get_uint (self->settings, "retention-days") * G_TIME_SPAN_DAY;
   gint64 completed_time;
 
   self->next_seq = MAX (self->next_seq, seq + 1);
@@ -1406,12 +1407,12 @@ bt_manager_create_transfer (BtManager *self, GDBusMethodInvocation *invocation, 
   track_call_in_flight (self, app_id, invocation);
 
   if (count_unfinished (self, app_id)
-      >= g_settings_get_uint (self->settings, "max-transfers-per-app"))
+      >= bt_settings_get_uint (self->settings, "max-transfers-per-app"))
     {
       g_dbus_method_invocation_return_error (
           invocation, BT_ERROR, BT_ERROR_QUOTA_EXCEEDED,
           "Too many unfinished transfers (at most %u)",
-          g_settings_get_uint (self->settings, "max-transfers-per-app"));
+          bt_settings_get_uint (self->settings, "max-transfers-per-app"));
       return;
     }
 
@@ -2063,7 +2064,7 @@ bt_manager_new (GDBusConnection *connection, guint idle_timeout_s, GError **erro
   self->connection = g_object_ref (connection);
   self->idle_timeout_s = idle_timeout_s;
   self->callers = bt_callers_new (connection);
-  self->settings = g_settings_new ("org.freedesktop.BackgroundTransfer");
+  self->settings = bt_settings_new ();
   self->session = bt_soup_session_new (self->settings);
   apply_rate_limits (self->settings);
   g_signal_connect (self->callers, "changed", G_CALLBACK (on_callers_changed), self);

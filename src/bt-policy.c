@@ -15,6 +15,7 @@
 
 #include <glib/gstdio.h>
 
+#include "bt-settings.h"
 #include "bt-names.h"
 #include "bt-policy.h"
 
@@ -166,7 +167,7 @@ is_roaming (BtPolicy *self)
 static gboolean
 over_limit (BtPolicy *self)
 {
-  guint64 limit = g_settings_get_uint64 (self->settings, "metered-data-limit");
+  guint64 limit = bt_settings_get_uint64 (self->settings, "metered-data-limit");
 
   return limit > 0 && self->metered_bytes >= limit;
 }
@@ -193,7 +194,7 @@ update (BtPolicy *self)
           && g_network_monitor_get_connectivity (self->network_monitor)
                  != G_NETWORK_CONNECTIVITY_LOCAL,
       g_network_monitor_get_network_metered (self->network_monitor), is_roaming (self),
-      over_limit (self), g_settings_get_boolean (self->settings, "restrict-background-data"));
+      over_limit (self), bt_settings_get_boolean (self->settings, "restrict-background-data"));
 
   on_battery = get_proxy_bool (self->upower, "OnBattery");
   if (self->display_device != NULL && get_proxy_bool (self->display_device, "IsPresent"))
@@ -212,7 +213,7 @@ update (BtPolicy *self)
       self->power_monitor != NULL
           && g_power_profile_monitor_get_power_saver_enabled (self->power_monitor),
       on_battery, percentage, warning_level,
-      g_settings_get_uint (self->settings, "battery-low-percentage"));
+      bt_settings_get_uint (self->settings, "battery-low-percentage"));
 
   if (network == self->network_state && power == self->power_state)
     return;
@@ -322,8 +323,9 @@ bt_policy_save (BtPolicy *self)
 void
 bt_policy_account (BtPolicy *self, guint64 bytes)
 {
-  gint64 period = (gint64) MAX (g_settings_get_uint (self->settings, "metered-data-period-days"), 1)
-                  * G_TIME_SPAN_DAY;
+  gint64 period
+      = (gint64) MAX (bt_settings_get_uint (self->settings, "metered-data-period-days"), 1)
+        * G_TIME_SPAN_DAY;
   gboolean was_over;
 
   if (self->network_state != BT_NETWORK_METERED

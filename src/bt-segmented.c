@@ -38,6 +38,7 @@
  */
 #include "config.h"
 
+#include "bt-settings.h"
 #include "bt-attempt.h"
 #include "bt-names.h"
 #include "bt-segmented.h"
@@ -249,8 +250,8 @@ segments_of (BtSegmented *self, gint skip, BtSegment *active, guint *map)
 static Source *
 pick_source (BtSegmented *self)
 {
-  guint max_per_host
-      = g_settings_get_uint (bt_transfer_get_settings (self->transfer), "max-connections-per-host");
+  guint max_per_host = bt_settings_get_uint (bt_transfer_get_settings (self->transfer),
+                                             "max-connections-per-host");
   Source *best = NULL;
   guint best_count = 0;
 

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "bt-settings.h"
 #include "bt-attempt.h"
 #include "bt-bus-object.h"
 #include "bt-changes.h"
@@ -1886,7 +1887,7 @@ void
 bt_transfer_attempt_done (BtTransfer *self, BtAttempt *attempt, BtErrorStatus error_status,
                           const char *message, gboolean transient, guint retry_after_s)
 {
-  guint limit = g_settings_get_uint (self->settings, "retry-limit");
+  guint limit = bt_settings_get_uint (self->settings, "retry-limit");
   guint delay;
 
   if (attempt != self->attempt)
@@ -2698,7 +2699,7 @@ bt_transfer_get_connections (BtTransfer *self)
   guint n = self->n_connections;
 
   if (n == 0 && self->settings != NULL)
-    n = g_settings_get_uint (self->settings, "connections-per-download");
+    n = bt_settings_get_uint (self->settings, "connections-per-download");
   return CLAMP (n, 1, BT_MAX_CONNECTIONS);
 }
 
