@@ -35,6 +35,7 @@ struct _BgtClient
   GDBusConnection *connection;
   char *app_id;
   char *service_owner; /* the unique name of the service's current instance */
+  guint instance;      /* counts the changes of the service's owner */
   guint signals_id;    /* the one subscription to the service's signals */
   guint name_owner_id;
 
@@ -535,6 +536,17 @@ refresh_manager_properties (BgtClient *self)
 
 /* ---- A new instance of the service -------------------------------------- */
 
+/* Whether the state read now from the service's current instance stays
+ * current: its signals reach us until its owner changes, which bumps the
+ * count (a reply of an instance is always routed before the bus says it
+ * has gone) */
+gboolean
+_bgt_client_get_instance (BgtClient *self, guint *instance)
+{
+  *instance = self->instance;
+  return self->service_owner != NULL;
+}
+
 static void
 on_group_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -624,6 +636,8 @@ on_name_owner_changed (GDBusConnection *connection, const char *sender_name,
   if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sss)")))
     return;
   g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
+  /* What the objects know came from the previous instance */
+  self->instance++;
   g_free (self->service_owner);
   self->service_owner = *new_owner != '\0' ? g_strdup (new_owner) : NULL;
   if (*new_owner == '\0')
@@ -1095,7 +1109,7 @@ on_get_all (GObject *source, GAsyncResult *result, gpointer user_data)
                                                                        : BGT_TYPE_DOWNLOAD,
                                        "client", self, "object-path", task_path, NULL);
             }
-          _bgt_transfer_update (transfer, properties);
+          _bgt_transfer_update_all (transfer, properties);
         }
       if (!g_task_return_error_if_cancelled (task))
         g_task_return_pointer (task, g_object_ref (transfer), g_object_unref);

@@ -46,11 +46,13 @@ BgtTransfer *_bgt_client_load_transfer_finish (BgtClient *self, GAsyncResult *re
 void _bgt_client_list_async (BgtClient *self, GVariant *filter, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
 GListModel *_bgt_client_list_finish (BgtClient *self, GAsyncResult *result, GError **error);
+gboolean _bgt_client_get_instance (BgtClient *self, guint *instance);
 void _bgt_client_rebind_async (BgtClient *self, GAsyncReadyCallback callback, gpointer user_data);
 gboolean _bgt_client_rebind_finish (BgtClient *self, GAsyncResult *result, GError **error);
 
 /* bgt-transfer.c */
 void _bgt_transfer_update (BgtTransfer *self, GVariant *properties);
+void _bgt_transfer_update_all (BgtTransfer *self, GVariant *properties);
 void _bgt_transfer_handle_signal (BgtTransfer *self, const char *interface_name,
                                   const char *signal_name, GVariant *parameters);
 void _bgt_transfer_refresh_all (BgtTransfer *self);

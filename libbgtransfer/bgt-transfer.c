@@ -59,6 +59,10 @@ typedef struct
   char *location;             /* Destination or Source */
 
   GPtrArray *waiters; /* GTask of bgt_transfer_wait_async() */
+  /* Every property was read from this instance of the service (see
+   * _bgt_client_get_instance()); its signals have kept them current */
+  gboolean loaded;
+  guint instance;
 } BgtTransferPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (BgtTransfer, bgt_transfer, G_TYPE_OBJECT)
@@ -781,6 +785,27 @@ _bgt_transfer_update (BgtTransfer *self, GVariant *properties)
     complete_waiters (self);
 }
 
+/* @properties: all of them, as GetAll answered */
+void
+_bgt_transfer_update_all (BgtTransfer *self, GVariant *properties)
+{
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
+
+  priv->loaded = _bgt_client_get_instance (priv->client, &priv->instance);
+  _bgt_transfer_update (self, properties);
+}
+
+/* Whether the properties are those of the service's instance now */
+static gboolean
+is_current (BgtTransfer *self)
+{
+  BgtTransferPrivate *priv = bgt_transfer_get_instance_private (self);
+  guint instance;
+
+  return priv->loaded && _bgt_client_get_instance (priv->client, &instance)
+         && instance == priv->instance;
+}
+
 static void
 on_refreshed_all (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -793,7 +818,7 @@ on_refreshed_all (GObject *source, GAsyncResult *result, gpointer user_data)
   if (reply == NULL)
     return;
   g_variant_get (reply, "(@a{sv})", &properties);
-  _bgt_transfer_update (self, properties);
+  _bgt_transfer_update_all (self, properties);
 }
 
 /* Whether someone waits for the end of this transfer */
@@ -1571,7 +1596,7 @@ on_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_variant_get (reply, "(@a{sv})", &properties);
-  _bgt_transfer_update (self, properties);
+  _bgt_transfer_update_all (self, properties);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1802,6 +1827,15 @@ bgt_transfer_wait_async (BgtTransfer *self, GCancellable *cancellable, GAsyncRea
   if (cancellable != NULL)
     g_cancellable_connect (cancellable, G_CALLBACK (on_wait_cancelled), g_object_ref (task),
                            g_object_unref);
+  /* The service's signals have kept the state current since it was read:
+   * no need to ask (a thousand small downloads waited for would cost a
+   * thousand calls) */
+  if (is_current (self))
+    {
+      if (bgt_status_is_finished (priv->status))
+        complete_waiters (self);
+      return;
+    }
   /* Reads the state afresh: an end that came before we listened counts */
   bgt_transfer_refresh_async (self, NULL, on_wait_refreshed, g_steal_pointer (&task));
 }
