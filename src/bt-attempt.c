@@ -45,6 +45,8 @@
 #include "bt-segmented.h"
 
 #define READ_BUFFER_SIZE (1024 * 1024)
+/* How often a download waiting for the disk looks again */
+#define WRITE_BACK_POLL_US (5 * G_TIME_SPAN_MILLISECOND)
 /* A segmented download records its ranges once its writes pause this long */
 #define QUIET_MS 100
 
@@ -635,7 +637,8 @@ on_throttled (gpointer user_data)
 }
 
 /* Under a rate limit (the transfer's max-rate, the global
- * max-download-rate) the next read waits for the bucket */
+ * max-download-rate) the next read waits for the bucket; when the disk
+ * lags behind the network, for the disk (bt-destination.c, "Write-back") */
 static void
 throttle_then_read (BtAttempt *self, guint64 bytes)
 {
@@ -645,6 +648,9 @@ throttle_then_read (BtAttempt *self, guint64 bytes)
   gint64 global = bt_rate_limiter_take (bt_rate_limiter_get_global_download (), bytes, now);
   gint64 wait = MAX (own, global);
 
+  if (!self->response_mode
+      && bt_destination_write_back_lags (bt_transfer_get_destination (self->transfer)))
+    wait = MAX (wait, WRITE_BACK_POLL_US);
   if (wait <= 0 || self->response_mode)
     {
       read_next (self);

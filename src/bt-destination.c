@@ -25,6 +25,9 @@
 
 #define PART_SUFFIX ".bgtpart"
 
+typedef struct _WriteBack WriteBack;
+static void write_back_orphan (WriteBack *wb);
+
 struct _BtDestination
 {
   char *path;      /* NULL for a caller's fd */
@@ -37,7 +40,8 @@ struct _BtDestination
   /* The partial file as created: renamed into place it is the same file,
    * which tells after a crash that the file at the destination is ours */
   guint64 part_dev, part_ino;
-  gboolean part_known; /* …and the store knows it (from creation, or read back) */
+  gboolean part_known;   /* …and the store knows it (from creation, or read back) */
+  WriteBack *write_back; /* of the open fd, from its first write */
 };
 
 /* @known: whether the store will know it when the transfer's pending
@@ -471,6 +475,7 @@ bt_destination_free (BtDestination *self)
 {
   if (self == NULL)
     return;
+  g_clear_pointer (&self->write_back, write_back_orphan);
   if (self->fd >= 0)
     close (self->fd);
   g_free (self->path);
@@ -533,6 +538,7 @@ bt_destination_close (BtDestination *self)
   /* A caller's fd stays open for the transfer's life */
   if (self->path != NULL && self->fd >= 0)
     {
+      g_clear_pointer (&self->write_back, write_back_orphan);
       close (self->fd);
       self->fd = -1;
     }
@@ -551,30 +557,120 @@ bt_destination_truncate (BtDestination *self, guint64 size, GError **error)
   return TRUE;
 }
 
-/* Write-back follows the download this far behind (see below) */
-#define WRITEBACK_CHUNK (4 * 1024 * 1024)
+/* Write-back
+ *
+ * The kernel writes a download's data back as it comes, not all at the end,
+ * so that the flush before the rename (bt-commit.c) has little left to
+ * wait for and the disk works while the network does. Each time another
+ * WRITE_BACK_ROUND bytes have been written, a worker thread writes back
+ * whatever of the file is dirty and waits for it (sync_file_range(): the
+ * data only, the flush stays bt-commit.c's), one round at a time: when the
+ * disk is slower, rounds grow rather than multiply. The main loop never
+ * waits for the disk; when the data not yet written back exceeds
+ * WRITE_BACK_WINDOW, the download reads no more until it is
+ * (bt_destination_write_back_lags(), bt-attempt.c), so that a slow disk
+ * sets the pace without a large backlog for the end. */
+#define WRITE_BACK_ROUND (32 * 1024 * 1024)
+#define WRITE_BACK_WINDOW (128 * 1024 * 1024)
 
-/* The kernel writes the data back as it comes, not all at the end: each
- * time a write completes a chunk, that chunk's write-out starts
- * (SYNC_FILE_RANGE_WRITE, which does not wait), and the one before it,
- * started a chunk earlier, is waited for. So the dirty data of a download
- * stays within about two chunks, whatever its size: the final flush before
- * the rename (bt-commit.c) has little left to wait for, and the disk works
- * while the network does. When the disk is the slower, the download waits
- * here, a chunk at a time, rather than all at the end. */
-static void
-write_back_behind (int fd, guint64 start, guint64 end)
+struct _WriteBack
 {
-  guint64 boundary = end / WRITEBACK_CHUNK * WRITEBACK_CHUNK;
+  int fd;            /* a duplicate of the destination's, for the worker */
+  guint64 written;   /* bytes written through the fd, so far */
+  guint64 started;   /* `written` when the round in flight (or the last) began */
+  guint64 settled;   /* `written` when the last finished round began: on disk */
+  gboolean running;  /* a round is in flight */
+  gboolean orphaned; /* the destination closed its fd */
+};
 
-  if (boundary <= start || boundary < WRITEBACK_CHUNK)
-    return;
-  sync_file_range (fd, (off_t) (boundary - WRITEBACK_CHUNK), WRITEBACK_CHUNK,
-                   SYNC_FILE_RANGE_WRITE);
-  if (boundary >= 2 * WRITEBACK_CHUNK)
-    sync_file_range (fd, (off_t) (boundary - 2 * WRITEBACK_CHUNK), WRITEBACK_CHUNK,
-                     SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
-                         | SYNC_FILE_RANGE_WAIT_AFTER);
+static WriteBack *
+write_back_new (int fd)
+{
+  WriteBack *wb = g_atomic_rc_box_new0 (WriteBack);
+
+  wb->fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  return wb;
+}
+
+static void
+write_back_clear (WriteBack *wb)
+{
+  if (wb->fd >= 0)
+    close (wb->fd);
+}
+
+static void
+write_back_unref (WriteBack *wb)
+{
+  g_atomic_rc_box_release_full (wb, (GDestroyNotify) write_back_clear);
+}
+
+/* Its destination is done with it; a round in flight ends on its own */
+static void
+write_back_orphan (WriteBack *wb)
+{
+  wb->orphaned = TRUE;
+  write_back_unref (wb);
+}
+
+static void
+write_back_thread (GTask *task, gpointer source_object, gpointer task_data,
+                   GCancellable *cancellable)
+{
+  WriteBack *wb = task_data;
+
+  /* Only the data: its errors are the final flush's to report */
+  sync_file_range (wb->fd, 0, 0,
+                   SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
+                       | SYNC_FILE_RANGE_WAIT_AFTER);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void write_back_start (WriteBack *wb);
+
+static void
+on_written_back (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  WriteBack *wb = g_task_get_task_data (G_TASK (result));
+
+  wb->running = FALSE;
+  wb->settled = wb->started;
+  if (!wb->orphaned && wb->written - wb->started >= WRITE_BACK_ROUND)
+    write_back_start (wb);
+}
+
+static void
+write_back_start (WriteBack *wb)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, on_written_back, NULL);
+
+  g_task_set_source_tag (task, write_back_start);
+  g_task_set_task_data (task, g_atomic_rc_box_acquire (wb), (GDestroyNotify) write_back_unref);
+  wb->running = TRUE;
+  wb->started = wb->written;
+  g_task_run_in_thread (task, write_back_thread);
+}
+
+static void
+write_back_note (BtDestination *self, gsize len)
+{
+  WriteBack *wb;
+
+  if (self->write_back == NULL)
+    self->write_back = write_back_new (self->fd);
+  wb = self->write_back;
+  wb->written += len;
+  if (!wb->running && wb->fd >= 0 && wb->written - wb->started >= WRITE_BACK_ROUND)
+    write_back_start (wb);
+}
+
+/* Whether the data not yet written back has grown beyond the window: the
+ * download should wait for the disk before it reads more */
+gboolean
+bt_destination_write_back_lags (BtDestination *self)
+{
+  return self->write_back != NULL && self->write_back->fd >= 0
+         && self->write_back->written - self->write_back->settled > WRITE_BACK_WINDOW;
 }
 
 gboolean
@@ -600,7 +696,7 @@ bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsi
       len -= (gsize) n;
       offset += (guint64) n;
     }
-  write_back_behind (self->fd, start, offset);
+  write_back_note (self, (gsize) (offset - start));
   return TRUE;
 }
 

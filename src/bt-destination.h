@@ -39,6 +39,7 @@ void bt_destination_close (BtDestination *self);
 gboolean bt_destination_truncate (BtDestination *self, guint64 size, GError **error);
 gboolean bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsize len,
                                GError **error);
+gboolean bt_destination_write_back_lags (BtDestination *self);
 gboolean bt_destination_commit (BtDestination *self, guint64 size, GError **error);
 gboolean bt_destination_flush_fd (int fd, guint64 size, GError **error);
 gboolean bt_destination_rename (BtDestination *self, GError **error);

@@ -125,6 +125,27 @@ def test_partial_is_written_beside_destination(nginx, download, dest_dir):
     call(t, "cancel")
 
 
+def test_write_back_runs_beside_the_download_not_in_the_main_loop(bus, nginx, download,
+                                                                  dest_dir):
+    """The data is written back while it comes (so the flush before the
+    rename has little left), by a worker thread: the main loop, which
+    serves every transfer and the bus, never waits for the disk."""
+    t = download(nginx.url("big.bin"), dest_dir / "big.bin", start=False)
+    pid = bus.service_pid()
+    tracer = bgtharness.Strace(pid, "-e", "trace=sync_file_range")
+    try:
+        call(t, "start")
+        wait_status(t, S.COMPLETED, timeout=120)
+    finally:
+        tracer.close()
+    assert sha256_file(dest_dir / "big.bin") == nginx.files["big.bin"]
+    rounds = [l for l in tracer.lines if "sync_file_range(" in l
+              and "SYNC_FILE_RANGE_WAIT_BEFORE|SYNC_FILE_RANGE_WRITE|SYNC_FILE_RANGE_WAIT_AFTER" in l]
+    assert rounds, "no write-back during the download:\n" + "\n".join(tracer.lines[-20:])
+    assert not [l for l in tracer.lines if l.startswith(f"[pid {pid}] sync_file_range(")
+                or l.startswith("sync_file_range(")], tracer.lines
+
+
 def test_pause_then_resume_asks_for_a_range(nginx, download, dest_dir):
     dest = dest_dir / "resumed.bin"
     t = download(nginx.url("slow/medium.bin"), dest)
