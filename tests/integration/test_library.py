@@ -286,6 +286,30 @@ def test_live_list_after_a_restart_of_the_service(bus, client, nginx, dest_dir):
     assert outcome(kept) == S.COMPLETED
 
 
+def test_a_wait_follows_the_service_across_its_restart(bus, client, nginx, dest_dir):
+    """A transfer's state read from the service is kept current by its
+    signals, so a wait does not ask again; a wait made before a kill -9
+    still ends, and one made on an object from the previous instance
+    reads the new instance's state."""
+    done = fetch(client, nginx.url("small.txt"), dest_dir / "done")
+    assert outcome(done) == S.COMPLETED
+    # Current and finished: answered from what the signals said
+    assert outcome(done) == S.COMPLETED
+    running = fetch(client, nginx.url("slow/medium.bin"), dest_dir / "medium.bin")
+    box = []
+    running.wait_async(None, lambda o, r: box.append(r))
+    wait_for(lambda: running.props.bytes_received > 0, 30, "the download under way")
+    assert not box
+    bus.kill_service()
+    wait_for(lambda: box, 90, "the wait to end after the restart")
+    running.wait_finish(box[0])
+    assert running.props.status == S.COMPLETED
+    assert sha256_file(dest_dir / "medium.bin") == nginx.files["medium.bin"]
+    # An object last read from the dead instance: its wait asks the new one
+    assert outcome(done) == S.COMPLETED
+    assert done.props.bytes_received == os.path.getsize(dest_dir / "done")
+
+
 def test_find_transfers_filters(client, nginx, dest_dir, tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"x" * 1000)
