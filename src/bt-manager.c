@@ -488,9 +488,9 @@ forget_resident (BtManager *self, BtTransfer *transfer)
   g_hash_table_remove (self->resident_links, transfer);
 }
 
-/* Keeps the transfer's record only (bt-archive.c) */
-static void
-archive_transfer (BtManager *self, BtTransfer *transfer)
+/* What the archive keeps of @transfer (its texts still the transfer's) */
+static BtArchived
+describe_for_archive (BtTransfer *transfer)
 {
   BtArchived archived = {
     .id = bt_transfer_get_id (transfer),
@@ -501,6 +501,15 @@ archive_transfer (BtManager *self, BtTransfer *transfer)
     .status = bt_transfer_get_status (transfer),
     .error_status = bt_transfer_get_error_status (transfer),
   };
+
+  return archived;
+}
+
+/* Keeps the transfer's record only (bt-archive.c) */
+static void
+archive_transfer (BtManager *self, BtTransfer *transfer)
+{
+  BtArchived archived = describe_for_archive (transfer);
 
   g_debug ("Transfer %s archived", archived.id);
   forget_resident (self, transfer);
@@ -1605,15 +1614,7 @@ bt_manager_list_transfers (BtManager *self, const char *app_id, GVariant *filter
   g_hash_table_iter_init (&transfers, self->transfers);
   while (g_hash_table_iter_next (&transfers, NULL, &transfer_ptr))
     {
-      BtTransfer *transfer = transfer_ptr;
-      BtArchived entry = {
-        .id = bt_transfer_get_id (transfer),
-        .app_id = bt_transfer_get_app_id (transfer),
-        .group = bt_transfer_get_group (transfer),
-        .seq = bt_transfer_get_seq (transfer),
-        .kind = bt_transfer_get_kind (transfer),
-        .status = bt_transfer_get_status (transfer),
-      };
+      BtArchived entry = describe_for_archive (transfer_ptr);
 
       add_match (&entry, &filter_data);
     }
