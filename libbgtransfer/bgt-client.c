@@ -536,6 +536,18 @@ refresh_manager_properties (BgtClient *self)
 
 /* ---- A new instance of the service -------------------------------------- */
 
+/* Whether a call failed because the service was not there to answer it.
+ * Most often the instance that had the call died before it answered (a
+ * crash, a kill -9): the next call D-Bus-activates a new instance, so a
+ * call that only reads is worth making once more, after binding the app
+ * id there. When no instance can be started, the second try fails as fast
+ * as the first. */
+static gboolean
+is_instance_lost (const GError *error)
+{
+  return g_error_matches (error, BGT_ERROR, BGT_ERROR_SERVICE_UNAVAILABLE);
+}
+
 /* Whether the state read now from the service's current instance stays
  * current: its signals reach us until its owner changes, which bumps the
  * count (a reply of an instance is always routed before the bus says it
@@ -675,25 +687,15 @@ subscribe (BgtClient *self)
 
 /* ---- Construction ------------------------------------------------------- */
 
+/* Binds the app id (D-Bus-activating the service), then reads who owns
+ * the name and the manager's properties */
 static gboolean
-bgt_client_initable_init (GInitable *initable, GCancellable *cancellable, GError **error)
+bind_sync (BgtClient *self, GCancellable *cancellable, GError **error)
 {
-  BgtClient *self = BGT_CLIENT (initable);
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) all = NULL;
   GError *local_error = NULL;
 
-  if (self->connection == NULL)
-    {
-      self->connection = g_bus_get_sync (G_BUS_TYPE_SESSION, cancellable, &local_error);
-      if (self->connection == NULL)
-        {
-          g_propagate_error (error, _bgt_error_convert (local_error));
-          return FALSE;
-        }
-    }
-  subscribe (self);
-  /* Checks that the service answers (starting it) and binds the app id */
   reply = g_dbus_connection_call_sync (self->connection, BGT_BUS_NAME, BGT_MANAGER_PATH,
                                        BGT_MANAGER_INTERFACE, "GetTransfers", app_id_options (self),
                                        G_VARIANT_TYPE ("(ao)"), G_DBUS_CALL_FLAGS_NONE,
@@ -713,6 +715,7 @@ bgt_client_initable_init (GInitable *initable, GCancellable *cancellable, GError
       g_propagate_error (error, _bgt_error_convert (local_error));
       return FALSE;
     }
+  g_clear_pointer (&self->service_owner, g_free);
   g_variant_get (reply, "(s)", &self->service_owner);
   g_clear_pointer (&reply, g_variant_unref);
   reply = g_dbus_connection_call_sync (
@@ -729,10 +732,56 @@ bgt_client_initable_init (GInitable *initable, GCancellable *cancellable, GError
   return TRUE;
 }
 
+static gboolean
+bgt_client_initable_init (GInitable *initable, GCancellable *cancellable, GError **error)
+{
+  BgtClient *self = BGT_CLIENT (initable);
+  g_autoptr (GError) local_error = NULL;
+
+  if (self->connection == NULL)
+    {
+      self->connection = g_bus_get_sync (G_BUS_TYPE_SESSION, cancellable, &local_error);
+      if (self->connection == NULL)
+        {
+          g_propagate_error (error, _bgt_error_convert (g_steal_pointer (&local_error)));
+          return FALSE;
+        }
+    }
+  subscribe (self);
+  /* Checks that the service answers (starting it) and binds the app id;
+   * once more if the instance died meanwhile */
+  if (bind_sync (self, cancellable, &local_error))
+    return TRUE;
+  if (!is_instance_lost (local_error))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_clear_error (&local_error);
+  return bind_sync (self, cancellable, error);
+}
+
 static void
 bgt_client_initable_iface_init (GInitableIface *iface)
 {
   iface->init = bgt_client_initable_init;
+}
+
+static void bind_app_id (GTask *task);
+
+/* Ends the initialisation with @error (taken), or binds once more if the
+ * instance died meanwhile */
+static void
+fail_init (GTask *task, GError *error)
+{
+  if (is_instance_lost (error) && g_task_get_task_data (task) == NULL)
+    {
+      g_error_free (error);
+      g_task_set_task_data (task, GINT_TO_POINTER (TRUE), NULL);
+      bind_app_id (g_object_ref (task));
+      return;
+    }
+  g_task_return_error (task, error);
 }
 
 static void
@@ -747,7 +796,7 @@ on_initial_properties (GObject *source, GAsyncResult *result, gpointer user_data
   reply = _bgt_client_call_finish (self, result, NULL, &error);
   if (reply == NULL)
     {
-      g_task_return_error (task, error);
+      fail_init (task, error);
       return;
     }
   g_variant_get (reply, "(@a{sv})", &all);
@@ -766,7 +815,7 @@ on_owner (GObject *source, GAsyncResult *result, gpointer user_data)
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
     {
-      g_task_return_error (task, _bgt_error_convert (error));
+      fail_init (task, _bgt_error_convert (error));
       return;
     }
   g_free (self->service_owner);
@@ -787,7 +836,7 @@ on_bound (GObject *source, GAsyncResult *result, gpointer user_data)
   reply = _bgt_client_call_finish (self, result, NULL, &error);
   if (reply == NULL)
     {
-      g_task_return_error (task, error);
+      fail_init (task, error);
       return;
     }
   /* Signals count only from the instance that owns the name */
@@ -803,7 +852,6 @@ bind_app_id (GTask *task)
 {
   BgtClient *self = g_task_get_source_object (task);
 
-  subscribe (self);
   _bgt_client_call (self, BGT_MANAGER_PATH, BGT_MANAGER_INTERFACE, "GetTransfers",
                     app_id_options (self), G_VARIANT_TYPE ("(ao)"), NULL,
                     g_task_get_cancellable (task), on_bound, task);
@@ -822,6 +870,7 @@ on_bus (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, _bgt_error_convert (error));
       return;
     }
+  subscribe (self);
   bind_app_id (g_steal_pointer (&task));
 }
 
@@ -836,7 +885,10 @@ bgt_client_init_async (GAsyncInitable *initable, int io_priority, GCancellable *
   if (self->connection == NULL)
     g_bus_get (G_BUS_TYPE_SESSION, cancellable, on_bus, g_steal_pointer (&task));
   else
-    bind_app_id (g_steal_pointer (&task));
+    {
+      subscribe (self);
+      bind_app_id (g_steal_pointer (&task));
+    }
 }
 
 static gboolean
@@ -1065,25 +1117,23 @@ typedef struct
 {
   BgtClient *self;
   char *path;
+  gboolean retried;
 } LoadData;
 
+/* Takes @data; @reply or @error */
 static void
-on_get_all (GObject *source, GAsyncResult *result, gpointer user_data)
+finish_load (LoadData *data, GVariant *reply, const GError *error)
 {
-  LoadData *data = user_data;
   g_autoptr (BgtClient) self = data->self;
   g_autofree char *path = data->path;
   g_autoptr (GPtrArray) waiters = NULL;
-  g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) properties = NULL;
-  g_autoptr (GError) error = NULL;
   g_autoptr (BgtTransfer) transfer = NULL;
   g_autofree char *key = NULL;
   const char *kind = NULL;
 
   g_free (data);
   g_hash_table_steal_extended (self->loads, path, (gpointer *) &key, (gpointer *) &waiters);
-  reply = _bgt_client_call_finish (self, result, NULL, &error);
   if (reply == NULL)
     {
       for (guint i = 0; i < waiters->len; i++)
@@ -1116,6 +1166,48 @@ on_get_all (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+static void send_get_all (LoadData *data);
+
+static void
+on_load_rebound (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LoadData *data = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!_bgt_client_rebind_finish (BGT_CLIENT (source), result, &error))
+    finish_load (data, NULL, error);
+  else
+    send_get_all (data);
+}
+
+static void
+on_get_all (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LoadData *data = user_data;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = _bgt_client_call_finish (data->self, result, NULL, &error);
+  if (reply == NULL && !data->retried && is_instance_lost (error))
+    {
+      /* Asked once more, of the instance that D-Bus activation starts
+       * next, once the app id is bound there */
+      data->retried = TRUE;
+      _bgt_client_rebind_async (data->self, on_load_rebound, data);
+      return;
+    }
+  finish_load (data, reply, error);
+}
+
+static void
+send_get_all (LoadData *data)
+{
+  /* Not cancellable: other loads may share it */
+  _bgt_client_call (data->self, data->path, BGT_PROPERTIES_INTERFACE, "GetAll",
+                    g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"), NULL,
+                    NULL, on_get_all, data);
+}
+
 /* Reads a transfer's properties and gives its one object (made if there is
  * none yet). Loads of one path at a time share one call. */
 void
@@ -1140,10 +1232,7 @@ _bgt_client_load_transfer_async (BgtClient *self, const char *object_path,
   data = g_new0 (LoadData, 1);
   data->self = g_object_ref (self);
   data->path = g_strdup (object_path);
-  /* Not cancellable: other loads may share it */
-  _bgt_client_call (self, object_path, BGT_PROPERTIES_INTERFACE, "GetAll",
-                    g_variant_new ("(s)", BGT_TRANSFER_INTERFACE), G_VARIANT_TYPE ("(a{sv})"), NULL,
-                    NULL, on_get_all, data);
+  send_get_all (data);
 }
 
 BgtTransfer *

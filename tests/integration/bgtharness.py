@@ -597,6 +597,58 @@ class Strace:
         self._reader.join(10)
 
 
+
+class BusMonitor:
+    """Sees every message on a bus (org.freedesktop.DBus.Monitoring), so
+    that a test can confirm that a call reached the service, or that the bus
+    answered a client with an error, before it judges what followed."""
+
+    def __init__(self, address):
+        self._lock = threading.Lock()
+        self._seen = []
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None, None)
+        self.conn.add_filter(self._filter)
+        self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                            "org.freedesktop.DBus.Monitoring", "BecomeMonitor",
+                            GLib.Variant("(asu)", ([], 0)), None, Gio.DBusCallFlags.NONE, -1,
+                            None)
+
+    def _filter(self, conn, message, incoming):
+        # In GDBus's worker thread: keep what a test asks about; pass on only
+        # what is for this connection (the reply to BecomeMonitor): a
+        # monitor must send nothing, not even an error to a call it watched
+        if not incoming or message.get_destination() == conn.get_unique_name():
+            return message
+        if incoming:
+            seen = {
+                "type": message.get_message_type(),
+                "sender": message.get_sender(),
+                "destination": message.get_destination(),
+                "path": message.get_path(),
+                "member": message.get_member(),
+                "error": message.get_error_name(),
+            }
+            with self._lock:
+                self._seen.append(seen)
+        return None
+
+    def messages(self, **match):
+        with self._lock:
+            return [m for m in self._seen if all(m[k] == v for k, v in match.items())]
+
+    def wait_message(self, timeout=30, **match):
+        """Waits for a message whose fields (type, sender, destination, path,
+        member, error) are those given; returns it."""
+        wait_for(lambda: self.messages(**match), timeout, f"a message {match} on the bus")
+        return self.messages(**match)[0]
+
+    def close(self):
+        self.conn.close_sync(None)
+
 def require_tool(name, reason=None):
     """Skips the test when the tool is missing, or fails it under CI=true
     (a CI run must not turn green by skipping what it cannot run)."""

@@ -209,9 +209,17 @@ def test_wait_survives_a_service_crash(bus, cli, nginx, dest_dir):
               check=0).stdout.strip()
     waiter = subprocess.Popen([CLI, "wait", tid], env=cli.env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
+    # Its first progress line: it has found the transfer and waits (a
+    # kill before that is test_library's read_in_flight case)
+    ready, _, _ = select.select([waiter.stderr], [], [], 60)
+    assert ready, "the waiting CLI printed no progress"
+    first = waiter.stderr.readline()
+    assert first, "the waiting CLI ended before it waited"
     wait_json(cli, tid, lambda o: o["bytes"] > 512 * 1024)
+    assert waiter.poll() is None
     bus.kill_service(signal.SIGKILL)
     out, err = waiter.communicate(timeout=60)
+    err = first + err
     assert waiter.returncode == 0, err
     assert sha256_file(dest) == nginx.files["medium.bin"]
 

@@ -310,6 +310,45 @@ def test_a_wait_follows_the_service_across_its_restart(bus, client, nginx, dest_
     assert done.props.bytes_received == os.path.getsize(dest_dir / "done")
 
 
+
+def test_a_read_in_flight_when_the_service_dies_is_made_again(bus, client, nginx, dest_dir):
+    """The instance of the service that has a call dies before it answers
+    (stopped, then killed): a client starting up, and a look-up of a
+    transfer, ask the next instance (D-Bus activation) and never see the
+    death. The bus's NoReply is first seen to reach the library."""
+    import signal
+    transfer = fetch(client, nginx.url("small.txt"), dest_dir / "later", start=False)
+    monitor = bgtharness.BusMonitor(bus.address)
+    conn = bus.connect()
+    me = conn.get_unique_name()
+    try:
+        for step in ("start", "look-up"):
+            pid = bus.service_pid()
+            os.kill(pid, signal.SIGSTOP)
+            box = []
+            if step == "start":
+                Bgt.Client.new_for_connection_async(conn, "org.example.Tests", None,
+                                                    lambda o, r: box.append(r))
+                monitor.wait_message(sender=me, member="GetTransfers")
+            else:
+                other.get_transfer_async(transfer.get_id(), None, lambda o, r: box.append(r))
+                monitor.wait_message(sender=me, member="GetAll",
+                                     path=transfer.get_object_path())
+            assert not box
+            bus.kill_service()
+            monitor.wait_message(destination=me, error="org.freedesktop.DBus.Error.NoReply")
+            wait_for(lambda: box, 60, f"the {step} to end on the next instance")
+            if step == "start":
+                other = Bgt.Client.new_for_connection_finish(box[0])
+                assert other.get_service_version() == client.get_service_version()
+            else:
+                found = other.get_transfer_finish(box[0])
+                assert found.get_id() == transfer.get_id()
+                assert found.props.status == S.IDLE
+                assert bus.service_pid() != pid
+    finally:
+        monitor.close()
+
 def test_find_transfers_filters(client, nginx, dest_dir, tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"x" * 1000)
