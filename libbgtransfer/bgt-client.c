@@ -26,6 +26,14 @@
  * transfers at once without meeting the limits of the message bus. Use a
  * client from the main context it was created in.
  *
+ * The service may be restarted under a client (after a crash, say): the
+ * client binds its application id on the new instance and its objects
+ * read their state again. A wait (bgt_transfer_wait_async()) starts the
+ * service again itself. Creating a client, and looking a transfer up, ask
+ * the next instance once more when the one that had the call died before
+ * it answered; a call that changes something is never made twice, and
+ * fails with %BGT_ERROR_SERVICE_UNAVAILABLE.
+ *
  * Since: 0.1
  */
 struct _BgtClient
