@@ -516,7 +516,8 @@ class ServiceBus:
             while _alive(pid):
                 if time.monotonic() > deadline:
                     self._close_problems.append(
-                        f"the service (pid {pid}) did not exit within 20 s of SIGTERM")
+                        f"the service (pid {pid}) did not exit within 20 s of SIGTERM"
+                        + _stacks(pid))
                     self.declare_exit(pid, signal.SIGKILL)
                     try:
                         os.kill(pid, signal.SIGKILL)
@@ -527,6 +528,20 @@ class ServiceBus:
             if self.exit_status(pid, timeout=10) is None:
                 self._close_problems.append(f"no exit status recorded for the service (pid {pid})")
 
+
+def _stacks(pid):
+    """Every thread's stack of a hung process (gdb), for the report."""
+    if shutil.which("gdb") is None:
+        return ""
+    try:
+        out = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex",
+                              "thread apply all bt"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, errors="replace",
+                             timeout=120).stdout
+    except subprocess.TimeoutExpired:
+        return "; gdb did not answer within 120 s"
+    threads = out[out.find("\nThread "):] if "\nThread " in out else out[-4000:]
+    return "; its threads:\n" + threads[-12000:]
 
 def describe_exit(code):
     if code is None:
