@@ -211,24 +211,29 @@ def test_damaged_database_is_moved_aside(tmp_path, nginx):
 def test_kill_during_a_store_commit(bus, client, nginx, dest_dir):
     """P2: killed in the middle of committing; the store opens afterwards and
     holds every transfer whose creation was answered."""
+    def create(i):
+        return call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
+                    Gio.File.new_for_path(str(dest_dir / f"c{i}.txt"))).get_id()
+
     pid = bus.service_pid()
-    answered = []
-    # Each creation commits (WAL write, then fsync) before it is answered
+    answered = [create(i) for i in range(3)]
+    store = os.path.join(bus.state_home, "bgtransfer", "state.db")
+    # Each creation commits (WAL write, then its flush) before it is
+    # answered: the store's next flush, in whichever thread, kills it
     with bus.expect_exit(signal.SIGKILL):
-        tracer = bgtharness.Strace(pid, "-e", "trace=fsync,fdatasync",
-                                   "-e", "inject=fsync,fdatasync:signal=KILL:when=4")
+        tracer = bgtharness.Strace(pid, "-y", "-P", store, "-P", store + "-wal",
+                                   "-e", "trace=fsync,fdatasync",
+                                   "-e", "inject=fsync,fdatasync:signal=KILL")
         try:
-            for i in range(10):
+            for i in range(3, 10):
                 try:
-                    t = call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
-                             Gio.File.new_for_path(str(dest_dir / f"c{i}.txt")), )
-                    answered.append(t.get_id())
+                    answered.append(create(i))
                 except GLib.Error:
                     break
-            # The fault landed: strace saw its signal kill the service in
-            # the fourth flush
+            # The fault landed: strace saw its signal kill the service in a
+            # flush of the store
             tracer.wait_line("+++ killed by SIGKILL +++")
-            assert len([l for l in tracer.lines if "sync(" in l]) >= 4, tracer.lines
+            assert any("sync(" in l and "state.db" in l for l in tracer.lines), tracer.lines
         finally:
             tracer.close()
         wait_for(lambda: not bgtharness._alive(pid), 10, "the killed service to go")
