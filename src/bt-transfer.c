@@ -1436,7 +1436,6 @@ typedef struct
   guint64 bytes;
   BtRangeSet *ranges; /* of a segmented download, or NULL */
   guint generation;
-  gboolean flush;
 } SyncData;
 
 static void
@@ -1452,15 +1451,6 @@ sync_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
 {
   SyncData *data = task_data;
 
-  /* Between flushes, start the write-back of what came so far without
-   * waiting for it: the disk works while the network does, and neither a
-   * flush nor the final one before the rename has a backlog to wait for */
-  if (!data->flush)
-    {
-      sync_file_range (data->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
   if (fdatasync (data->fd) < 0)
     {
       int errsv = errno;
@@ -1470,6 +1460,39 @@ sync_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
       return;
     }
   g_task_return_boolean (task, TRUE);
+}
+
+/* Records that the data goes as far as @bytes (@ranges, taken, for a
+ * segmented download), on the disk if @flushed */
+static void
+record_checkpoint (BtTransfer *self, guint64 bytes, BtRangeSet *ranges, gboolean flushed)
+{
+  if (bytes <= self->checkpoint_bytes)
+    {
+      bt_range_set_free (ranges);
+      return;
+    }
+  self->checkpoint_bytes = bytes;
+  if (ranges != NULL && self->checkpoint_ranges != NULL)
+    {
+      bt_range_set_free (self->checkpoint_ranges);
+      self->checkpoint_ranges = bt_range_set_copy (ranges);
+      if (flushed)
+        {
+          bt_range_set_free (self->synced_ranges);
+          self->synced_ranges = g_steal_pointer (&ranges);
+        }
+    }
+  bt_range_set_free (ranges);
+  if (flushed)
+    {
+      self->synced_bytes = self->synced_ranges != NULL && self->checkpoint_ranges != NULL
+                               ? bt_range_set_get_prefix (self->synced_ranges)
+                               : bytes;
+      bt_transfer_save (self);
+    }
+  else
+    save_lazily (self);
 }
 
 static void
@@ -1485,28 +1508,9 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
       g_warning ("Transfer %s: cannot flush the partial file: %s", self->id, error->message);
       return;
     }
-  if (data->generation != self->checkpoint_generation || data->bytes <= self->checkpoint_bytes)
+  if (data->generation != self->checkpoint_generation)
     return;
-  self->checkpoint_bytes = data->bytes;
-  if (data->ranges != NULL && self->checkpoint_ranges != NULL)
-    {
-      bt_range_set_free (self->checkpoint_ranges);
-      self->checkpoint_ranges = bt_range_set_copy (data->ranges);
-      if (data->flush)
-        {
-          bt_range_set_free (self->synced_ranges);
-          self->synced_ranges = g_steal_pointer (&data->ranges);
-        }
-    }
-  if (data->flush)
-    {
-      self->synced_bytes = self->synced_ranges != NULL && self->checkpoint_ranges != NULL
-                               ? bt_range_set_get_prefix (self->synced_ranges)
-                               : data->bytes;
-      bt_transfer_save (self);
-    }
-  else
-    save_lazily (self);
+  record_checkpoint (self, data->bytes, g_steal_pointer (&data->ranges), TRUE);
 }
 
 /* Like bt_transfer_checkpoint(), but the flush runs in a worker thread so
@@ -1516,7 +1520,9 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
  * wrote survives the process, so that is enough to resume after a crash
  * of the service within the same boot; the flushed count is what counts
  * after a crash of the machine (see bt_destination_recover()). Flushing
- * at every checkpoint would make a fast download wait for the disk. */
+ * at every checkpoint would make a fast download wait for the disk; the
+ * data goes to the disk meanwhile all the same (bt-destination.c,
+ * "Write-back"). */
 void
 bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
 {
@@ -1526,6 +1532,13 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
 
   if (self->checkpoint_in_flight || self->bytes_received == self->checkpoint_bytes)
     return;
+  if (!flush)
+    {
+      record_checkpoint (self, self->bytes_received,
+                         self->checkpoint_ranges != NULL ? bt_range_set_copy (self->ranges) : NULL,
+                         FALSE);
+      return;
+    }
   fd = bt_destination_dup_fd (self->destination);
   if (fd < 0)
     return;
@@ -1536,7 +1549,6 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
   if (self->checkpoint_ranges != NULL)
     data->ranges = bt_range_set_copy (self->ranges);
   data->generation = self->checkpoint_generation;
-  data->flush = flush;
   self->checkpoint_in_flight = TRUE;
 
   task = g_task_new (self, NULL, on_synced, NULL);
