@@ -911,9 +911,9 @@ static void
 apply_rate_limits (GSettings *settings)
 {
   bt_rate_limiter_set_rate (bt_rate_limiter_get_global_download (),
-                            g_settings_get_uint64 (settings, "max-download-rate"));
+                            bt_settings_get_uint64 (settings, "max-download-rate"));
   bt_rate_limiter_set_rate (bt_rate_limiter_get_global_upload (),
-                            g_settings_get_uint64 (settings, "max-upload-rate"));
+                            bt_settings_get_uint64 (settings, "max-upload-rate"));
 }
 
 static void
@@ -922,9 +922,9 @@ on_settings_changed (GSettings *settings, const char *key, BtManager *self)
   if (g_str_equal (key, "max-download-rate") || g_str_equal (key, "max-upload-rate"))
     apply_rate_limits (settings);
   if (g_str_equal (key, "max-connections-per-host"))
-    g_object_set (self->session, "max-conns-per-host", g_settings_get_uint (settings, key), NULL);
+    g_object_set (self->session, "max-conns-per-host", bt_settings_get_uint (settings, key), NULL);
   else if (g_str_equal (key, "response-timeout"))
-    g_object_set (self->session, "timeout", g_settings_get_uint (settings, key), NULL);
+    g_object_set (self->session, "timeout", bt_settings_get_uint (settings, key), NULL);
   self->policy_dirty = TRUE;
   schedule (self);
 }

@@ -1380,6 +1380,16 @@ bt_transfer_record_completion (BtTransfer *self)
   bt_transfer_save (self);
 }
 
+static void record_checkpoint (BtTransfer *self, guint64 bytes, BtRangeSet *ranges,
+                               gboolean flushed);
+
+/* The ranges a checkpoint records: a segmented download's, or NULL */
+static BtRangeSet *
+checkpoint_ranges_now (BtTransfer *self)
+{
+  return self->checkpoint_ranges != NULL ? bt_range_set_copy (self->ranges) : NULL;
+}
+
 /* Flushes the partial data, then records how far it goes */
 void
 bt_transfer_checkpoint (BtTransfer *self)
@@ -1393,17 +1403,8 @@ bt_transfer_checkpoint (BtTransfer *self)
       g_warning ("Transfer %s: %s", self->id, error->message);
       return;
     }
-  self->checkpoint_bytes = self->synced_bytes = self->bytes_received;
-  if (self->checkpoint_ranges != NULL)
-    {
-      bt_range_set_free (self->checkpoint_ranges);
-      self->checkpoint_ranges = bt_range_set_copy (self->ranges);
-      bt_range_set_free (self->synced_ranges);
-      self->synced_ranges = bt_range_set_copy (self->ranges);
-      self->synced_bytes = bt_range_set_get_prefix (self->ranges);
-    }
   self->checkpoint_generation++; /* a background flush would only lag */
-  bt_transfer_save (self);
+  record_checkpoint (self, self->bytes_received, checkpoint_ranges_now (self), TRUE);
 }
 
 /* The data starts over (or is gone): the checkpoint follows at once and any
@@ -1534,9 +1535,7 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
     return;
   if (!flush)
     {
-      record_checkpoint (self, self->bytes_received,
-                         self->checkpoint_ranges != NULL ? bt_range_set_copy (self->ranges) : NULL,
-                         FALSE);
+      record_checkpoint (self, self->bytes_received, checkpoint_ranges_now (self), FALSE);
       return;
     }
   fd = bt_destination_dup_fd (self->destination);
@@ -1546,8 +1545,7 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
   data = g_new0 (SyncData, 1);
   data->fd = fd;
   data->bytes = self->bytes_received;
-  if (self->checkpoint_ranges != NULL)
-    data->ranges = bt_range_set_copy (self->ranges);
+  data->ranges = checkpoint_ranges_now (self);
   data->generation = self->checkpoint_generation;
   self->checkpoint_in_flight = TRUE;
 
