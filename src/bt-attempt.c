@@ -305,6 +305,8 @@ end (BtAttempt *self, BtErrorStatus status, const char *message, gboolean transi
 static void
 end_with_local_error (BtAttempt *self, const GError *error)
 {
+  /* What a failed flush lost is fetched again, when the transfer resumes */
+  bt_transfer_rewind_after_failed_flush (self->transfer);
   /* Our side: the disk or the file, never worth a retry */
   end (self,
        g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
@@ -638,7 +640,7 @@ on_throttled (gpointer user_data)
 
 /* Under a rate limit (the transfer's max-rate, the global
  * max-download-rate) the next read waits for the bucket; when the disk
- * lags behind the network, for the disk (bt-destination.c, "Write-back") */
+ * lags behind the network, for the disk (bt-flusher.c, write-back) */
 static void
 throttle_then_read (BtAttempt *self, guint64 bytes)
 {

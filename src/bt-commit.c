@@ -44,7 +44,8 @@ typedef struct
 
 typedef struct
 {
-  int fd; /* a duplicate of the data's */
+  BtFlusher *flusher; /* the data's */
+  int fd;             /* a duplicate of the data's */
   guint64 size;
 } Flush;
 
@@ -71,7 +72,9 @@ entry_free (Entry *entry)
 static void
 flush_free (Flush *flush)
 {
-  close (flush->fd);
+  if (flush->fd >= 0)
+    close (flush->fd);
+  g_clear_pointer (&flush->flusher, bt_flusher_unref);
   g_free (flush);
 }
 
@@ -256,7 +259,7 @@ flush_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   Flush *flush = task_data;
   GError *error = NULL;
 
-  if (!bt_destination_flush_fd (flush->fd, flush->size, &error))
+  if (!bt_destination_flush_fd (flush->flusher, flush->fd, flush->size, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -311,12 +314,13 @@ bt_commit_async (BtTransfer *transfer, GCancellable *cancellable, GAsyncReadyCal
       = bt_destination_open (destination, &error) >= 0 ? bt_destination_dup_fd (destination) : -1;
   if (flush->fd < 0)
     {
-      g_free (flush);
+      flush_free (flush);
       if (error == NULL)
         error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot reach the data");
       g_task_return_error (task, error);
       return;
     }
+  flush->flusher = bt_flusher_ref (bt_destination_get_flusher (destination));
   entry->steps = 1;
   flush_task = g_task_new (NULL, NULL, on_data_flushed, g_object_ref (task));
   g_task_set_source_tag (flush_task, flush_thread);

@@ -25,9 +25,6 @@
 
 #define PART_SUFFIX ".bgtpart"
 
-typedef struct _WriteBack WriteBack;
-static void write_back_orphan (WriteBack *wb);
-
 struct _BtDestination
 {
   char *path;      /* NULL for a caller's fd */
@@ -40,8 +37,8 @@ struct _BtDestination
   /* The partial file as created: renamed into place it is the same file,
    * which tells after a crash that the file at the destination is ours */
   guint64 part_dev, part_ino;
-  gboolean part_known;   /* …and the store knows it (from creation, or read back) */
-  WriteBack *write_back; /* of the open fd, from its first write */
+  gboolean part_known; /* …and the store knows it (from creation, or read back) */
+  BtFlusher *flusher;  /* every flush of the data, from the first */
 };
 
 /* @known: whether the store will know it when the transfer's pending
@@ -448,12 +445,14 @@ bt_destination_sync (BtDestination *self, GError **error)
 {
   gboolean was_open = self->fd >= 0;
   gboolean ok = TRUE;
+  int errsv;
 
   if (bt_destination_open (self, error) < 0)
     return FALSE;
-  if (fdatasync (self->fd) < 0)
+  errsv = bt_flusher_flush (bt_destination_get_flusher (self), self->fd);
+  if (errsv != 0)
     {
-      set_io_error (error, errno, "Cannot flush", self->path ? self->path : "destination fd");
+      set_io_error (error, errsv, "Cannot flush", self->path ? self->path : "destination fd");
       ok = FALSE;
     }
   if (!was_open)
@@ -475,7 +474,7 @@ bt_destination_free (BtDestination *self)
 {
   if (self == NULL)
     return;
-  g_clear_pointer (&self->write_back, write_back_orphan);
+  g_clear_pointer (&self->flusher, bt_flusher_unref);
   if (self->fd >= 0)
     close (self->fd);
   g_free (self->path);
@@ -538,7 +537,8 @@ bt_destination_close (BtDestination *self)
   /* A caller's fd stays open for the transfer's life */
   if (self->path != NULL && self->fd >= 0)
     {
-      g_clear_pointer (&self->write_back, write_back_orphan);
+      if (self->flusher != NULL)
+        bt_flusher_fd_closed (self->flusher);
       close (self->fd);
       self->fd = -1;
     }
@@ -557,120 +557,21 @@ bt_destination_truncate (BtDestination *self, guint64 size, GError **error)
   return TRUE;
 }
 
-/* Write-back
- *
- * The kernel writes a download's data back as it comes, not all at the end,
- * so that the flush before the rename (bt-commit.c) has little left to
- * wait for and the disk works while the network does. Each time another
- * WRITE_BACK_ROUND bytes have been written, a worker thread writes back
- * whatever of the file is dirty and waits for it (sync_file_range(): the
- * data only, the flush stays bt-commit.c's), one round at a time: when the
- * disk is slower, rounds grow rather than multiply. The main loop never
- * waits for the disk; when the data not yet written back exceeds
- * WRITE_BACK_WINDOW, the download reads no more until it is
- * (bt_destination_write_back_lags(), bt-attempt.c), so that a slow disk
- * sets the pace without a large backlog for the end. */
-#define WRITE_BACK_ROUND (32 * 1024 * 1024)
-#define WRITE_BACK_WINDOW (128 * 1024 * 1024)
-
-struct _WriteBack
+/* The flushes of the data, in any thread (bt-flusher.c) */
+BtFlusher *
+bt_destination_get_flusher (BtDestination *self)
 {
-  int fd;            /* a duplicate of the destination's, for the worker */
-  guint64 written;   /* bytes written through the fd, so far */
-  guint64 started;   /* `written` when the round in flight (or the last) began */
-  guint64 settled;   /* `written` when the last finished round began: on disk */
-  gboolean running;  /* a round is in flight */
-  gboolean orphaned; /* the destination closed its fd */
-};
-
-static WriteBack *
-write_back_new (int fd)
-{
-  WriteBack *wb = g_atomic_rc_box_new0 (WriteBack);
-
-  wb->fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  return wb;
+  if (self->flusher == NULL)
+    self->flusher = bt_flusher_new ();
+  return self->flusher;
 }
 
-static void
-write_back_clear (WriteBack *wb)
-{
-  if (wb->fd >= 0)
-    close (wb->fd);
-}
-
-static void
-write_back_unref (WriteBack *wb)
-{
-  g_atomic_rc_box_release_full (wb, (GDestroyNotify) write_back_clear);
-}
-
-/* Its destination is done with it; a round in flight ends on its own */
-static void
-write_back_orphan (WriteBack *wb)
-{
-  wb->orphaned = TRUE;
-  write_back_unref (wb);
-}
-
-static void
-write_back_thread (GTask *task, gpointer source_object, gpointer task_data,
-                   GCancellable *cancellable)
-{
-  WriteBack *wb = task_data;
-
-  /* Only the data: its errors are the final flush's to report */
-  sync_file_range (wb->fd, 0, 0,
-                   SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
-                       | SYNC_FILE_RANGE_WAIT_AFTER);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void write_back_start (WriteBack *wb);
-
-static void
-on_written_back (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  WriteBack *wb = g_task_get_task_data (G_TASK (result));
-
-  wb->running = FALSE;
-  wb->settled = wb->started;
-  if (!wb->orphaned && wb->written - wb->started >= WRITE_BACK_ROUND)
-    write_back_start (wb);
-}
-
-static void
-write_back_start (WriteBack *wb)
-{
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, on_written_back, NULL);
-
-  g_task_set_source_tag (task, write_back_start);
-  g_task_set_task_data (task, g_atomic_rc_box_acquire (wb), (GDestroyNotify) write_back_unref);
-  wb->running = TRUE;
-  wb->started = wb->written;
-  g_task_run_in_thread (task, write_back_thread);
-}
-
-static void
-write_back_note (BtDestination *self, gsize len)
-{
-  WriteBack *wb;
-
-  if (self->write_back == NULL)
-    self->write_back = write_back_new (self->fd);
-  wb = self->write_back;
-  wb->written += len;
-  if (!wb->running && wb->fd >= 0 && wb->written - wb->started >= WRITE_BACK_ROUND)
-    write_back_start (wb);
-}
-
-/* Whether the data not yet written back has grown beyond the window: the
- * download should wait for the disk before it reads more */
+/* Whether the data not yet flushed has grown beyond the write-back
+ * window: the download should wait for the disk before it reads more */
 gboolean
 bt_destination_write_back_lags (BtDestination *self)
 {
-  return self->write_back != NULL && self->write_back->fd >= 0
-         && self->write_back->written - self->write_back->settled > WRITE_BACK_WINDOW;
+  return self->flusher != NULL && bt_flusher_lags (self->flusher);
 }
 
 gboolean
@@ -679,7 +580,15 @@ bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsi
 {
   const char *p = data;
   guint64 start = offset;
+  BtFlusher *flusher = bt_destination_get_flusher (self);
 
+  /* What a failed flush lost would not be written again */
+  if (bt_flusher_get_failure (flusher) != 0)
+    {
+      set_io_error (error, bt_flusher_get_failure (flusher), "Cannot flush",
+                    self->path ? self->path : "destination fd");
+      return FALSE;
+    }
   while (len > 0)
     {
       ssize_t n = pwrite (self->fd, p, len, (off_t) offset);
@@ -696,25 +605,27 @@ bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsi
       len -= (gsize) n;
       offset += (guint64) n;
     }
-  write_back_note (self, (gsize) (offset - start));
+  bt_flusher_note_written (flusher, self->fd, (gsize) (offset - start));
   return TRUE;
 }
 
 /*
  * bt_destination_flush_fd:
+ * @flusher: the destination's (bt_destination_get_flusher())
  * @fd: the destination's data (a duplicate: any thread)
  * @size: its final size
  *
  * Sets the data to @size and flushes it to the disk: the first step of a
- * commit, which bt-commit.c runs in a worker thread for many at once.
+ * commit, which bt-commit.c runs in a worker thread for many at once. It
+ * fails if any flush of the data failed, this one or an earlier one.
  */
 gboolean
-bt_destination_flush_fd (int fd, guint64 size, GError **error)
+bt_destination_flush_fd (BtFlusher *flusher, int fd, guint64 size, GError **error)
 {
-  if (ftruncate (fd, (off_t) size) < 0 || fdatasync (fd) < 0)
-    {
-      int errsv = errno;
+  int errsv = ftruncate (fd, (off_t) size) < 0 ? errno : bt_flusher_flush (flusher, fd);
 
+  if (errsv != 0)
+    {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Cannot flush the data: %s",
                    g_strerror (errsv));
       return FALSE;
@@ -810,7 +721,8 @@ bt_destination_sync_dir (const char *dir, GError **error)
 gboolean
 bt_destination_commit (BtDestination *self, guint64 size, GError **error)
 {
-  if (bt_destination_open (self, error) < 0 || !bt_destination_flush_fd (self->fd, size, error))
+  if (bt_destination_open (self, error) < 0
+      || !bt_destination_flush_fd (bt_destination_get_flusher (self), self->fd, size, error))
     return FALSE;
   if (self->path == NULL)
     return TRUE;

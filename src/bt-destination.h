@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "bt-fd-identity.h"
+#include "bt-flusher.h"
 
 G_BEGIN_DECLS
 
@@ -39,9 +40,10 @@ void bt_destination_close (BtDestination *self);
 gboolean bt_destination_truncate (BtDestination *self, guint64 size, GError **error);
 gboolean bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsize len,
                                GError **error);
+BtFlusher *bt_destination_get_flusher (BtDestination *self);
 gboolean bt_destination_write_back_lags (BtDestination *self);
 gboolean bt_destination_commit (BtDestination *self, guint64 size, GError **error);
-gboolean bt_destination_flush_fd (int fd, guint64 size, GError **error);
+gboolean bt_destination_flush_fd (BtFlusher *flusher, int fd, guint64 size, GError **error);
 gboolean bt_destination_rename (BtDestination *self, GError **error);
 const char *bt_destination_get_dir (BtDestination *self);
 gboolean bt_destination_sync_dir (const char *dir, GError **error);

@@ -1431,8 +1431,34 @@ bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes)
     }
 }
 
+/*
+ * bt_transfer_rewind_after_failed_flush:
+ *
+ * A flush of the data failed: what it should have made durable may be
+ * lost, whatever a later flush says (bt-flusher.c). The transfer goes back
+ * to what the last good flush made durable, so that a resume fetches the
+ * rest again, and the failure no longer stands in its way.
+ *
+ * Returns: whether a flush had failed
+ */
+gboolean
+bt_transfer_rewind_after_failed_flush (BtTransfer *self)
+{
+  BtFlusher *flusher;
+
+  if (self->destination == NULL)
+    return FALSE;
+  flusher = bt_destination_get_flusher (self->destination);
+  if (bt_flusher_get_failure (flusher) == 0)
+    return FALSE;
+  bt_transfer_set_bytes_received (self, MIN (self->synced_bytes, self->bytes_received));
+  bt_flusher_forget_failure (flusher);
+  return TRUE;
+}
+
 typedef struct
 {
+  BtFlusher *flusher;
   int fd;
   guint64 bytes;
   BtRangeSet *ranges; /* of a segmented download, or NULL */
@@ -1442,6 +1468,7 @@ typedef struct
 static void
 sync_data_free (SyncData *data)
 {
+  bt_flusher_unref (data->flusher);
   close (data->fd);
   bt_range_set_free (data->ranges);
   g_free (data);
@@ -1451,11 +1478,10 @@ static void
 sync_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   SyncData *data = task_data;
+  int errsv = bt_flusher_flush (data->flusher, data->fd);
 
-  if (fdatasync (data->fd) < 0)
+  if (errsv != 0)
     {
-      int errsv = errno;
-
       g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errsv), "%s",
                                g_strerror (errsv));
       return;
@@ -1522,8 +1548,8 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
  * of the service within the same boot; the flushed count is what counts
  * after a crash of the machine (see bt_destination_recover()). Flushing
  * at every checkpoint would make a fast download wait for the disk; the
- * data goes to the disk meanwhile all the same (bt-destination.c,
- * "Write-back"). */
+ * data goes to the disk meanwhile all the same (bt-flusher.c,
+ * write-back). */
 void
 bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
 {
@@ -1543,6 +1569,7 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
     return;
 
   data = g_new0 (SyncData, 1);
+  data->flusher = bt_flusher_ref (bt_destination_get_flusher (self->destination));
   data->fd = fd;
   data->bytes = self->bytes_received;
   data->ranges = checkpoint_ranges_now (self);

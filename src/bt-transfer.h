@@ -51,6 +51,7 @@ void bt_transfer_record_completion (BtTransfer *self);
 gboolean bt_transfer_may_reach_local_network (BtTransfer *self);
 void bt_transfer_checkpoint (BtTransfer *self);
 void bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush);
+gboolean bt_transfer_rewind_after_failed_flush (BtTransfer *self);
 void bt_transfer_reset_checkpoint (BtTransfer *self, guint64 bytes);
 gboolean bt_transfer_keeps_service_busy (BtTransfer *self);
 

@@ -612,6 +612,44 @@ class Strace:
         self._reader.join(10)
 
 
+def stored_record(bus, transfer_id):
+    """The transfer's record as the store has it (a{sv}, unpacked)."""
+    import sqlite3
+    db = sqlite3.connect(os.path.join(bus.state_home, "bgtransfer", "state.db"))
+    try:
+        (blob,) = db.execute("SELECT data FROM transfers WHERE id = ?", (transfer_id,)).fetchone()
+    finally:
+        db.close()
+    return GLib.Variant.new_from_bytes(GLib.VariantType("a{sv}"), GLib.Bytes(blob), False).unpack()
+
+
+def fail_a_flush(bus, t, data_path, err):
+    """The service's next flushes of the data at data_path fail with err
+    (strace injects it), until one did; a later flush will succeed, as it
+    does on Linux once a failed write-back was reported. Returns the most
+    bytes the transfer had when the failure was reported."""
+    most = [t.props.bytes_received]
+    handler = t.connect("notify::bytes-received",
+                        lambda o, p: most.append(o.props.bytes_received))
+    tracer = Strace(bus.service_pid(), "-y", "-P", data_path, "-e", "trace=fdatasync,fsync",
+                    "-e", f"inject=fdatasync,fsync:error={err}")
+    try:
+        line = tracer.wait_line("(INJECTED)")
+    finally:
+        tracer.close()
+    assert os.path.basename(data_path) in line, line
+    box = []
+    t.wait_async(None, lambda o, r: box.append(r))
+    wait_for(lambda: box, 60, "the end")
+    t.disconnect(handler)
+    try:
+        t.wait_finish(box[0])
+    except GLib.Error:
+        pass
+    else:
+        raise AssertionError("completed over the data a flush failed to keep")
+    return max(most)
+
 
 class BusMonitor:
     """Sees every message on a bus (org.freedesktop.DBus.Monitoring), so

@@ -125,25 +125,32 @@ def test_partial_is_written_beside_destination(nginx, download, dest_dir):
     call(t, "cancel")
 
 
+@pytest.mark.parametrize("service_settings", [{"checkpoint-interval-ms": "600000"}],
+                         indirect=True)
 def test_write_back_runs_beside_the_download_not_in_the_main_loop(bus, nginx, download,
                                                                   dest_dir):
-    """The data is written back while it comes (so the flush before the
-    rename has little left), by a worker thread: the main loop, which
-    serves every transfer and the bus, never waits for the disk."""
+    """The data is flushed while it comes (so the flush before the rename has
+    little left), by a worker thread: the main loop, which serves every
+    transfer and the bus, never waits for the disk. (No checkpoint flushes
+    here: every flush before the commit's is write-back.)"""
     t = download(nginx.url("big.bin"), dest_dir / "big.bin", start=False)
     pid = bus.service_pid()
-    tracer = bgtharness.Strace(pid, "-e", "trace=sync_file_range")
+    part = str(dest_dir / "big.bin.bgtpart")
+    tracer = bgtharness.Strace(pid, "-y", "-P", part, "-e", "trace=fdatasync,ftruncate")
     try:
         call(t, "start")
         wait_status(t, S.COMPLETED, timeout=120)
     finally:
         tracer.close()
     assert sha256_file(dest_dir / "big.bin") == nginx.files["big.bin"]
-    rounds = [l for l in tracer.lines if "sync_file_range(" in l
-              and "SYNC_FILE_RANGE_WAIT_BEFORE|SYNC_FILE_RANGE_WRITE|SYNC_FILE_RANGE_WAIT_AFTER" in l]
-    assert rounds, "no write-back during the download:\n" + "\n".join(tracer.lines[-20:])
-    assert not [l for l in tracer.lines if l.startswith(f"[pid {pid}] sync_file_range(")
-                or l.startswith("sync_file_range(")], tracer.lines
+    size = os.path.getsize(dest_dir / "big.bin")
+    calls = [l for l in tracer.lines if "fdatasync(" in l or "ftruncate(" in l]
+    commit = [i for i, l in enumerate(calls) if f", {size})" in l and "ftruncate(" in l]
+    assert commit, "the commit's flush was not seen:\n" + "\n".join(tracer.lines[-20:])
+    rounds = [l for l in calls[:commit[0]] if "fdatasync(" in l]
+    assert rounds, "no write-back during the download:\n" + "\n".join(calls)
+    assert not [l for l in rounds if not l.startswith("[pid ") or l.startswith(f"[pid {pid}]")], \
+        rounds
 
 
 def test_pause_then_resume_asks_for_a_range(nginx, download, dest_dir):

@@ -292,6 +292,27 @@ def test_kill9_resumes_with_rest(slow_server, ftp_root, bus, client, dest_dir):
     assert_resumed_with_rest(slow_server, name, size)
 
 
+def test_a_failed_flush_rewinds_to_the_last_good_one(slow_server, ftp_root, bus, client,
+                                                     dest_dir):
+    """P5 over FTP, the same core as HTTP's: a flush of the partial data fails
+    (ENOSPC, strace) after a good one, while the next flush would succeed.
+    The download stops in disk-full instead of completing over lost data;
+    Resume sends REST to what the good flush kept, and the file is
+    byte-identical."""
+    name = ftp_root.link("medium.bin", f"nospace-{type(slow_server).__name__}.bin")
+    dest = dest_dir / name
+    t = create(client, slow_server.url(name), dest)
+    wait_for(lambda: bgtharness.stored_record(bus, t.get_id()).get("synced-bytes", 0) > 0,
+             20, "a good flush")
+    most = bgtharness.fail_a_flush(bus, t, str(dest) + ".bgtpart", "ENOSPC")
+    assert t.props.error_status == Bgt.ErrorStatus.DISK_FULL, t.props.error_message
+    kept = t.props.bytes_received
+    assert 0 < kept < most, f"{kept} bytes kept, {most} written"
+    call(t, "resume")
+    assert_completed(t, dest, ftp_root.sha[name], SIZES["medium.bin"])
+    assert slow_server.rest_before_retr(name)[-1] == kept
+
+
 # ---- 4. Rate limits ----------------------------------------------------------------------
 
 RATE = 256 * KIB

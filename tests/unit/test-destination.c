@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,50 @@ test_write_commit (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
   contents = read_file (path);
   g_assert_cmpstr (contents, ==, "hello there");
+}
+
+/* A flush that failed (here: of a pipe, EINVAL, as a write-back round in
+ * another thread could fail with EIO) is not undone by a later flush that
+ * succeeds: Linux tells only the first flush of an fd's description */
+static void
+test_failed_flush_stands (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "lost", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) dest = bt_destination_new_for_path (path, FALSE, &error);
+  BtFlusher *flusher = bt_destination_get_flusher (dest);
+  int pipe_fds[2];
+
+  g_assert_no_error (error);
+  g_assert_cmpint (bt_destination_open (dest, &error), >=, 0);
+  g_assert_true (bt_destination_write (dest, 0, "data", 4, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bt_flusher_flush (flusher, bt_destination_open (dest, NULL)), ==, 0);
+
+  g_assert_no_errno (pipe (pipe_fds));
+  g_assert_cmpint (bt_flusher_flush (flusher, pipe_fds[0]), ==, EINVAL);
+  close (pipe_fds[0]);
+  close (pipe_fds[1]);
+
+  /* The data's own fd flushes fine now: the failure stands all the same */
+  g_assert_cmpint (bt_flusher_flush (flusher, bt_destination_open (dest, NULL)), ==, EINVAL);
+  g_assert_false (bt_destination_write (dest, 4, "more", 4, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "Cannot flush"));
+  g_clear_error (&error);
+  g_assert_false (bt_destination_commit (dest, 4, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  /* Once the transfer went back to its last good flush */
+  bt_flusher_forget_failure (flusher);
+  g_assert_true (bt_destination_write (dest, 0, "good", 4, &error));
+  g_assert_true (bt_destination_commit (dest, 4, &error));
+  g_assert_no_error (error);
+  contents = read_file (path);
+  g_assert_cmpstr (contents, ==, "good");
 }
 
 static void
@@ -291,7 +336,8 @@ test_was_committed (Fixture *f, gconstpointer data)
   g_assert_true (bt_destination_part_identity_recorded (created));
   g_assert_true (bt_destination_open (created, &error) >= 0);
   g_assert_true (bt_destination_write (created, 0, "abc", 3, &error));
-  g_assert_true (bt_destination_flush_fd (bt_destination_open (created, NULL), 3, &error));
+  g_assert_true (bt_destination_flush_fd (bt_destination_get_flusher (created),
+                                          bt_destination_open (created, NULL), 3, &error));
   bt_destination_close (created);
 
   /* Not renamed yet: nothing is in place */
@@ -321,6 +367,7 @@ main (int argc, char **argv)
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, setup, func, teardown)
   ADD ("/destination/write-commit", test_write_commit);
+  ADD ("/destination/failed-flush-stands", test_failed_flush_stands);
   ADD ("/destination/existing-refused", test_existing_refused);
   ADD ("/destination/no-replace-race", test_no_replace_race);
   ADD ("/destination/part-in-use", test_part_in_use);
