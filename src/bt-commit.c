@@ -44,13 +44,6 @@ typedef struct
 
 typedef struct
 {
-  BtFlusher *flusher; /* the data's */
-  int fd;             /* a duplicate of the data's */
-  guint64 size;
-} Flush;
-
-typedef struct
-{
   GPtrArray *dirs;  /* each directory once */
   GPtrArray *tasks; /* their renamed files' commits */
 } DirSync;
@@ -67,15 +60,6 @@ entry_free (Entry *entry)
   g_clear_object (&entry->transfer);
   g_clear_error (&entry->error);
   g_free (entry);
-}
-
-static void
-flush_free (Flush *flush)
-{
-  if (flush->fd >= 0)
-    close (flush->fd);
-  g_clear_pointer (&flush->flusher, bt_flusher_unref);
-  g_free (flush);
 }
 
 static void
@@ -254,24 +238,12 @@ step_done (GTask *task, GError *error)
 }
 
 static void
-flush_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
-{
-  Flush *flush = task_data;
-  GError *error = NULL;
-
-  if (!bt_destination_flush_fd (flush->flusher, flush->fd, flush->size, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
 on_data_flushed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   GError *error = NULL;
 
-  g_task_propagate_boolean (G_TASK (result), &error);
+  bt_flusher_flush_finish (result, &error);
   step_done (task, error);
 }
 
@@ -298,34 +270,28 @@ bt_commit_async (BtTransfer *transfer, GCancellable *cancellable, GAsyncReadyCal
                  gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (transfer, cancellable, callback, user_data);
-  g_autoptr (GTask) flush_task = NULL;
   BtDestination *destination = bt_transfer_get_destination (transfer);
   BtStore *store = bt_transfer_get_store (transfer);
   Entry *entry = g_new0 (Entry, 1);
-  Flush *flush = g_new0 (Flush, 1);
   GError *error = NULL;
+  int fd;
 
   g_task_set_source_tag (task, bt_commit_async);
   g_task_set_task_data (task, entry, (GDestroyNotify) entry_free);
   entry->transfer = g_object_ref (transfer);
 
-  flush->size = bt_transfer_get_bytes_received (transfer);
-  flush->fd
-      = bt_destination_open (destination, &error) >= 0 ? bt_destination_dup_fd (destination) : -1;
-  if (flush->fd < 0)
+  fd = bt_destination_open (destination, &error) >= 0 ? bt_destination_dup_fd (destination) : -1;
+  if (fd < 0)
     {
-      flush_free (flush);
       if (error == NULL)
         error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot reach the data");
       g_task_return_error (task, error);
       return;
     }
-  flush->flusher = bt_flusher_ref (bt_destination_get_flusher (destination));
   entry->steps = 1;
-  flush_task = g_task_new (NULL, NULL, on_data_flushed, g_object_ref (task));
-  g_task_set_source_tag (flush_task, flush_thread);
-  g_task_set_task_data (flush_task, flush, (GDestroyNotify) flush_free);
-  g_task_run_in_thread (flush_task, flush_thread);
+  bt_flusher_flush_async (bt_destination_get_flusher (destination), fd,
+                          bt_transfer_get_bytes_received (transfer), on_data_flushed,
+                          g_object_ref (task));
 
   /* The record (with the partial file's identity) must be on disk before
    * the rename; it is, unless the transfer is a moment old */

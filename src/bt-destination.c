@@ -449,7 +449,7 @@ bt_destination_sync (BtDestination *self, GError **error)
 
   if (bt_destination_open (self, error) < 0)
     return FALSE;
-  errsv = bt_flusher_flush (bt_destination_get_flusher (self), self->fd);
+  errsv = bt_flusher_flush (bt_destination_get_flusher (self), self->fd, BT_FLUSHER_ANY_SIZE);
   if (errsv != 0)
     {
       set_io_error (error, errsv, "Cannot flush", self->path ? self->path : "destination fd");
@@ -610,30 +610,6 @@ bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsi
 }
 
 /*
- * bt_destination_flush_fd:
- * @flusher: the destination's (bt_destination_get_flusher())
- * @fd: the destination's data (a duplicate: any thread)
- * @size: its final size
- *
- * Sets the data to @size and flushes it to the disk: the first step of a
- * commit, which bt-commit.c runs in a worker thread for many at once. It
- * fails if any flush of the data failed, this one or an earlier one.
- */
-gboolean
-bt_destination_flush_fd (BtFlusher *flusher, int fd, guint64 size, GError **error)
-{
-  int errsv = ftruncate (fd, (off_t) size) < 0 ? errno : bt_flusher_flush (flusher, fd);
-
-  if (errsv != 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "Cannot flush the data: %s",
-                   g_strerror (errsv));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/*
  * bt_destination_rename:
  *
  * Moves the flushed partial file into place, without replacing anything
@@ -721,9 +697,16 @@ bt_destination_sync_dir (const char *dir, GError **error)
 gboolean
 bt_destination_commit (BtDestination *self, guint64 size, GError **error)
 {
-  if (bt_destination_open (self, error) < 0
-      || !bt_destination_flush_fd (bt_destination_get_flusher (self), self->fd, size, error))
+  int errsv;
+
+  if (bt_destination_open (self, error) < 0)
     return FALSE;
+  errsv = bt_flusher_flush (bt_destination_get_flusher (self), self->fd, size);
+  if (errsv != 0)
+    {
+      set_io_error (error, errsv, "Cannot flush", self->path ? self->path : "destination fd");
+      return FALSE;
+    }
   if (self->path == NULL)
     return TRUE;
   bt_destination_close (self);

@@ -43,7 +43,6 @@ gboolean bt_destination_write (BtDestination *self, guint64 offset, const void *
 BtFlusher *bt_destination_get_flusher (BtDestination *self);
 gboolean bt_destination_write_back_lags (BtDestination *self);
 gboolean bt_destination_commit (BtDestination *self, guint64 size, GError **error);
-gboolean bt_destination_flush_fd (BtFlusher *flusher, int fd, guint64 size, GError **error);
 gboolean bt_destination_rename (BtDestination *self, GError **error);
 const char *bt_destination_get_dir (BtDestination *self);
 gboolean bt_destination_sync_dir (const char *dir, GError **error);

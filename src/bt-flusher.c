@@ -58,9 +58,9 @@ struct _BtFlusher
 typedef struct
 {
   BtFlusher *flusher;
-  int fd; /* its own duplicate: the destination may close its fd meanwhile */
-  guint generation;
-} Round;
+  int fd; /* its own: the destination may close its fd meanwhile */
+  guint64 size;
+} Job;
 
 BtFlusher *
 bt_flusher_new (void)
@@ -95,6 +95,7 @@ bt_flusher_unref (BtFlusher *self)
 /*
  * bt_flusher_flush:
  * @fd: the data (any of its fds)
+ * @size: the data's final size, to set first, or %BT_FLUSHER_ANY_SIZE
  *
  * Flushes the data to the disk; any thread.
  *
@@ -102,16 +103,72 @@ bt_flusher_unref (BtFlusher *self)
  *   (this one or an earlier one)
  */
 int
-bt_flusher_flush (BtFlusher *self, int fd)
+bt_flusher_flush (BtFlusher *self, int fd, guint64 size)
 {
   int failure;
 
   g_mutex_lock (&self->lock);
-  if (fdatasync (fd) < 0)
-    g_atomic_int_compare_and_exchange (&self->failure, 0, errno);
-  failure = g_atomic_int_get (&self->failure);
+  if (size != BT_FLUSHER_ANY_SIZE && ftruncate (fd, (off_t) size) < 0)
+    failure = errno; /* nothing was flushed: nothing was lost */
+  else
+    {
+      if (fdatasync (fd) < 0)
+        g_atomic_int_compare_and_exchange (&self->failure, 0, errno);
+      failure = g_atomic_int_get (&self->failure);
+    }
   g_mutex_unlock (&self->lock);
   return failure;
+}
+
+static void
+job_free (Job *job)
+{
+  close (job->fd);
+  bt_flusher_unref (job->flusher);
+  g_free (job);
+}
+
+static void
+flush_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  Job *job = task_data;
+  int errsv = bt_flusher_flush (job->flusher, job->fd, job->size);
+
+  if (errsv != 0)
+    g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errsv),
+                             "Cannot flush the data: %s", g_strerror (errsv));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/*
+ * bt_flusher_flush_async:
+ * @fd: (transfer full): an fd of the data of its own, closed once flushed
+ * @size: the data's final size, to set first, or %BT_FLUSHER_ANY_SIZE
+ *
+ * bt_flusher_flush() in a worker thread.
+ */
+void
+bt_flusher_flush_async (BtFlusher *self, int fd, guint64 size, GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, user_data);
+  Job *job = g_new0 (Job, 1);
+
+  job->flusher = bt_flusher_ref (self);
+  job->fd = fd;
+  job->size = size;
+  g_task_set_source_tag (task, bt_flusher_flush_async);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_run_in_thread (task, flush_thread);
+}
+
+gboolean
+bt_flusher_flush_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, bt_flusher_flush_async), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Returns: the errno of the first flush of this data that failed, or 0 */
@@ -131,44 +188,36 @@ bt_flusher_forget_failure (BtFlusher *self)
 
 /* ---- Write-back --------------------------------------------------------- */
 
-static void
-round_free (Round *round)
+static void round_start (BtFlusher *self);
+
+typedef struct
 {
-  close (round->fd);
+  BtFlusher *flusher;
+  guint generation; /* of the fd it flushes */
+} Round;
+
+static void
+on_round_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Round *round = user_data;
+  BtFlusher *self = round->flusher;
+
+  /* A failure is kept for the next write and the commit to report */
+  bt_flusher_flush_finish (result, NULL);
+  if (round->generation == self->generation) /* not of an fd since closed */
+    {
+      self->running = FALSE;
+      self->settled = self->started;
+      if (self->fd >= 0 && self->written - self->started >= WRITE_BACK_ROUND)
+        round_start (self);
+    }
   bt_flusher_unref (round->flusher);
   g_free (round);
 }
 
 static void
-round_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
-{
-  Round *round = task_data;
-
-  /* A failure is kept for the next write and the commit to report */
-  bt_flusher_flush (round->flusher, round->fd);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void round_start (BtFlusher *self);
-
-static void
-on_round_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Round *round = g_task_get_task_data (G_TASK (result));
-  BtFlusher *self = round->flusher;
-
-  if (round->generation != self->generation)
-    return; /* of an fd since closed */
-  self->running = FALSE;
-  self->settled = self->started;
-  if (self->fd >= 0 && self->written - self->started >= WRITE_BACK_ROUND)
-    round_start (self);
-}
-
-static void
 round_start (BtFlusher *self)
 {
-  g_autoptr (GTask) task = NULL;
   Round *round;
   int fd = fcntl (self->fd, F_DUPFD_CLOEXEC, 3);
 
@@ -176,14 +225,10 @@ round_start (BtFlusher *self)
     return; /* the final flush does it all */
   round = g_new0 (Round, 1);
   round->flusher = bt_flusher_ref (self);
-  round->fd = fd;
   round->generation = self->generation;
-  task = g_task_new (NULL, NULL, on_round_done, NULL);
-  g_task_set_source_tag (task, round_start);
-  g_task_set_task_data (task, round, (GDestroyNotify) round_free);
   self->running = TRUE;
   self->started = self->written;
-  g_task_run_in_thread (task, round_thread);
+  bt_flusher_flush_async (self, fd, BT_FLUSHER_ANY_SIZE, on_round_done, round);
 }
 
 /* @len bytes were written through @fd */

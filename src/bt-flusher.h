@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -14,9 +14,17 @@ BtFlusher *bt_flusher_new (void);
 BtFlusher *bt_flusher_ref (BtFlusher *self);
 void bt_flusher_unref (BtFlusher *self);
 
+/* The size to leave as it is */
+#define BT_FLUSHER_ANY_SIZE G_MAXUINT64
+
 /* Any thread */
-int bt_flusher_flush (BtFlusher *self, int fd);
+int bt_flusher_flush (BtFlusher *self, int fd, guint64 size);
 int bt_flusher_get_failure (BtFlusher *self);
+
+/* The main loop: the flush in a worker thread */
+void bt_flusher_flush_async (BtFlusher *self, int fd, guint64 size, GAsyncReadyCallback callback,
+                             gpointer user_data);
+gboolean bt_flusher_flush_finish (GAsyncResult *result, GError **error);
 
 /* The main loop */
 void bt_flusher_forget_failure (BtFlusher *self);

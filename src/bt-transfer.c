@@ -1458,8 +1458,7 @@ bt_transfer_rewind_after_failed_flush (BtTransfer *self)
 
 typedef struct
 {
-  BtFlusher *flusher;
-  int fd;
+  BtTransfer *transfer;
   guint64 bytes;
   BtRangeSet *ranges; /* of a segmented download, or NULL */
   guint generation;
@@ -1468,25 +1467,9 @@ typedef struct
 static void
 sync_data_free (SyncData *data)
 {
-  bt_flusher_unref (data->flusher);
-  close (data->fd);
+  g_object_unref (data->transfer);
   bt_range_set_free (data->ranges);
   g_free (data);
-}
-
-static void
-sync_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
-{
-  SyncData *data = task_data;
-  int errsv = bt_flusher_flush (data->flusher, data->fd);
-
-  if (errsv != 0)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errsv), "%s",
-                               g_strerror (errsv));
-      return;
-    }
-  g_task_return_boolean (task, TRUE);
 }
 
 /* Records that the data goes as far as @bytes (@ranges, taken, for a
@@ -1525,19 +1508,16 @@ record_checkpoint (BtTransfer *self, guint64 bytes, BtRangeSet *ranges, gboolean
 static void
 on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  BtTransfer *self = BT_TRANSFER (source);
-  SyncData *data = g_task_get_task_data (G_TASK (result));
+  SyncData *data = user_data;
+  BtTransfer *self = data->transfer;
   g_autoptr (GError) error = NULL;
 
   self->checkpoint_in_flight = FALSE;
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_warning ("Transfer %s: cannot flush the partial file: %s", self->id, error->message);
-      return;
-    }
-  if (data->generation != self->checkpoint_generation)
-    return;
-  record_checkpoint (self, data->bytes, g_steal_pointer (&data->ranges), TRUE);
+  if (!bt_flusher_flush_finish (result, &error))
+    g_warning ("Transfer %s: cannot flush the partial file: %s", self->id, error->message);
+  else if (data->generation == self->checkpoint_generation)
+    record_checkpoint (self, data->bytes, g_steal_pointer (&data->ranges), TRUE);
+  sync_data_free (data);
 }
 
 /* Like bt_transfer_checkpoint(), but the flush runs in a worker thread so
@@ -1553,7 +1533,6 @@ on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
 {
-  g_autoptr (GTask) task = NULL;
   SyncData *data;
   int fd;
 
@@ -1569,17 +1548,13 @@ bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush)
     return;
 
   data = g_new0 (SyncData, 1);
-  data->flusher = bt_flusher_ref (bt_destination_get_flusher (self->destination));
-  data->fd = fd;
+  data->transfer = g_object_ref (self);
   data->bytes = self->bytes_received;
   data->ranges = checkpoint_ranges_now (self);
   data->generation = self->checkpoint_generation;
   self->checkpoint_in_flight = TRUE;
-
-  task = g_task_new (self, NULL, on_synced, NULL);
-  g_task_set_source_tag (task, bt_transfer_checkpoint_in_background);
-  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
-  g_task_run_in_thread (task, sync_thread);
+  bt_flusher_flush_async (bt_destination_get_flusher (self->destination), fd, BT_FLUSHER_ANY_SIZE,
+                          on_synced, data);
 }
 
 /* Whether the service must stay up for this transfer */

@@ -93,15 +93,18 @@ test_failed_flush_stands (Fixture *f, gconstpointer data)
   g_assert_cmpint (bt_destination_open (dest, &error), >=, 0);
   g_assert_true (bt_destination_write (dest, 0, "data", 4, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (bt_flusher_flush (flusher, bt_destination_open (dest, NULL)), ==, 0);
+  g_assert_cmpint (
+      bt_flusher_flush (flusher, bt_destination_open (dest, NULL), BT_FLUSHER_ANY_SIZE), ==, 0);
 
   g_assert_no_errno (pipe (pipe_fds));
-  g_assert_cmpint (bt_flusher_flush (flusher, pipe_fds[0]), ==, EINVAL);
+  g_assert_cmpint (bt_flusher_flush (flusher, pipe_fds[0], BT_FLUSHER_ANY_SIZE), ==, EINVAL);
   close (pipe_fds[0]);
   close (pipe_fds[1]);
 
   /* The data's own fd flushes fine now: the failure stands all the same */
-  g_assert_cmpint (bt_flusher_flush (flusher, bt_destination_open (dest, NULL)), ==, EINVAL);
+  g_assert_cmpint (
+      bt_flusher_flush (flusher, bt_destination_open (dest, NULL), BT_FLUSHER_ANY_SIZE), ==,
+      EINVAL);
   g_assert_false (bt_destination_write (dest, 4, "more", 4, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "Cannot flush"));
@@ -336,8 +339,9 @@ test_was_committed (Fixture *f, gconstpointer data)
   g_assert_true (bt_destination_part_identity_recorded (created));
   g_assert_true (bt_destination_open (created, &error) >= 0);
   g_assert_true (bt_destination_write (created, 0, "abc", 3, &error));
-  g_assert_true (bt_destination_flush_fd (bt_destination_get_flusher (created),
-                                          bt_destination_open (created, NULL), 3, &error));
+  g_assert_cmpint (bt_flusher_flush (bt_destination_get_flusher (created),
+                                     bt_destination_open (created, NULL), 3),
+                   ==, 0);
   bt_destination_close (created);
 
   /* Not renamed yet: nothing is in place */
