@@ -439,22 +439,44 @@ bt_boot_id (void)
   return (const char *) boot_id;
 }
 
+/* Returns: whether @errsv, a flush's result, is success; else sets @error */
+static gboolean
+check_flush (BtDestination *self, int errsv, GError **error)
+{
+  if (errsv == 0)
+    return TRUE;
+  set_io_error (error, errsv, "Cannot flush", self->path ? self->path : "destination fd");
+  return FALSE;
+}
+
+/* Flushes the open fd's data, setting it to @size first unless it is
+ * %BT_FLUSHER_ANY_SIZE */
+static gboolean
+flush_open (BtDestination *self, guint64 size, GError **error)
+{
+  return check_flush (self, bt_flusher_flush (bt_destination_get_flusher (self), self->fd, size),
+                      error);
+}
+
+/* The flushes of the data, in any thread (bt-flusher.c) */
+BtFlusher *
+bt_destination_get_flusher (BtDestination *self)
+{
+  if (self->flusher == NULL)
+    self->flusher = bt_flusher_new ();
+  return self->flusher;
+}
+
 /* Flushes the data written so far to the disk */
 gboolean
 bt_destination_sync (BtDestination *self, GError **error)
 {
   gboolean was_open = self->fd >= 0;
-  gboolean ok = TRUE;
-  int errsv;
+  gboolean ok;
 
   if (bt_destination_open (self, error) < 0)
     return FALSE;
-  errsv = bt_flusher_flush (bt_destination_get_flusher (self), self->fd, BT_FLUSHER_ANY_SIZE);
-  if (errsv != 0)
-    {
-      set_io_error (error, errsv, "Cannot flush", self->path ? self->path : "destination fd");
-      ok = FALSE;
-    }
+  ok = flush_open (self, BT_FLUSHER_ANY_SIZE, error);
   if (!was_open)
     bt_destination_close (self);
   return ok;
@@ -557,15 +579,6 @@ bt_destination_truncate (BtDestination *self, guint64 size, GError **error)
   return TRUE;
 }
 
-/* The flushes of the data, in any thread (bt-flusher.c) */
-BtFlusher *
-bt_destination_get_flusher (BtDestination *self)
-{
-  if (self->flusher == NULL)
-    self->flusher = bt_flusher_new ();
-  return self->flusher;
-}
-
 /* Whether the data not yet flushed has grown beyond the write-back
  * window: the download should wait for the disk before it reads more */
 gboolean
@@ -583,12 +596,8 @@ bt_destination_write (BtDestination *self, guint64 offset, const void *data, gsi
   BtFlusher *flusher = bt_destination_get_flusher (self);
 
   /* What a failed flush lost would not be written again */
-  if (bt_flusher_get_failure (flusher) != 0)
-    {
-      set_io_error (error, bt_flusher_get_failure (flusher), "Cannot flush",
-                    self->path ? self->path : "destination fd");
-      return FALSE;
-    }
+  if (!check_flush (self, bt_flusher_get_failure (flusher), error))
+    return FALSE;
   while (len > 0)
     {
       ssize_t n = pwrite (self->fd, p, len, (off_t) offset);
@@ -697,16 +706,8 @@ bt_destination_sync_dir (const char *dir, GError **error)
 gboolean
 bt_destination_commit (BtDestination *self, guint64 size, GError **error)
 {
-  int errsv;
-
-  if (bt_destination_open (self, error) < 0)
+  if (bt_destination_open (self, error) < 0 || !flush_open (self, size, error))
     return FALSE;
-  errsv = bt_flusher_flush (bt_destination_get_flusher (self), self->fd, size);
-  if (errsv != 0)
-    {
-      set_io_error (error, errsv, "Cannot flush", self->path ? self->path : "destination fd");
-      return FALSE;
-    }
   if (self->path == NULL)
     return TRUE;
   bt_destination_close (self);

@@ -47,7 +47,6 @@ struct _BtFlusher
   int failure; /* errno of the first flush that failed, or 0 (atomic) */
 
   /* Write-back, the main loop's */
-  int fd;           /* a duplicate of the open fd, or -1 */
   guint generation; /* of the open fd: a round of an earlier one ends unseen */
   guint64 written;  /* bytes written through the fd, so far */
   guint64 started;  /* `written` when the round in flight (or the last) began */
@@ -68,7 +67,6 @@ bt_flusher_new (void)
   BtFlusher *self = g_atomic_rc_box_new0 (BtFlusher);
 
   g_mutex_init (&self->lock);
-  self->fd = -1;
   return self;
 }
 
@@ -81,8 +79,6 @@ bt_flusher_ref (BtFlusher *self)
 static void
 bt_flusher_clear (BtFlusher *self)
 {
-  if (self->fd >= 0)
-    close (self->fd);
   g_mutex_clear (&self->lock);
 }
 
@@ -188,8 +184,6 @@ bt_flusher_forget_failure (BtFlusher *self)
 
 /* ---- Write-back --------------------------------------------------------- */
 
-static void round_start (BtFlusher *self);
-
 typedef struct
 {
   BtFlusher *flusher;
@@ -208,18 +202,17 @@ on_round_done (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       self->running = FALSE;
       self->settled = self->started;
-      if (self->fd >= 0 && self->written - self->started >= WRITE_BACK_ROUND)
-        round_start (self);
     }
   bt_flusher_unref (round->flusher);
   g_free (round);
 }
 
+/* The next round starts with the next write that finds it due */
 static void
-round_start (BtFlusher *self)
+round_start (BtFlusher *self, int data_fd)
 {
   Round *round;
-  int fd = fcntl (self->fd, F_DUPFD_CLOEXEC, 3);
+  int fd = fcntl (data_fd, F_DUPFD_CLOEXEC, 3);
 
   if (fd < 0)
     return; /* the final flush does it all */
@@ -235,15 +228,9 @@ round_start (BtFlusher *self)
 void
 bt_flusher_note_written (BtFlusher *self, int fd, gsize len)
 {
-  if (self->fd < 0)
-    {
-      self->fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-      if (self->fd < 0)
-        return;
-    }
   self->written += len;
   if (!self->running && self->written - self->started >= WRITE_BACK_ROUND)
-    round_start (self);
+    round_start (self, fd);
 }
 
 /* Whether the data not yet flushed has grown beyond the window: the
@@ -251,7 +238,7 @@ bt_flusher_note_written (BtFlusher *self, int fd, gsize len)
 gboolean
 bt_flusher_lags (BtFlusher *self)
 {
-  return self->fd >= 0 && self->written - self->settled > WRITE_BACK_WINDOW;
+  return self->written - self->settled > WRITE_BACK_WINDOW;
 }
 
 /* The destination closed its fd: write-back starts afresh with the next
@@ -259,9 +246,6 @@ bt_flusher_lags (BtFlusher *self)
 void
 bt_flusher_fd_closed (BtFlusher *self)
 {
-  if (self->fd >= 0)
-    close (self->fd);
-  self->fd = -1;
   self->generation++;
   self->written = self->started = self->settled = 0;
   self->running = FALSE;
