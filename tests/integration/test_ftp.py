@@ -292,16 +292,19 @@ def test_kill9_resumes_with_rest(slow_server, ftp_root, bus, client, dest_dir):
     assert_resumed_with_rest(slow_server, name, size)
 
 
-def test_a_failed_flush_rewinds_to_the_last_good_one(slow_server, ftp_root, bus, client,
+@pytest.mark.parametrize("which", ["pyftpd_slow", "vsftpd_slow", "vsftpds_slow"])
+def test_a_failed_flush_rewinds_to_the_last_good_one(which, request, ftp_root, bus, client,
                                                      dest_dir):
-    """P5 over FTP, the same core as HTTP's: a flush of the partial data fails
-    (ENOSPC, strace) after a good one, while the next flush would succeed.
-    The download stops in disk-full instead of completing over lost data;
-    Resume sends REST to what the good flush kept, and the file is
+    """P5 over FTP and FTPS, the same core as HTTP's: a flush of the partial
+    data fails (ENOSPC, strace) after a good one, while the next flush would
+    succeed. The download stops in disk-full instead of completing over lost
+    data; Resume sends REST to what the good flush kept, and the file is
     byte-identical."""
-    name = ftp_root.link("medium.bin", f"nospace-{type(slow_server).__name__}.bin")
+    server = request.getfixturevalue(which)
+    name = ftp_root.link("medium.bin", f"nospace-{which}.bin")
     dest = dest_dir / name
-    t = create(client, slow_server.url(name), dest)
+    uri = server.url(name, scheme="ftps") if which == "vsftpds_slow" else server.url(name)
+    t = create(client, uri, dest)
     wait_for(lambda: bgtharness.stored_record(bus, t.get_id()).get("synced-bytes", 0) > 0,
              20, "a good flush")
     most = bgtharness.fail_a_flush(bus, t, str(dest) + ".bgtpart", "ENOSPC")
@@ -310,7 +313,7 @@ def test_a_failed_flush_rewinds_to_the_last_good_one(slow_server, ftp_root, bus,
     assert 0 < kept < most, f"{kept} bytes kept, {most} written"
     call(t, "resume")
     assert_completed(t, dest, ftp_root.sha[name], SIZES["medium.bin"])
-    assert slow_server.rest_before_retr(name)[-1] == kept
+    assert server.rest_before_retr(name)[-1] == kept
 
 
 # ---- 4. Rate limits ----------------------------------------------------------------------
