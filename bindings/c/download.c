@@ -66,7 +66,10 @@ on_created (GObject *source, GAsyncResult *result, gpointer user_data)
       g_main_loop_quit (example->loop);
       return;
     }
-  /* The service sends progress at most ten times a second */
+  /* The download may have made progress, or ended, before it got here:
+   * report where it is, then every change (the service sends progress at
+   * most ten times a second) */
+  on_progress (BGT_TRANSFER (download), NULL, example);
   g_signal_connect (download, "notify::bytes-received", G_CALLBACK (on_progress), example);
   /* The wait holds a reference to the download until it ends */
   bgt_transfer_wait_async (BGT_TRANSFER (download), NULL, on_done, example);

@@ -28,9 +28,15 @@ async function main([uri, destination]) {
         printerr(`cannot download: ${e.message}`);
         return 1;
     }
-    download.connect('notify::bytes-received', transfer => {
-        print(`${transfer.bytes_received}/${transfer.total_bytes_to_receive} bytes`);
-    });
+    // The size is unknown (-1) until the server says it
+    const reportProgress = transfer => {
+        if (transfer.total_bytes_to_receive >= 0)
+            print(`${transfer.bytes_received}/${transfer.total_bytes_to_receive} bytes`);
+    };
+    // The download may have made progress, or ended, before it got here:
+    // report where it is, then every change
+    reportProgress(download);
+    download.connect('notify::bytes-received', reportProgress);
     try {
         await download.wait_async(null);
     } catch (e) {

@@ -49,6 +49,9 @@ def main(argv):
             print(f"cannot download: {e.message}", file=sys.stderr)
             loop.quit()
             return
+        # The download may have made progress, or ended, before it got
+        # here: report where it is, then every change
+        on_progress(download, None)
         download.connect("notify::bytes-received", on_progress)
         download.wait_async(None, on_done)
 

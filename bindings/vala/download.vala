@@ -11,6 +11,14 @@
  * program is stopped, the transfer goes on.
  */
 
+void report_progress (Bgt.Download download) {
+    var total = (int64) download.total_bytes_to_receive;
+    if (total >= 0) {
+        print ("%" + int64.FORMAT + "/%" + int64.FORMAT + " bytes\n",
+               (int64) download.bytes_received, total);
+    }
+}
+
 async int download (string uri, string destination) {
     Bgt.Download download;
     try {
@@ -28,13 +36,10 @@ async int download (string uri, string destination) {
 
     // Progress: the service sends it at most ten times a second. The size
     // is unknown until the server says it (the cast maps "unknown" to -1).
-    download.notify["bytes-received"].connect (() => {
-        var total = (int64) download.total_bytes_to_receive;
-        if (total >= 0) {
-            print ("%" + int64.FORMAT + "/%" + int64.FORMAT + " bytes\n",
-                   (int64) download.bytes_received, total);
-        }
-    });
+    // The download may have made progress, or ended, before it got here:
+    // report where it is, then every change.
+    report_progress (download);
+    download.notify["bytes-received"].connect (() => report_progress (download));
 
     try {
         // Throws when the transfer failed or was canceled: the message

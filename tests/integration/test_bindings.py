@@ -112,6 +112,24 @@ def test_example_downloads_with_progress(language, example, bus, nginx, dest_dir
 
 
 @pytest.mark.parametrize("language", sorted(DOWNLOAD_EXAMPLES))
+def test_example_reports_the_progress_of_a_download_that_ends_at_once(
+        language, example, bus, nginx, dest_dir):
+    # Each message the example sends waits 300 ms (strace delays its
+    # sendmsg calls): 4 KiB from loopback are on disk before the example
+    # has asked for the new transfer's properties. The progress it reports
+    # must be the state it finds, not only the changes that follow.
+    require_tool("strace")
+    dest = dest_dir / "small.txt"
+    slow = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=sendmsg",
+            "-e", "inject=sendmsg:delay_enter=300000"]
+    r = run_example(bus, slow + example(language) + [nginx.url("small.txt"), str(dest)])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert progress(r.stdout)[-1:] == [(4096, 4096)], r.stdout
+    assert r.stdout.rstrip().endswith(f"saved {dest}")
+    assert sha256_file(dest) == nginx.files["small.txt"]
+
+
+@pytest.mark.parametrize("language", sorted(DOWNLOAD_EXAMPLES))
 def test_example_reports_failure(language, example, bus, nginx, dest_dir):
     command = example(language)
     r = run_example(bus, command + [nginx.url("missing.bin"), str(dest_dir / "m")])
