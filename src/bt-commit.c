@@ -15,12 +15,18 @@
  *     from a record older than identities) costs an intent to rename,
  *     committed first, as before identities;
  *  2. the files whose data and record are durable are renamed into place
- *     together, and each of their directories is flushed once, in a
- *     worker thread;
+ *     together; then each of their directories is flushed once, in a
+ *     worker thread, while
  *  3. their records, as completed, go into one store transaction
- *     (bt-store.c gathers whatever arrives while it commits).
+ *     (bt-store.c gathers whatever arrives while it commits). Such a
+ *     record says that its name was not on disk yet (place-unsynced): a
+ *     service that finds it after a crash checks that the rename reached
+ *     the disk, and renames the partial file again if it did not
+ *     (bt_destination_recover_placement()). The two flushes do not wait
+ *     for each other: a small file pays the longer of them, not both.
  *
- * Only then does the attempt end and the transfer say "completed". Until
+ * Only once both are done does the attempt end and the transfer say
+ * "completed". Until
  * its rename a transfer can still be stopped (pause, cancel, policy): the
  * commit is abandoned and the data stays the partial file it was. From
  * the rename on, the data is in place and the transfer can no longer be
@@ -38,7 +44,8 @@
 typedef struct
 {
   BtTransfer *transfer;
-  guint steps; /* of step 1 still under way: the data's flush, the record */
+  guint steps; /* of the step under way: 1. the data's flush, the record;
+                 2-3. the directory's flush, the record as completed */
   GError *error;
 } Entry;
 
@@ -72,6 +79,16 @@ dir_sync_free (DirSync *sync)
 
 /* ---- 3. The records --------------------------------------------------- */
 
+/* One of the last steps is done: the commit, once both are */
+static void
+last_step_done (GTask *task)
+{
+  Entry *entry = g_task_get_task_data (task);
+
+  if (--entry->steps == 0)
+    g_task_return_boolean (task, TRUE);
+}
+
 static void
 on_completion_committed (const GError *error, gpointer user_data)
 {
@@ -88,19 +105,21 @@ on_completion_committed (const GError *error, gpointer user_data)
                                g_steal_pointer (&task));
       return;
     }
-  g_task_return_boolean (task, TRUE);
+  last_step_done (task);
 }
 
+/* @place_synced: whether the data's name is on disk already */
 static void
-record_completion (GTask *task)
+record_completion (GTask *task, gboolean place_synced)
 {
   Entry *entry = g_task_get_task_data (task);
   BtStore *store = bt_transfer_get_store (entry->transfer);
 
-  bt_transfer_record_completion (entry->transfer);
+  entry->steps++;
+  bt_transfer_record_completion (entry->transfer, place_synced);
   if (store == NULL)
     {
-      g_task_return_boolean (task, TRUE);
+      last_step_done (task);
       return;
     }
   bt_store_when_committed (store, on_completion_committed, g_object_ref (task));
@@ -135,7 +154,7 @@ on_dirs_synced (GObject *source, GAsyncResult *result, gpointer user_data)
 
   dirs_in_flight = FALSE;
   for (guint i = 0; i < sync->tasks->len; i++)
-    record_completion (g_ptr_array_index (sync->tasks, i));
+    last_step_done (g_ptr_array_index (sync->tasks, i));
   start_dir_sync ();
 }
 
@@ -181,6 +200,9 @@ on_rename (gpointer user_data)
           continue;
         }
       bt_transfer_set_in_place (entry->transfer);
+      /* Steps 2 and 3 at once */
+      entry->steps = 1;
+      record_completion (commit, FALSE);
       if (renamed == NULL)
         {
           renamed = g_new0 (DirSync, 1);
@@ -228,7 +250,7 @@ step_done (GTask *task, GError *error)
   if (bt_destination_get_path (bt_transfer_get_destination (entry->transfer)) == NULL)
     {
       /* A caller's file: nothing to rename */
-      record_completion (task);
+      record_completion (task, TRUE);
       return;
     }
   if (ready == NULL)

@@ -379,6 +379,17 @@ bt_destination_get_size (BtDestination *self, guint64 *out_size)
   return TRUE;
 }
 
+/* Whether @st is the data of this destination: a regular file of @size
+ * bytes (G_MAXUINT64: unknown), the very partial file we created when its
+ * identity is known */
+static gboolean
+is_ours (BtDestination *self, const struct stat *st, guint64 size)
+{
+  return S_ISREG (st->st_mode) && (size == G_MAXUINT64 || (guint64) st->st_size == size)
+         && (self->part_ino == 0
+             || ((guint64) st->st_dev == self->part_dev && (guint64) st->st_ino == self->part_ino));
+}
+
 /*
  * bt_destination_was_committed:
  * @size: the size the file must have, or G_MAXUINT64 if unknown
@@ -402,11 +413,7 @@ bt_destination_was_committed (BtDestination *self, guint64 size)
   dfd = open_dir (self->dir, NULL);
   if (dfd < 0)
     return FALSE;
-  if (fstatat (dfd, self->name, &final, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (final.st_mode)
-      && (size == G_MAXUINT64 || (guint64) final.st_size == size)
-      && (self->part_ino == 0
-          || ((guint64) final.st_dev == self->part_dev
-              && (guint64) final.st_ino == self->part_ino)))
+  if (fstatat (dfd, self->name, &final, AT_SYMLINK_NOFOLLOW) == 0 && is_ours (self, &final, size))
     {
       if (fstatat (dfd, self->part_name, &part, AT_SYMLINK_NOFOLLOW) < 0)
         committed = errno == ENOENT;
@@ -415,6 +422,46 @@ bt_destination_was_committed (BtDestination *self, guint64 size)
     }
   close (dfd);
   return committed;
+}
+
+/*
+ * bt_destination_recover_placement:
+ * @size: the size of the data, or G_MAXUINT64 if unknown
+ *
+ * After a crash, for a download recorded as completed while its rename
+ * into place was being made durable (bt-commit.c): whether the data is
+ * under its final name. If only the partial file is there (the rename did
+ * not reach the disk), it is renamed again (its data was flushed before
+ * the first rename) and the directory flushed. FALSE: neither name holds
+ * the data.
+ */
+gboolean
+bt_destination_recover_placement (BtDestination *self, guint64 size)
+{
+  g_autoptr (GError) error = NULL;
+  struct stat st;
+  gboolean placed = FALSE;
+  int dfd;
+
+  if (self->path == NULL || bt_destination_was_committed (self, size))
+    return TRUE;
+  dfd = open_dir (self->dir, NULL);
+  if (dfd < 0)
+    return FALSE;
+  if (fstatat (dfd, self->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_ours (self, &st, size))
+    placed = TRUE;
+  else if (fstatat (dfd, self->part_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+           && is_ours (self, &st, size))
+    {
+      /* In place even if the directory's flush fails: that is told */
+      placed = bt_destination_rename (self, &error);
+      if (placed)
+        bt_destination_sync_dir (self->dir, &error);
+      if (error != NULL)
+        g_warning ("%s", error->message);
+    }
+  close (dfd);
+  return placed;
 }
 
 /* The kernel's id of this boot: what the page cache promises holds only

@@ -83,6 +83,7 @@ struct _BtTransfer
   gboolean in_place;             /* renamed: no way back (bt-commit.c) */
   gboolean recorded;             /* its record is on disk: since its creation, or read back */
   gint64 completion_recorded;    /* the completed_time the store holds, while reported so soon */
+  gboolean place_unsynced;       /* so recorded before its directory was flushed (bt-commit.c) */
   gboolean sandboxed;            /* created by a sandboxed app */
   gboolean via_portal;           /* created through the portal backend */
   guint checkpoint_generation;   /* bumped whenever the data starts over */
@@ -966,6 +967,7 @@ static const BtRecordField record_fields[] = {
   COMPUTED ("synced-ranges", synced_ranges),
   COMPUTED ("boot-id", boot_id),
   PLAIN ("committing", BOOLEAN, committing),
+  PLAIN ("place-unsynced", BOOLEAN, place_unsynced),
   PLAIN ("total", UINT64, total_bytes),
   PLAIN ("tus-url", STRING, tus_url),
   PLAIN ("http-status", UINT32, http_status),
@@ -1169,6 +1171,7 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   guint64 bytes;
   BtStatus recorded_status;
   gboolean recorded_queued;
+  gboolean recorded_place_unsynced;
 
   self->id = g_strdup (id);
   self->object_path = g_strconcat (BT_TRANSFER_PATH_PREFIX, id, NULL);
@@ -1228,6 +1231,23 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
 
   recorded_status = self->status;
   recorded_queued = self->queued;
+  recorded_place_unsynced = self->place_unsynced;
+  /* Recorded as completed while its directory was being flushed: the
+   * rename may not have reached the disk (a power cut). The data was
+   * flushed before the rename: it is in place, or the partial file is
+   * renamed again. If neither name holds it, it is lost, and the app was
+   * never told it completed: fetched again */
+  if (self->place_unsynced && self->status == BT_STATUS_COMPLETED
+      && !bt_destination_recover_placement (self->destination, self->total_bytes))
+    {
+      g_warning ("Transfer %s: its data did not reach the disk before a crash; fetched again",
+                 self->id);
+      self->status = BT_STATUS_IDLE;
+      self->queued = TRUE;
+      self->completed_time = 0;
+      bytes = 0;
+    }
+  self->place_unsynced = FALSE;
   /* The file in place is ours if it is the partial file we created (its
    * identity is recorded), or, in records older than that, if the rename
    * was under way */
@@ -1276,7 +1296,8 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   bt_range_set_clear (self->ranges_reported);
   bt_range_set_add_set (self->ranges_reported, self->ranges);
   self->recovered_changes = self->status != recorded_status || self->queued != recorded_queued
-                            || self->bytes_received != self->restore.bytes;
+                            || self->bytes_received != self->restore.bytes
+                            || recorded_place_unsynced;
   if (self->bytes_received == 0 && !bt_status_is_finished (self->status))
     {
       /* Nothing to resume from: the old validators mean nothing */
@@ -1369,14 +1390,18 @@ bt_transfer_is_recorded (BtTransfer *self)
 
 /*
  * bt_transfer_record_completion:
+ * @place_synced: whether the data's name is on disk already; if not (the
+ *   directory is being flushed meanwhile), the record says so, and a
+ *   service that finds it after a crash checks the name first
  *
  * Saves the record of the transfer as completed, before it says so: it
  * does once the record is committed (bt_transfer_set_status()).
  */
 void
-bt_transfer_record_completion (BtTransfer *self)
+bt_transfer_record_completion (BtTransfer *self, gboolean place_synced)
 {
   self->completion_recorded = g_get_real_time ();
+  self->place_unsynced = !place_synced;
   bt_transfer_save (self);
 }
 
@@ -1700,6 +1725,7 @@ void
 bt_transfer_set_status (BtTransfer *self, BtStatus status)
 {
   gboolean had_secrets;
+  gboolean place_unsynced = FALSE;
 
   if (self->status == status)
     return;
@@ -1727,6 +1753,9 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
                                  ? self->completion_recorded
                                  : g_get_real_time ();
       bt_transfer_changed (self, "CompletedTime");
+      /* Reported once its directory is flushed: its name is on disk */
+      place_unsynced = self->place_unsynced;
+      self->place_unsynced = FALSE;
     }
   if (self->rate != 0 && status != BT_STATUS_RUNNING)
     {
@@ -1736,11 +1765,13 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
 
   /* Running: the scheduler's word, the same as queued after a crash. A
    * completion recorded already (bt-commit.c) is on disk as it is now,
-   * unless it had secrets to forget */
+   * unless it had secrets to forget or said its name was not yet */
   if (status == BT_STATUS_RUNNING)
     save_lazily (self);
   else if (status != BT_STATUS_COMPLETED || self->completion_recorded == 0 || had_secrets)
     bt_transfer_save (self);
+  else if (place_unsynced)
+    save_lazily (self); /* nothing left to check after a crash */
   if (bt_status_is_finished (status))
     {
       self->completion_recorded = 0;

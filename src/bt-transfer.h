@@ -47,7 +47,7 @@ void bt_transfer_set_in_place (BtTransfer *self);
 gboolean bt_transfer_is_in_place (BtTransfer *self);
 void bt_transfer_set_recorded (BtTransfer *self);
 gboolean bt_transfer_is_recorded (BtTransfer *self);
-void bt_transfer_record_completion (BtTransfer *self);
+void bt_transfer_record_completion (BtTransfer *self, gboolean place_synced);
 gboolean bt_transfer_may_reach_local_network (BtTransfer *self);
 void bt_transfer_checkpoint (BtTransfer *self);
 void bt_transfer_checkpoint_in_background (BtTransfer *self, gboolean flush);

@@ -587,3 +587,88 @@ def test_power_cut_keeps_only_flushed_data(tmp_path, limited):
         assert f'range="bytes={synced}-"' in ranged[-1], ranged
     finally:
         bus.close()
+
+
+@pytest.mark.parametrize("lost", ["nothing", "the-rename", "both-names"])
+def test_power_cut_while_the_completion_is_made_durable(tmp_path, nginx, lost):
+    """P5: the record of a completion and the flush of its directory run
+    side by side (bt-commit.c), and the transfer says completed only once
+    both are done. A power cut between them may lose the rename into
+    place, or even the partial file's name: the restarted service renames
+    the partial file (its data flushed before the rename) into place
+    again, or, if neither name reached the disk, fetches the file again;
+    the app was never told it completed."""
+    session = str(tmp_path / "s")
+    dest = tmp_path / "d" / "m.bin"
+    dest.parent.mkdir()
+    before = fetched_per_uri(nginx).get("/medium.bin", (0, 0))[1]
+    bus = ServiceBus(tmpdir=session)
+    try:
+        client = bus.client("org.example.Power")
+        d = Bgt.Downloader.new(client)
+        d.set_start(False)
+        t = call(d, "create_download", nginx.url("medium.bin"), Gio.File.new_for_path(str(dest)))
+        pid = bus.service_pid()
+        with bus.expect_exit(signal.SIGKILL):
+            # The directory's flush (the only fsync() on it) is held back
+            tracer = bgtharness.Strace(pid, "-y", "-P", str(dest.parent), "-e", "trace=fsync",
+                                       "-e", "inject=fsync:delay_enter=60000000")
+            try:
+                call(t, "start")
+                wait_for(lambda: bgtharness.stored_record(bus, t.get_id())["status"]
+                         == "completed", 30, "the completion in the store")
+                record = bgtharness.stored_record(bus, t.get_id())
+                assert record["place-unsynced"] is True, record
+                # Not reported: a round trip through the service brings
+                # every change it sent before
+                call(client, "get_transfer", t.get_id())
+                assert t.props.status == S.RUNNING
+                assert dest.exists() and not os.path.exists(str(dest) + ".bgtpart")
+                os.kill(pid, signal.SIGKILL)
+                # strace may hang detaching from it: it goes at once
+                tracer.proc.kill()
+            finally:
+                tracer.close()
+            wait_for(lambda: not bgtharness._alive(pid), 30, "the service to be killed")
+    finally:
+        bus.close()
+    # It was the directory's flush that was under way
+    assert any("fsync(" in l and "/d>" in l for l in tracer.lines), tracer.lines
+    # The power cut: what of the directory did not reach the disk is gone
+    if lost == "the-rename":
+        os.rename(dest, str(dest) + ".bgtpart")
+    elif lost == "both-names":
+        os.unlink(dest)
+    bus = ServiceBus(tmpdir=session, env={"BGTRANSFERD_SIMULATE_BOOT_ID": "after-the-power-cut"})
+    try:
+        client = bus.client("org.example.Power")
+        again = call(client, "get_transfer", t.get_id())
+        assert call(again, "wait")
+        assert again.props.status == S.COMPLETED
+        assert sha256_file(dest) == nginx.files["medium.bin"]
+        assert os.listdir(dest.parent) == ["m.bin"]
+        fetched = fetched_per_uri(nginx)["/medium.bin"][1] - before
+        assert fetched == (2 if lost == "both-names" else 1)
+        # Nothing left to check after another crash
+        wait_for(lambda: not bgtharness.stored_record(bus, t.get_id())["place-unsynced"], 30,
+                 "the record to say the name is on disk")
+    finally:
+        bus.close()
+
+
+def test_a_file_removed_after_its_completion_is_not_fetched_again(bus, client, nginx, dest_dir):
+    """Once reported, a completion is final: the record stops asking for a
+    check of the file's name, and a user who removes the file does not see
+    it come back after a crash."""
+    before = fetched_per_uri(nginx).get("/small.txt", (0, 0))[1]
+    t = call(Bgt.Downloader.new(client), "create_download", nginx.url("small.txt"),
+             Gio.File.new_for_path(str(dest_dir / "s.txt")))
+    assert call(t, "wait")
+    wait_for(lambda: not bgtharness.stored_record(bus, t.get_id())["place-unsynced"], 30,
+             "the record to say the name is on disk")
+    os.unlink(dest_dir / "s.txt")
+    bus.kill_service(signal.SIGKILL)
+    again = call(bus.client("org.example.Tests"), "get_transfer", t.get_id())
+    assert again.props.status == S.COMPLETED
+    assert os.listdir(dest_dir) == []
+    assert fetched_per_uri(nginx)["/small.txt"][1] - before == 1

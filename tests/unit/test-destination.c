@@ -364,6 +364,55 @@ test_was_committed (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
 }
 
+/* A completion recorded while its rename was being made durable, after a
+ * crash: the data is in place, or put there again from the partial file,
+ * or lost; never someone else's file */
+static void
+test_recover_placement (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "file", NULL);
+  g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
+  g_autofree char *aside = g_build_filename (f->dir, "aside", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BtDestination) created = bt_destination_new_for_path (path, FALSE, &error);
+  g_autoptr (BtDestination) recovered = NULL;
+  g_autofree char *contents = NULL;
+  guint64 dev, ino;
+
+  g_assert_no_error (error);
+  g_assert_true (bt_destination_get_part_identity (created, &dev, &ino));
+  g_assert_true (bt_destination_open (created, &error) >= 0);
+  g_assert_true (bt_destination_write (created, 0, "abc", 3, &error));
+  bt_destination_close (created);
+  recovered = bt_destination_new_recovered (path, FALSE);
+  bt_destination_set_part_identity (recovered, dev, ino);
+
+  /* The rename did not reach the disk: done again */
+  g_assert_true (bt_destination_recover_placement (recovered, 3));
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "abc");
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+
+  /* It did: in place already */
+  g_assert_true (bt_destination_recover_placement (recovered, 3));
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+
+  /* Neither name holds it: lost (moved aside here, so that the files
+   * below cannot reuse its inode) */
+  g_assert_cmpint (g_rename (path, aside), ==, 0);
+  g_assert_false (bt_destination_recover_placement (recovered, 3));
+
+  /* Someone else's files under both names: not ours, left alone */
+  g_assert_true (g_file_set_contents (part, "xyz", 3, NULL));
+  g_assert_false (bt_destination_recover_placement (recovered, 3));
+  g_assert_true (g_file_set_contents (path, "xyz", 3, NULL));
+  g_assert_false (bt_destination_recover_placement (recovered, 3));
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "xyz");
+  g_assert_true (g_file_test (part, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -381,6 +430,7 @@ main (int argc, char **argv)
   ADD ("/destination/fd-checks", test_fd_checks);
   ADD ("/destination/recover", test_recover);
   ADD ("/destination/was-committed", test_was_committed);
+  ADD ("/destination/recover-placement", test_recover_placement);
 #undef ADD
 
   return g_test_run ();
