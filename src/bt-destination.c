@@ -114,40 +114,35 @@ open_dir (const char *dir, GError **error)
   return dfd;
 }
 
-BtDestination *
-bt_destination_new_for_path (const char *path, gboolean overwrite, GError **error)
+/* Creates the partial file (any thread): the destination must not be a
+ * directory, nor exist unless it may be replaced, and no other transfer
+ * may be writing to it */
+static gboolean
+create_part (BtDestination *self, GError **error)
 {
-  g_autoptr (BtDestination) self = g_new0 (BtDestination, 1);
   g_autofree char *part_path = NULL;
   struct stat st;
   int dfd, fd;
 
-  self->fd = -1;
-  self->path = g_strdup (path);
-  self->dir = g_path_get_dirname (path);
-  self->name = g_path_get_basename (path);
-  self->part_name = g_strconcat (self->name, PART_SUFFIX, NULL);
-  self->overwrite = overwrite;
-
   dfd = open_dir (self->dir, error);
   if (dfd < 0)
-    return NULL;
+    return FALSE;
 
   if (fstatat (dfd, self->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
       if (S_ISDIR (st.st_mode))
         {
           g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                       "The destination “%s” is a directory", path);
+                       "The destination “%s” is a directory", self->path);
           close (dfd);
-          return NULL;
+          return FALSE;
         }
-      if (!overwrite)
+      if (!self->overwrite)
         {
           g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
-                       "The destination “%s” already exists", path);
+                       "The destination “%s” already exists", self->path);
           close (dfd);
-          return NULL;
+          return FALSE;
         }
     }
 
@@ -164,13 +159,76 @@ bt_destination_new_for_path (const char *path, gboolean overwrite, GError **erro
         g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Cannot create “%s”: %s",
                      part_path, g_strerror (errsv));
       close (dfd);
-      return NULL;
+      return FALSE;
     }
 
   note_part (self, fd, TRUE);
   close (fd);
   close (dfd);
-  return g_steal_pointer (&self);
+  return TRUE;
+}
+
+/* The destination @path, its partial file created at once */
+BtDestination *
+bt_destination_new_for_path (const char *path, gboolean overwrite, GError **error)
+{
+  g_autoptr (BtDestination) self = bt_destination_new_recovered (path, overwrite);
+
+  return create_part (self, error) ? g_steal_pointer (&self) : NULL;
+}
+
+/*
+ * bt_destination_new_for_path_deferred:
+ *
+ * The destination @path of a new transfer, whose partial file
+ * bt_destination_create_async() creates.
+ */
+BtDestination *
+bt_destination_new_for_path_deferred (const char *path, gboolean overwrite)
+{
+  return bt_destination_new_recovered (path, overwrite);
+}
+
+static void
+create_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (create_part (task_data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/*
+ * bt_destination_create_async:
+ *
+ * Creates the partial file of a new destination, if it has one not
+ * created yet, in a worker thread: a thousand creations at once would
+ * otherwise hold the main loop in the file system's inode allocator.
+ * @self must live until the callback.
+ */
+void
+bt_destination_create_async (BtDestination *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, bt_destination_create_async);
+  if (self->path == NULL || self->part_ino != 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_task_set_task_data (task, self, NULL);
+  g_task_run_in_thread (task, create_thread);
+}
+
+gboolean
+bt_destination_create_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, bt_destination_create_async), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 BtDestination *

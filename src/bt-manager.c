@@ -1383,6 +1383,21 @@ resolve_documents (Creation *creation)
     }
 }
 
+static void
+on_destination_created (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Creation *creation = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!bt_destination_create_finish (result, &error))
+    {
+      bt_invocation_return_error (creation->invocation, error);
+      creation_free (creation);
+      return;
+    }
+  resolve_documents (creation);
+}
+
 /*
  * bt_manager_create_transfer:
  * @invocation: (transfer full): the call, answered here; its fds are the
@@ -1463,7 +1478,9 @@ bt_manager_create_transfer (BtManager *self, GDBusMethodInvocation *invocation, 
   creation->transfer = g_steal_pointer (&transfer);
   creation->group = group != NULL ? g_object_ref (group) : NULL;
   creation->make_reply = make_reply;
-  resolve_documents (creation);
+  /* Its partial file, in a worker thread, then its documents */
+  bt_destination_create_async (bt_transfer_get_destination (creation->transfer),
+                               on_destination_created, creation);
 }
 
 static GVariant *

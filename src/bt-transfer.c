@@ -396,14 +396,16 @@ destination_for_path (const char *path, gboolean overwrite, gboolean sandboxed, 
     }
   if (!bt_validate_destination_path (path, error))
     return NULL;
-  return bt_destination_new_for_path (path, overwrite, error);
+  /* Its partial file: bt_destination_create_async() (bt-manager.c) */
+  return bt_destination_new_for_path_deferred (path, overwrite);
 }
 
 /*
  * bt_transfer_new_download:
  *
- * Checks every option, then creates the partial file: nothing is created
- * on disk for a call that is refused.
+ * Checks every option. The partial file is created afterwards
+ * (bt_destination_create_async()): nothing is created on disk for a call
+ * that is refused.
  */
 BtTransfer *
 bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const char *uri,
@@ -479,7 +481,6 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
       return NULL;
     }
 
-  /* Last: creates the partial file */
   if (destination != NULL)
     self->destination
         = destination_for_path (destination, overwrite, sandboxed, "destination", error);
