@@ -4,33 +4,34 @@
  * on disk: the data flushed, renamed into place, the directory flushed and
  * the record committed. One file at a time, a thousand small files would
  * pay a thousand of each, one after the other, with the main loop waiting.
- * Here what falls due together is made durable together (group commit):
+ * Here what falls due together is made durable together (group commit),
+ * and what need not wait for each other does not:
  *
- *  1. each file's data is flushed in a worker thread, many at once; the
- *     store's record of the transfer must be on disk too (it is, but for
- *     a transfer created a moment ago), since it holds the identity of the
- *     partial file, by which a service killed after the rename knows the
- *     file in place for its own (bt_destination_was_committed()). Only a
- *     partial file whose identity the store does not know (recreated, or
- *     from a record older than identities) costs an intent to rename,
- *     committed first, as before identities;
- *  2. the files whose data and record are durable are renamed into place
- *     together; then each of their directories is flushed once, in a
- *     worker thread, while
- *  3. their records, as completed, go into one store transaction
- *     (bt-store.c gathers whatever arrives while it commits). Such a
- *     record says that its name was not on disk yet (place-unsynced): a
- *     service that finds it after a crash checks that the rename reached
- *     the disk, and renames the partial file again if it did not
- *     (bt_destination_recover_placement()). The two flushes do not wait
- *     for each other: a small file pays the longer of them, not both.
+ *  1. each file's data is flushed in a worker thread, many at once. The
+ *     store's record of the transfer must be on disk before the rename,
+ *     since it holds the identity of the partial file, by which a service
+ *     killed after the rename knows the file in place for its own
+ *     (bt_destination_was_committed()); it is, but for a transfer created
+ *     a moment ago. Meanwhile the record of its completion goes to the
+ *     store (bt-store.c gathers whatever arrives while it commits), saying
+ *     that its data is not yet in place (place-unsynced): a service that
+ *     finds such a record after a crash believes it only if the partial
+ *     file is in place under its final name (the rename comes after the
+ *     flush), and otherwise resumes from what was flushed. Only a partial
+ *     file whose identity the store does not know (recreated, or from a
+ *     record older than identities) costs an intent to rename, committed
+ *     first, and its completion is recorded after the rename;
+ *  2. the files whose data is durable are renamed into place together;
+ *     then each of their directories is flushed once, in a worker thread.
  *
- * Only once both are done does the attempt end and the transfer say
- * "completed". Until
- * its rename a transfer can still be stopped (pause, cancel, policy): the
- * commit is abandoned and the data stays the partial file it was. From
- * the rename on, the data is in place and the transfer can no longer be
- * stopped (bt_transfer_is_in_place()).
+ * Only once the directory is flushed and the completion recorded does the
+ * attempt end and the transfer say "completed": a small file pays the
+ * flush of its data, then that of its directory, while its record is
+ * committed. Until its rename a transfer can still be stopped (pause,
+ * cancel, policy): the commit is abandoned, the data stays the partial
+ * file it was, and the record stops saying completed
+ * (bt_transfer_set_status()). From the rename on, the data is in place and
+ * the transfer can no longer be stopped (bt_transfer_is_in_place()).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -44,8 +45,11 @@
 typedef struct
 {
   BtTransfer *transfer;
-  guint steps; /* of the step under way: 1. the data's flush, the record;
-                 2-3. the directory's flush, the record as completed */
+  guint steps;      /* of step 1 under way: the data's flush, the record */
+  guint unfinished; /* of what the report waits for: the directory's
+                      flush, the record of the completion */
+  gboolean in_place;
+  gboolean returned; /* abandoned, or failed */
   GError *error;
 } Entry;
 
@@ -77,15 +81,37 @@ dir_sync_free (DirSync *sync)
   g_free (sync);
 }
 
-/* ---- 3. The records --------------------------------------------------- */
+/* ---- The record of the completion ---------------------------------- */
 
-/* One of the last steps is done: the commit, once both are */
+/* The commit fails, or is abandoned (the task is cancelled) */
 static void
-last_step_done (GTask *task)
+return_error (GTask *task, GError *error)
 {
   Entry *entry = g_task_get_task_data (task);
 
-  if (--entry->steps == 0)
+  entry->returned = TRUE;
+  g_task_return_error (task, error);
+}
+
+static gboolean
+return_if_cancelled (GTask *task)
+{
+  Entry *entry = g_task_get_task_data (task);
+
+  if (!g_task_return_error_if_cancelled (task))
+    return FALSE;
+  entry->returned = TRUE;
+  return TRUE;
+}
+
+/* One of the things the report waits for is done */
+static void
+part_done (GTask *task)
+{
+  Entry *entry = g_task_get_task_data (task);
+
+  entry->unfinished--;
+  if (entry->in_place && entry->unfinished == 0)
     g_task_return_boolean (task, TRUE);
 }
 
@@ -95,31 +121,33 @@ on_completion_committed (const GError *error, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   Entry *entry = g_task_get_task_data (task);
 
+  if (entry->returned)
+    return; /* abandoned before its rename: the record says otherwise now */
   if (error != NULL)
     {
-      /* The data is in place: the record follows when the store commits
-       * again (it retries by itself) */
+      /* The record follows when the store commits again (it retries by
+       * itself) */
       g_warning ("Transfer %s: its completion is not recorded yet: %s",
                  bt_transfer_get_id (entry->transfer), error->message);
       bt_store_when_committed (bt_transfer_get_store (entry->transfer), on_completion_committed,
                                g_steal_pointer (&task));
       return;
     }
-  last_step_done (task);
+  part_done (task);
 }
 
-/* @place_synced: whether the data's name is on disk already */
+/* @in_place: whether the data is on disk under its final name already */
 static void
-record_completion (GTask *task, gboolean place_synced)
+record_completion (GTask *task, gboolean in_place)
 {
   Entry *entry = g_task_get_task_data (task);
   BtStore *store = bt_transfer_get_store (entry->transfer);
 
-  entry->steps++;
-  bt_transfer_record_completion (entry->transfer, place_synced);
+  entry->unfinished++;
+  bt_transfer_record_completion (entry->transfer, in_place);
   if (store == NULL)
     {
-      last_step_done (task);
+      part_done (task);
       return;
     }
   bt_store_when_committed (store, on_completion_committed, g_object_ref (task));
@@ -154,7 +182,7 @@ on_dirs_synced (GObject *source, GAsyncResult *result, gpointer user_data)
 
   dirs_in_flight = FALSE;
   for (guint i = 0; i < sync->tasks->len; i++)
-    last_step_done (g_ptr_array_index (sync->tasks, i));
+    part_done (g_ptr_array_index (sync->tasks, i));
   start_dir_sync ();
 }
 
@@ -192,17 +220,19 @@ on_rename (gpointer user_data)
       gboolean seen = FALSE;
 
       /* Stopped before its rename: the commit is abandoned */
-      if (g_task_return_error_if_cancelled (commit))
+      if (return_if_cancelled (commit))
         continue;
       if (!bt_destination_rename (destination, &error))
         {
-          g_task_return_error (commit, error);
+          return_error (commit, error);
           continue;
         }
       bt_transfer_set_in_place (entry->transfer);
-      /* Steps 2 and 3 at once */
-      entry->steps = 1;
-      record_completion (commit, FALSE);
+      /* Unless recorded from the start (an intent to rename was) */
+      if (!bt_transfer_completion_is_recorded (entry->transfer))
+        record_completion (commit, FALSE);
+      entry->unfinished++;
+      entry->in_place = TRUE;
       if (renamed == NULL)
         {
           renamed = g_new0 (DirSync, 1);
@@ -242,14 +272,15 @@ step_done (GTask *task, GError *error)
     return;
   if (entry->error != NULL)
     {
-      g_task_return_error (task, g_steal_pointer (&entry->error));
+      return_error (task, g_steal_pointer (&entry->error));
       return;
     }
-  if (g_task_return_error_if_cancelled (task))
+  if (return_if_cancelled (task))
     return;
   if (bt_destination_get_path (bt_transfer_get_destination (entry->transfer)) == NULL)
     {
       /* A caller's file: nothing to rename */
+      entry->in_place = TRUE;
       record_completion (task, TRUE);
       return;
     }
@@ -315,17 +346,20 @@ bt_commit_async (BtTransfer *transfer, GCancellable *cancellable, GAsyncReadyCal
                           bt_transfer_get_bytes_received (transfer), on_data_flushed,
                           g_object_ref (task));
 
+  if (bt_destination_get_path (destination) == NULL || store == NULL)
+    return;
   /* The record (with the partial file's identity) must be on disk before
    * the rename; it is, unless the transfer is a moment old */
-  if (bt_destination_get_path (destination) != NULL && store != NULL
-      && !(bt_transfer_is_recorded (transfer)
-           && bt_destination_part_identity_recorded (destination)))
+  if (!(bt_transfer_is_recorded (transfer) && bt_destination_part_identity_recorded (destination)))
     {
       entry->steps++;
       if (!bt_destination_part_identity_recorded (destination))
         bt_transfer_begin_commit (transfer);
       bt_store_when_committed (store, on_intent_committed, g_object_ref (task));
     }
+  /* Its completion, meanwhile, unless its rename needs an intent */
+  if (bt_destination_part_identity_recorded (destination))
+    record_completion (task, FALSE);
 }
 
 gboolean

@@ -483,22 +483,18 @@ bt_destination_was_committed (BtDestination *self, guint64 size)
 }
 
 /*
- * bt_destination_recover_placement:
+ * bt_destination_is_in_place:
  * @size: the size of the data, or G_MAXUINT64 if unknown
  *
- * After a crash, for a download recorded as completed while its rename
- * into place was being made durable (bt-commit.c): whether the data is
- * under its final name. If only the partial file is there (the rename did
- * not reach the disk), it is renamed again (its data was flushed before
- * the first rename) and the directory flushed. FALSE: neither name holds
- * the data.
+ * After a crash, for a download recorded as completed while its data was
+ * being made durable (bt-commit.c): whether the data is under its final
+ * name, the very partial file we created (when its identity is known).
  */
 gboolean
-bt_destination_recover_placement (BtDestination *self, guint64 size)
+bt_destination_is_in_place (BtDestination *self, guint64 size)
 {
-  g_autoptr (GError) error = NULL;
   struct stat st;
-  gboolean placed = FALSE;
+  gboolean in_place;
   int dfd;
 
   if (self->path == NULL || bt_destination_was_committed (self, size))
@@ -506,20 +502,9 @@ bt_destination_recover_placement (BtDestination *self, guint64 size)
   dfd = open_dir (self->dir, NULL);
   if (dfd < 0)
     return FALSE;
-  if (fstatat (dfd, self->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_ours (self, &st, size))
-    placed = TRUE;
-  else if (fstatat (dfd, self->part_name, &st, AT_SYMLINK_NOFOLLOW) == 0
-           && is_ours (self, &st, size))
-    {
-      /* In place even if the directory's flush fails: that is told */
-      placed = bt_destination_rename (self, &error);
-      if (placed)
-        bt_destination_sync_dir (self->dir, &error);
-      if (error != NULL)
-        g_warning ("%s", error->message);
-    }
+  in_place = fstatat (dfd, self->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_ours (self, &st, size);
   close (dfd);
-  return placed;
+  return in_place;
 }
 
 /* The kernel's id of this boot: what the page cache promises holds only

@@ -31,7 +31,7 @@ gboolean bt_destination_get_overwrite (BtDestination *self);
 guint64 bt_destination_recover (BtDestination *self, guint64 checkpoint, gboolean same_boot);
 const char *bt_boot_id (void);
 gboolean bt_destination_was_committed (BtDestination *self, guint64 size);
-gboolean bt_destination_recover_placement (BtDestination *self, guint64 size);
+gboolean bt_destination_is_in_place (BtDestination *self, guint64 size);
 gboolean bt_destination_get_size (BtDestination *self, guint64 *out_size);
 gboolean bt_destination_get_part_identity (BtDestination *self, guint64 *out_dev, guint64 *out_ino);
 void bt_destination_set_part_identity (BtDestination *self, guint64 dev, guint64 ino);

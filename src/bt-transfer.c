@@ -1233,20 +1233,21 @@ bt_transfer_new_from_record (const char *id, const char *app_id, guint64 seq, GV
   recorded_status = self->status;
   recorded_queued = self->queued;
   recorded_place_unsynced = self->place_unsynced;
-  /* Recorded as completed while its directory was being flushed: the
-   * rename may not have reached the disk (a power cut). The data was
-   * flushed before the rename: it is in place, or the partial file is
-   * renamed again. If neither name holds it, it is lost, and the app was
-   * never told it completed: fetched again */
+  /* Recorded as completed while its data was being flushed and renamed
+   * into place (bt-commit.c), the app not told yet: completed only if the
+   * data is in place under its final name (the rename came after the
+   * flush, and the directory's flush may not have kept it). Otherwise it
+   * resumes from what was flushed, as after a power cut. */
   if (self->place_unsynced && self->status == BT_STATUS_COMPLETED
-      && !bt_destination_recover_placement (self->destination, self->total_bytes))
+      && !bt_destination_is_in_place (self->destination, self->total_bytes))
     {
-      g_warning ("Transfer %s: its data did not reach the disk before a crash; fetched again",
+      g_message ("Transfer %s: its data was not in place when the service stopped; it resumes",
                  self->id);
       self->status = BT_STATUS_IDLE;
       self->queued = TRUE;
       self->completed_time = 0;
-      bytes = 0;
+      self->restore.same_boot = FALSE;
+      bytes = MIN (bytes, self->synced_bytes);
     }
   self->place_unsynced = FALSE;
   /* The file in place is ours if it is the partial file we created (its
@@ -1391,19 +1392,27 @@ bt_transfer_is_recorded (BtTransfer *self)
 
 /*
  * bt_transfer_record_completion:
- * @place_synced: whether the data's name is on disk already; if not (the
- *   directory is being flushed meanwhile), the record says so, and a
- *   service that finds it after a crash checks the name first
+ * @in_place: whether the data is on disk under its final name already; if
+ *   not (bt-commit.c records the completion while the data is flushed and
+ *   renamed), the record says so, and a service that finds it after a
+ *   crash believes it only if the data is in place
  *
  * Saves the record of the transfer as completed, before it says so: it
  * does once the record is committed (bt_transfer_set_status()).
  */
 void
-bt_transfer_record_completion (BtTransfer *self, gboolean place_synced)
+bt_transfer_record_completion (BtTransfer *self, gboolean in_place)
 {
   self->completion_recorded = g_get_real_time ();
-  self->place_unsynced = !place_synced;
+  self->place_unsynced = !in_place;
   bt_transfer_save (self);
+}
+
+/* Whether its record says completed, before it does */
+gboolean
+bt_transfer_completion_is_recorded (BtTransfer *self)
+{
+  return self->completion_recorded != 0;
 }
 
 static void record_checkpoint (BtTransfer *self, guint64 bytes, BtRangeSet *ranges,
@@ -1734,6 +1743,12 @@ bt_transfer_set_status (BtTransfer *self, BtStatus status)
   g_debug ("Transfer %s: %s → %s", self->id, bt_status_to_string (self->status),
            bt_status_to_string (status));
   self->status = status;
+  if (status != BT_STATUS_COMPLETED)
+    {
+      /* A commit abandoned or failed: the record says what it is now */
+      self->completion_recorded = 0;
+      self->place_unsynced = FALSE;
+    }
   bt_transfer_changed (self, "Status");
   if (bt_status_is_finished (status))
     self->committing = FALSE;

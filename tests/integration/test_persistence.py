@@ -438,6 +438,10 @@ def test_a_failed_flush_is_not_undone_by_the_next(bus, client, slow_files, dest_
     assert "Input/output error" in t.props.error_message, t.props.error_message
     if kind == "path":
         assert not dest.exists()
+    # Nor does its record say completed, though it did while the data was
+    # being flushed (bt-commit.c)
+    record = bgtharness.stored_record(bus, t.get_id())
+    assert (record["status"], record["place-unsynced"]) == ("error", False), record
 
 
 @pytest.mark.parametrize("kind", ["path", "fd"])
@@ -589,17 +593,21 @@ def test_power_cut_keeps_only_flushed_data(tmp_path, limited):
         bus.close()
 
 
-@pytest.mark.parametrize("lost", ["nothing", "the-rename", "both-names"])
-def test_power_cut_while_the_completion_is_made_durable(tmp_path, nginx, lost):
-    """P5: the record of a completion and the flush of its directory run
-    side by side (bt-commit.c), and the transfer says completed only once
-    both are done. A power cut between them may lose the rename into
-    place, or even the partial file's name: the restarted service renames
-    the partial file (its data flushed before the rename) into place
-    again, or, if neither name reached the disk, fetches the file again;
-    the app was never told it completed."""
+@pytest.mark.parametrize("held,lost", [("data", "nothing"), ("directory", "nothing"),
+                                       ("directory", "the-rename"),
+                                       ("directory", "both-names")])
+def test_a_crash_while_the_completion_is_made_durable(tmp_path, nginx, held, lost):
+    """P5: the completion is recorded while the data is flushed, renamed
+    into place and its directory flushed (bt-commit.c); the transfer says
+    completed only once all of it is done. Killed in between (the flush of
+    the data, or of the directory, held back), and after a power cut that
+    lost what the directory's flush had not kept, the restarted service
+    believes the record only if the data is in place under its final name;
+    otherwise it fetches again what was not flushed. The app was never
+    told it completed."""
     session = str(tmp_path / "s")
     dest = tmp_path / "d" / "m.bin"
+    part = str(dest) + ".bgtpart"
     dest.parent.mkdir()
     before = fetched_per_uri(nginx).get("/medium.bin", (0, 0))[1]
     bus = ServiceBus(tmpdir=session)
@@ -609,10 +617,11 @@ def test_power_cut_while_the_completion_is_made_durable(tmp_path, nginx, lost):
         d.set_start(False)
         t = call(d, "create_download", nginx.url("medium.bin"), Gio.File.new_for_path(str(dest)))
         pid = bus.service_pid()
+        # The data's flushes, or the directory's (its only fsync()), held back
+        held_call, held_path = ("fdatasync", part) if held == "data" else ("fsync", str(dest.parent))
         with bus.expect_exit(signal.SIGKILL):
-            # The directory's flush (the only fsync() on it) is held back
-            tracer = bgtharness.Strace(pid, "-y", "-P", str(dest.parent), "-e", "trace=fsync",
-                                       "-e", "inject=fsync:delay_enter=60000000")
+            tracer = bgtharness.Strace(pid, "-y", "-P", held_path, "-e", f"trace={held_call}",
+                                       "-e", f"inject={held_call}:delay_enter=60000000")
             try:
                 call(t, "start")
                 wait_for(lambda: bgtharness.stored_record(bus, t.get_id())["status"]
@@ -623,7 +632,11 @@ def test_power_cut_while_the_completion_is_made_durable(tmp_path, nginx, lost):
                 # every change it sent before
                 call(client, "get_transfer", t.get_id())
                 assert t.props.status == S.RUNNING
-                assert dest.exists() and not os.path.exists(str(dest) + ".bgtpart")
+                if held == "data":
+                    assert os.path.exists(part) and not dest.exists()
+                else:
+                    wait_for(dest.exists, 30, "the rename")
+                    assert not os.path.exists(part)
                 os.kill(pid, signal.SIGKILL)
                 # strace may hang detaching from it: it goes at once
                 tracer.proc.kill()
@@ -632,14 +645,14 @@ def test_power_cut_while_the_completion_is_made_durable(tmp_path, nginx, lost):
             wait_for(lambda: not bgtharness._alive(pid), 30, "the service to be killed")
     finally:
         bus.close()
-    # It was the directory's flush that was under way
-    assert any("fsync(" in l and "/d>" in l for l in tracer.lines), tracer.lines
+    # The flush held back was under way
+    assert any(f"{held_call}(" in l and f"{held_path}>" in l for l in tracer.lines), tracer.lines
     # The power cut: what of the directory did not reach the disk is gone
     if lost == "the-rename":
-        os.rename(dest, str(dest) + ".bgtpart")
+        os.rename(dest, part)
     elif lost == "both-names":
         os.unlink(dest)
-    bus = ServiceBus(tmpdir=session, env={"BGTRANSFERD_SIMULATE_BOOT_ID": "after-the-power-cut"})
+    bus = ServiceBus(tmpdir=session)
     try:
         client = bus.client("org.example.Power")
         again = call(client, "get_transfer", t.get_id())
@@ -648,12 +661,42 @@ def test_power_cut_while_the_completion_is_made_durable(tmp_path, nginx, lost):
         assert sha256_file(dest) == nginx.files["medium.bin"]
         assert os.listdir(dest.parent) == ["m.bin"]
         fetched = fetched_per_uri(nginx)["/medium.bin"][1] - before
-        assert fetched == (2 if lost == "both-names" else 1)
+        assert fetched == (1 if held == "directory" and lost == "nothing" else 2)
         # Nothing left to check after another crash
         wait_for(lambda: not bgtharness.stored_record(bus, t.get_id())["place-unsynced"], 30,
-                 "the record to say the name is on disk")
+                 "the record to say the data is in place")
     finally:
         bus.close()
+
+
+def test_paused_while_its_data_is_flushed(bus, client, nginx, dest_dir):
+    """Paused while the data of its completion is being flushed (held back
+    here), before its rename: the commit is abandoned and the record stops
+    saying completed; resumed, it completes."""
+    dest = dest_dir / "p.bin"
+    part = str(dest) + ".bgtpart"
+    d = Bgt.Downloader.new(client)
+    d.set_start(False)
+    t = call(d, "create_download", nginx.url("medium.bin"), Gio.File.new_for_path(str(dest)))
+    record = lambda: bgtharness.stored_record(bus, t.get_id())  # noqa: E731
+    tracer = bgtharness.Strace(bus.service_pid(), "-y", "-P", part, "-e", "trace=fdatasync",
+                               "-e", "inject=fdatasync:delay_enter=3000000")
+    try:
+        call(t, "start")
+        wait_for(lambda: record()["status"] == "completed", 30, "the completion in the store")
+        call(t, "pause")
+        assert t.props.status == S.PAUSED_BY_APPLICATION
+        # Answered once on disk: the record says paused, not completed
+        assert (record()["status"], record()["place-unsynced"]) == \
+            ("paused-by-application", False), record()
+        assert os.path.exists(part) and not dest.exists()
+    finally:
+        tracer.close()
+    assert any("fdatasync(" in l for l in tracer.lines), tracer.lines
+    call(t, "resume")
+    assert call(t, "wait") is True
+    assert sha256_file(dest) == nginx.files["medium.bin"]
+    assert os.listdir(dest_dir) == ["p.bin"]
 
 
 def test_a_file_removed_after_its_completion_is_not_fetched_again(bus, client, nginx, dest_dir):

@@ -364,11 +364,10 @@ test_was_committed (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
 }
 
-/* A completion recorded while its rename was being made durable, after a
- * crash: the data is in place, or put there again from the partial file,
- * or lost; never someone else's file */
+/* A completion recorded while its data was being made durable, after a
+ * crash: believed only if the partial file we created is in place */
 static void
-test_recover_placement (Fixture *f, gconstpointer data)
+test_is_in_place (Fixture *f, gconstpointer data)
 {
   g_autofree char *path = g_build_filename (f->dir, "file", NULL);
   g_autofree char *part = g_strconcat (path, ".bgtpart", NULL);
@@ -376,7 +375,6 @@ test_recover_placement (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (BtDestination) created = bt_destination_new_for_path (path, FALSE, &error);
   g_autoptr (BtDestination) recovered = NULL;
-  g_autofree char *contents = NULL;
   guint64 dev, ino;
 
   g_assert_no_error (error);
@@ -387,30 +385,22 @@ test_recover_placement (Fixture *f, gconstpointer data)
   recovered = bt_destination_new_recovered (path, FALSE);
   bt_destination_set_part_identity (recovered, dev, ino);
 
-  /* The rename did not reach the disk: done again */
-  g_assert_true (bt_destination_recover_placement (recovered, 3));
-  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
-  g_assert_cmpstr (contents, ==, "abc");
-  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
-
-  /* It did: in place already */
-  g_assert_true (bt_destination_recover_placement (recovered, 3));
-  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
-
-  /* Neither name holds it: lost (moved aside here, so that the files
-   * below cannot reuse its inode) */
-  g_assert_cmpint (g_rename (path, aside), ==, 0);
-  g_assert_false (bt_destination_recover_placement (recovered, 3));
-
-  /* Someone else's files under both names: not ours, left alone */
-  g_assert_true (g_file_set_contents (part, "xyz", 3, NULL));
-  g_assert_false (bt_destination_recover_placement (recovered, 3));
-  g_assert_true (g_file_set_contents (path, "xyz", 3, NULL));
-  g_assert_false (bt_destination_recover_placement (recovered, 3));
-  g_clear_pointer (&contents, g_free);
-  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
-  g_assert_cmpstr (contents, ==, "xyz");
+  /* Not renamed: the data may not be flushed, whatever its size */
+  g_assert_false (bt_destination_is_in_place (recovered, 3));
   g_assert_true (g_file_test (part, G_FILE_TEST_EXISTS));
+
+  /* Renamed: in place, ours, of its size */
+  g_assert_true (bt_destination_rename (created, &error));
+  g_assert_no_error (error);
+  g_assert_true (bt_destination_is_in_place (recovered, 3));
+  g_assert_false (bt_destination_is_in_place (recovered, 4));
+
+  /* Moved away (kept, so that the file below cannot reuse its inode),
+   * someone else's file of the same size in its place: not ours */
+  g_assert_cmpint (g_rename (path, aside), ==, 0);
+  g_assert_false (bt_destination_is_in_place (recovered, 3));
+  g_assert_true (g_file_set_contents (path, "xyz", 3, NULL));
+  g_assert_false (bt_destination_is_in_place (recovered, 3));
 }
 
 int
@@ -430,7 +420,7 @@ main (int argc, char **argv)
   ADD ("/destination/fd-checks", test_fd_checks);
   ADD ("/destination/recover", test_recover);
   ADD ("/destination/was-committed", test_was_committed);
-  ADD ("/destination/recover-placement", test_recover_placement);
+  ADD ("/destination/is-in-place", test_is_in_place);
 #undef ADD
 
   return g_test_run ();
