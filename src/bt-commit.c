@@ -62,8 +62,6 @@ typedef struct
 /* Step 2 gathers what is ready, one batch at a time */
 static GPtrArray *ready; /* GTask: data and record durable, to rename */
 static guint rename_source;
-static DirSync *renamed; /* renamed, their directories to flush */
-static gboolean dirs_in_flight;
 
 static void
 entry_free (Entry *entry)
@@ -173,43 +171,38 @@ sync_dirs_thread (GTask *task, gpointer source_object, gpointer task_data,
   g_task_return_boolean (task, TRUE);
 }
 
-static void start_dir_sync (void);
-
 static void
 on_dirs_synced (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   DirSync *sync = g_task_get_task_data (G_TASK (result));
 
-  dirs_in_flight = FALSE;
   for (guint i = 0; i < sync->tasks->len; i++)
     part_done (g_ptr_array_index (sync->tasks, i));
-  start_dir_sync ();
 }
 
-/* The directories of everything renamed since the last flush started are
- * flushed together, once each, one flush at a time */
+/* The directories of what was renamed together are flushed together, once
+ * each; a flush under way does not make them wait (the renames came after
+ * it began: another flush keeps them) */
 static void
-start_dir_sync (void)
+start_dir_sync (DirSync *sync)
 {
-  g_autoptr (GTask) task = NULL;
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, on_dirs_synced, NULL);
 
-  if (dirs_in_flight || renamed == NULL || renamed->tasks->len == 0)
-    return;
-  task = g_task_new (NULL, NULL, on_dirs_synced, NULL);
   g_task_set_source_tag (task, start_dir_sync);
-  g_task_set_task_data (task, g_steal_pointer (&renamed), (GDestroyNotify) dir_sync_free);
-  dirs_in_flight = TRUE;
+  g_task_set_task_data (task, sync, (GDestroyNotify) dir_sync_free);
   g_task_run_in_thread (task, sync_dirs_thread);
 }
 
-/* What is ready is renamed at once; their directories are flushed with
- * the next flush (a rename during a flush needs another) */
+/* What is ready is renamed at once, then their directories flushed */
 static gboolean
 on_rename (gpointer user_data)
 {
   g_autoptr (GPtrArray) batch = g_steal_pointer (&ready);
+  DirSync *renamed = g_new0 (DirSync, 1);
 
   rename_source = 0;
+  renamed->dirs = g_ptr_array_new_with_free_func (g_free);
+  renamed->tasks = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; batch != NULL && i < batch->len; i++)
     {
       GTask *commit = g_ptr_array_index (batch, i);
@@ -228,24 +221,21 @@ on_rename (gpointer user_data)
           continue;
         }
       bt_transfer_set_in_place (entry->transfer);
-      /* Unless recorded from the start (an intent to rename was) */
+      /* Recorded from the start, unless its rename needed an intent */
       if (!bt_transfer_completion_is_recorded (entry->transfer))
         record_completion (commit, FALSE);
       entry->unfinished++;
       entry->in_place = TRUE;
-      if (renamed == NULL)
-        {
-          renamed = g_new0 (DirSync, 1);
-          renamed->dirs = g_ptr_array_new_with_free_func (g_free);
-          renamed->tasks = g_ptr_array_new_with_free_func (g_object_unref);
-        }
       for (guint j = 0; dir != NULL && j < renamed->dirs->len && !seen; j++)
         seen = g_str_equal (g_ptr_array_index (renamed->dirs, j), dir);
       if (dir != NULL && !seen)
         g_ptr_array_add (renamed->dirs, g_strdup (dir));
       g_ptr_array_add (renamed->tasks, g_object_ref (commit));
     }
-  start_dir_sync ();
+  if (renamed->tasks->len > 0)
+    start_dir_sync (renamed);
+  else
+    dir_sync_free (renamed);
   return G_SOURCE_REMOVE;
 }
 
