@@ -438,10 +438,11 @@ def test_a_failed_flush_is_not_undone_by_the_next(bus, client, slow_files, dest_
     assert "Input/output error" in t.props.error_message, t.props.error_message
     if kind == "path":
         assert not dest.exists()
-    # Nor does its record say completed, though it did while the data was
-    # being flushed (bt-commit.c)
-    record = bgtharness.stored_record(bus, t.get_id())
-    assert (record["status"], record["place-unsynced"]) == ("error", False), record
+    # Nor does its record say completed once the error is committed, though
+    # it may have while the data was being flushed (bt-commit.c)
+    record = lambda: bgtharness.stored_record(bus, t.get_id())  # noqa: E731
+    wait_for(lambda: record()["status"] != "running", 30, "the error in the store")
+    assert (record()["status"], record()["place-unsynced"]) == ("error", False), record()
 
 
 @pytest.mark.parametrize("kind", ["path", "fd"])
