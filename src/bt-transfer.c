@@ -1132,6 +1132,9 @@ recover_upload (BtTransfer *self)
     {
       set_received_prefix (self, self->restore.bytes);
       self->bytes_sent = self->status == BT_STATUS_COMPLETED ? self->total_to_send : 0;
+      /* The server took it, whatever became of the reply's file */
+      self->recovered_changes = self->place_unsynced;
+      self->place_unsynced = FALSE;
       return self;
     }
   if (self->source == NULL)
