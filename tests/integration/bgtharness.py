@@ -623,6 +623,45 @@ def stored_record(bus, transfer_id):
     return GLib.Variant.new_from_bytes(GLib.VariantType("a{sv}"), GLib.Bytes(blob), False).unpack()
 
 
+def kill_while_completing(bus, client, t, dest, held):
+    """Starts the download t (created with start=false, into dest) and
+    kills the service while its completion is being made durable
+    (bt-commit.c): held ("data" or "directory") is the flush strace holds
+    back. Checks first that the store says completed, with the data not in
+    place yet, while the app was not told; returns strace's lines."""
+    part = str(dest) + ".bgtpart"
+    held_call, held_path = (("fdatasync", part) if held == "data"
+                            else ("fsync", os.path.dirname(str(dest))))
+    pid = bus.service_pid()
+    with bus.expect_exit(signal.SIGKILL):
+        tracer = Strace(pid, "-y", "-P", held_path, "-e", f"trace={held_call}",
+                        "-e", f"inject={held_call}:delay_enter=60000000")
+        try:
+            call(t, "start")
+            wait_for(lambda: stored_record(bus, t.get_id())["status"] == "completed", 30,
+                     "the completion in the store")
+            record = stored_record(bus, t.get_id())
+            assert record["place-unsynced"] is True, record
+            # Not reported: a round trip through the service brings every
+            # change it sent before
+            call(client, "get_transfer", t.get_id())
+            assert t.props.status == Bgt.Status.RUNNING
+            if held == "data":
+                assert os.path.exists(part) and not os.path.exists(dest)
+            else:
+                wait_for(lambda: os.path.exists(dest), 30, "the rename")
+                assert not os.path.exists(part)
+            os.kill(pid, signal.SIGKILL)
+            # strace may hang detaching from it: it goes at once
+            tracer.proc.kill()
+        finally:
+            tracer.close()
+        wait_for(lambda: not _alive(pid), 30, "the service to be killed")
+    # The flush held back was under way
+    assert any(f"{held_call}(" in l and f"{held_path}>" in l for l in tracer.lines), tracer.lines
+    return tracer.lines
+
+
 def fail_a_flush(bus, t, data_path, err):
     """The service's next flushes of the data at data_path fail with err
     (strace injects it), until one did; a later flush will succeed, as it

@@ -316,6 +316,31 @@ def test_a_failed_flush_rewinds_to_the_last_good_one(which, request, ftp_root, b
     assert server.rest_before_retr(name)[-1] == kept
 
 
+@pytest.mark.parametrize("which", ["pyftpd", "vsftpd", "vsftpds"])
+@pytest.mark.parametrize("held,lost", [("data", "nothing"), ("directory", "nothing"),
+                                       ("directory", "the-rename")])
+def test_a_crash_while_the_completion_is_made_durable(which, held, lost, request, ftp_root, bus,
+                                                       client, dest_dir):
+    """P5 over FTP and FTPS, the same core as HTTP's: killed while the
+    completion is recorded and the data flushed (held back), or its
+    directory; after a power cut that lost the rename, too. The restarted
+    service believes the record only if the data is in place under its
+    final name; otherwise it fetches again (another RETR) what was not
+    flushed, and the file is byte-identical."""
+    server = request.getfixturevalue(which)
+    name = ftp_root.link("medium.bin", f"crash-{which}-{held}-{lost}.bin")
+    dest = dest_dir / name
+    uri = server.url(name, scheme="ftps") if which == "vsftpds" else server.url(name)
+    t = create(client, uri, dest, start=False)
+    bgtharness.kill_while_completing(bus, client, t, dest, held)
+    if lost == "the-rename":
+        os.rename(dest, str(dest) + ".bgtpart")
+    again = call(bus.client("org.example.Tests"), "get_transfer", t.get_id())
+    assert_completed(again, dest, ftp_root.sha[name], SIZES["medium.bin"])
+    assert len(server.rest_before_retr(name)) == (1 if (held, lost) == ("directory", "nothing")
+                                                  else 2)
+
+
 # ---- 4. Rate limits ----------------------------------------------------------------------
 
 RATE = 256 * KIB

@@ -617,37 +617,9 @@ def test_a_crash_while_the_completion_is_made_durable(tmp_path, nginx, held, los
         d = Bgt.Downloader.new(client)
         d.set_start(False)
         t = call(d, "create_download", nginx.url("medium.bin"), Gio.File.new_for_path(str(dest)))
-        pid = bus.service_pid()
-        # The data's flushes, or the directory's (its only fsync()), held back
-        held_call, held_path = ("fdatasync", part) if held == "data" else ("fsync", str(dest.parent))
-        with bus.expect_exit(signal.SIGKILL):
-            tracer = bgtharness.Strace(pid, "-y", "-P", held_path, "-e", f"trace={held_call}",
-                                       "-e", f"inject={held_call}:delay_enter=60000000")
-            try:
-                call(t, "start")
-                wait_for(lambda: bgtharness.stored_record(bus, t.get_id())["status"]
-                         == "completed", 30, "the completion in the store")
-                record = bgtharness.stored_record(bus, t.get_id())
-                assert record["place-unsynced"] is True, record
-                # Not reported: a round trip through the service brings
-                # every change it sent before
-                call(client, "get_transfer", t.get_id())
-                assert t.props.status == S.RUNNING
-                if held == "data":
-                    assert os.path.exists(part) and not dest.exists()
-                else:
-                    wait_for(dest.exists, 30, "the rename")
-                    assert not os.path.exists(part)
-                os.kill(pid, signal.SIGKILL)
-                # strace may hang detaching from it: it goes at once
-                tracer.proc.kill()
-            finally:
-                tracer.close()
-            wait_for(lambda: not bgtharness._alive(pid), 30, "the service to be killed")
+        bgtharness.kill_while_completing(bus, client, t, dest, held)
     finally:
         bus.close()
-    # The flush held back was under way
-    assert any(f"{held_call}(" in l and f"{held_path}>" in l for l in tracer.lines), tracer.lines
     # The power cut: what of the directory did not reach the disk is gone
     if lost == "the-rename":
         os.rename(dest, part)
