@@ -19,6 +19,7 @@ import time
 import bgtharness
 import pytest
 from bgtharness import Bgt, GLib, Gio, ServiceBus, call, sha256_file, wait_for
+from test_security import bwrap_works  # noqa: F401 (a fixture)
 
 S = Bgt.Status
 MIB = 1024 * 1024
@@ -443,6 +444,32 @@ def test_a_failed_flush_is_not_undone_by_the_next(bus, client, slow_files, dest_
     record = lambda: bgtharness.stored_record(bus, t.get_id())  # noqa: E731
     wait_for(lambda: record()["status"] != "running", 30, "the error in the store")
     assert (record()["status"], record()["place-unsynced"]) == ("error", False), record()
+
+
+@pytest.mark.parametrize("service_settings", [{"local-network-apps": "['org.example.SandA']"}],
+                         indirect=True)
+def test_a_failed_flush_is_not_undone_for_a_sandboxed_app(bwrap_works, bus, slow_files, tmp_path):
+    """The same rule for an app in a sandbox, which can only hand over a
+    file it opened: its download ends in error, never completed over the
+    data a flush lost."""
+    from test_security import Sandbox
+    app = Sandbox(bus, "org.example.SandA", str(tmp_path / "app"))
+    out = tmp_path / "app" / "eio.bin"
+    path = app.run("create-fd", slow_files.link("eio-sandboxed.bin"), str(out))
+    wait_for(lambda: out.stat().st_size > 0, 20, "progress")
+    # The service sees the file by its name in the sandbox's mount ("/eio.bin")
+    pid = bus.service_pid()
+    names = [os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")]
+    (name,) = [n for n in names if n.endswith("/eio.bin")]
+    tracer = bgtharness.Strace(pid, "-y", "-P", name,
+                               "-e", "trace=fdatasync,fsync", "-e", "inject=fdatasync,fsync:error=EIO")
+    try:
+        line = tracer.wait_line("(INJECTED)")
+    finally:
+        tracer.close()
+    assert "eio.bin" in line, line
+    assert app.run("wait-completed", path) == "error"
+    assert app.run("get", path, "ErrorStatus") == "destination-unwritable"
 
 
 @pytest.mark.parametrize("kind", ["path", "fd"])

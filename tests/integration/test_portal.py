@@ -12,6 +12,7 @@
 import os
 
 import pytest
+import bgtharness
 from bgtharness import (BUS_NAME, TRANSFER_IFACE, GLib, Gio, ServiceBus, _is_zombie, make_file,
                         sha256_file, wait_for)
 from test_security import Sandbox, bwrap_works  # noqa: F401
@@ -490,6 +491,27 @@ def test_portal_download_survives_kill9_and_the_frontend_still_hears(bus, nginx,
     ranged = [line for line in nginx.access_log()
               if "/slow/medium.bin " in line and 'range="bytes=' in line]
     assert ranged, "the download resumed with a Range request"
+
+
+def test_a_failed_flush_is_not_undone_for_a_portal_transfer(bus, nginx, tmp_path):
+    """docs/contract.md's failed-flush rule through the portal backend: a
+    flush of the app's file fails (EIO, strace) and the next would
+    succeed; the download ends in destination-unwritable, never completed
+    over the data the disk lost."""
+    frontend = Caller(bus, own_frontend_name=True)
+    dest = tmp_path / "eio.bin"
+    path = frontend.download_to(APP_A, nginx.url("slow/medium.bin"), dest)
+    wait_for(lambda: frontend.transfers(APP_A)[path]["BytesReceived"] > 0, 30, "some data")
+    tracer = bgtharness.Strace(bus.service_pid(), "-y", "-P", str(dest),
+                               "-e", "trace=fdatasync,fsync", "-e", "inject=fdatasync,fsync:error=EIO")
+    try:
+        line = tracer.wait_line("(INJECTED)")
+    finally:
+        tracer.close()
+    assert "eio.bin" in line, line
+    wait_for(lambda: status_of(frontend, APP_A, path) not in ("running", "idle"), 60, "the end")
+    props = frontend.transfers(APP_A)[path]
+    assert (props["Status"], props["ErrorStatus"]) == ("error", "destination-unwritable"), props
 
 
 def test_the_frontend_does_not_keep_the_service_running(tmp_path):
