@@ -462,7 +462,8 @@ def test_a_failed_flush_is_not_undone_for_a_sandboxed_app(bwrap_works, bus, slow
     names = [os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")]
     (name,) = [n for n in names if n.endswith("/eio.bin")]
     tracer = bgtharness.Strace(pid, "-y", "-P", name,
-                               "-e", "trace=fdatasync,fsync", "-e", "inject=fdatasync,fsync:error=EIO")
+                               "-e", "trace=fdatasync,fsync",
+                               "-e", "inject=fdatasync,fsync:error=EIO")
     try:
         line = tracer.wait_line("(INJECTED)")
     finally:

@@ -503,7 +503,8 @@ def test_a_failed_flush_is_not_undone_for_a_portal_transfer(bus, nginx, tmp_path
     path = frontend.download_to(APP_A, nginx.url("slow/medium.bin"), dest)
     wait_for(lambda: frontend.transfers(APP_A)[path]["BytesReceived"] > 0, 30, "some data")
     tracer = bgtharness.Strace(bus.service_pid(), "-y", "-P", str(dest),
-                               "-e", "trace=fdatasync,fsync", "-e", "inject=fdatasync,fsync:error=EIO")
+                               "-e", "trace=fdatasync,fsync",
+                               "-e", "inject=fdatasync,fsync:error=EIO")
     try:
         line = tracer.wait_line("(INJECTED)")
     finally:
