@@ -124,12 +124,17 @@ bt_archive_add_record (BtArchive *self, const char *id, const char *app_id, guin
 {
   BtArchived archived = { 0 };
   const char *status = NULL, *kind = NULL, *group = NULL, *error_status = NULL;
+  gboolean place_unsynced = FALSE;
 
   *out_completed_time = 0;
   if (!g_variant_lookup (record, "status", "&s", &status)
       || !bt_status_from_string (status, &archived.status)
       || !bt_status_is_finished (archived.status) || !g_variant_lookup (record, "kind", "&s", &kind)
       || !bt_kind_from_string (kind, &archived.kind))
+    return FALSE;
+  /* Completed as the service stopped, its data perhaps not in place: built,
+   * it checks (bt_transfer_new_from_record()) */
+  if (g_variant_lookup (record, "place-unsynced", "b", &place_unsynced) && place_unsynced)
     return FALSE;
   g_variant_lookup (record, "group", "&s", &group);
   if (g_variant_lookup (record, "error-status", "&s", &error_status))

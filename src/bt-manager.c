@@ -1163,15 +1163,10 @@ load_record (const char *id, const char *app_id, guint64 seq, GVariant *data, gp
   gint64 retention_us
       = (gint64) bt_settings_get_uint (self->settings, "retention-days") * G_TIME_SPAN_DAY;
   gint64 completed_time;
-  gboolean place_unsynced = FALSE;
 
   self->next_seq = MAX (self->next_seq, seq + 1);
-  /* A finished one stays in the store, listed but not built (bt-archive.c),
-   * unless it completed as a crash came, its name perhaps not on disk:
-   * built, it checks (bt_transfer_new_from_record()) */
-  g_variant_lookup (data, "place-unsynced", "b", &place_unsynced);
-  if (!place_unsynced
-      && bt_archive_add_record (self->archive, id, app_id, seq, data, &completed_time))
+  /* A finished one stays in the store, listed but not built (bt-archive.c) */
+  if (bt_archive_add_record (self->archive, id, app_id, seq, data, &completed_time))
     {
       if (completed_time > 0 && g_get_real_time () - completed_time > retention_us)
         {
