@@ -177,18 +177,6 @@ bt_destination_new_for_path (const char *path, gboolean overwrite, GError **erro
   return create_part (self, error) ? g_steal_pointer (&self) : NULL;
 }
 
-/*
- * bt_destination_new_for_path_deferred:
- *
- * The destination @path of a new transfer, whose partial file
- * bt_destination_create_async() creates.
- */
-BtDestination *
-bt_destination_new_for_path_deferred (const char *path, gboolean overwrite)
-{
-  return bt_destination_new_recovered (path, overwrite);
-}
-
 static void
 create_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
@@ -325,7 +313,8 @@ bt_destination_new_detached (void)
   return self;
 }
 
-/* A destination read back from the state store: nothing is created */
+/* A destination whose partial file is not created here: read back from
+ * the state store, or a new transfer's (bt_destination_create_async()) */
 BtDestination *
 bt_destination_new_recovered (const char *path, gboolean overwrite)
 {

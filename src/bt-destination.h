@@ -14,7 +14,6 @@ G_BEGIN_DECLS
 typedef struct _BtDestination BtDestination;
 
 BtDestination *bt_destination_new_for_path (const char *path, gboolean overwrite, GError **error);
-BtDestination *bt_destination_new_for_path_deferred (const char *path, gboolean overwrite);
 void bt_destination_create_async (BtDestination *self, GAsyncReadyCallback callback,
                                   gpointer user_data);
 gboolean bt_destination_create_finish (GAsyncResult *result, GError **error);

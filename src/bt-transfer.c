@@ -397,7 +397,7 @@ destination_for_path (const char *path, gboolean overwrite, gboolean sandboxed, 
   if (!bt_validate_destination_path (path, error))
     return NULL;
   /* Its partial file: bt_destination_create_async() (bt-manager.c) */
-  return bt_destination_new_for_path_deferred (path, overwrite);
+  return bt_destination_new_recovered (path, overwrite);
 }
 
 /*
