@@ -662,6 +662,19 @@ def kill_while_completing(bus, client, t, dest, held):
     return tracer.lines
 
 
+def inject_a_flush_failure(pid, data_path, err):
+    """pid's next flushes of the data at data_path fail with err (strace
+    injects it) until one did; later flushes succeed, as they do on Linux
+    once a failed write-back was reported."""
+    tracer = Strace(pid, "-y", "-P", data_path, "-e", "trace=fdatasync,fsync",
+                    "-e", f"inject=fdatasync,fsync:error={err}")
+    try:
+        line = tracer.wait_line("(INJECTED)")
+    finally:
+        tracer.close()
+    assert os.path.basename(data_path) in line, line
+
+
 def fail_a_flush(bus, t, data_path, err):
     """The service's next flushes of the data at data_path fail with err
     (strace injects it), until one did; a later flush will succeed, as it
@@ -670,13 +683,7 @@ def fail_a_flush(bus, t, data_path, err):
     most = [t.props.bytes_received]
     handler = t.connect("notify::bytes-received",
                         lambda o, p: most.append(o.props.bytes_received))
-    tracer = Strace(bus.service_pid(), "-y", "-P", data_path, "-e", "trace=fdatasync,fsync",
-                    "-e", f"inject=fdatasync,fsync:error={err}")
-    try:
-        line = tracer.wait_line("(INJECTED)")
-    finally:
-        tracer.close()
-    assert os.path.basename(data_path) in line, line
+    inject_a_flush_failure(bus.service_pid(), data_path, err)
     box = []
     t.wait_async(None, lambda o, r: box.append(r))
     wait_for(lambda: box, 60, "the end")

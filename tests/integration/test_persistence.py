@@ -461,14 +461,7 @@ def test_a_failed_flush_is_not_undone_for_a_sandboxed_app(bwrap_works, bus, slow
     pid = bus.service_pid()
     names = [os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")]
     (name,) = [n for n in names if n.endswith("/eio.bin")]
-    tracer = bgtharness.Strace(pid, "-y", "-P", name,
-                               "-e", "trace=fdatasync,fsync",
-                               "-e", "inject=fdatasync,fsync:error=EIO")
-    try:
-        line = tracer.wait_line("(INJECTED)")
-    finally:
-        tracer.close()
-    assert "eio.bin" in line, line
+    bgtharness.inject_a_flush_failure(pid, name, "EIO")
     assert app.run("wait-completed", path) == "error"
     assert app.run("get", path, "ErrorStatus") == "destination-unwritable"
 
