@@ -235,6 +235,21 @@ def test_missing_directory_is_refused(nginx, download, tmp_path):
     assert not (tmp_path / "missing").exists()
 
 
+def test_a_destination_being_written_is_refused_to_another(nginx, download, dest_dir):
+    """The partial file is created in a worker thread now: a second
+    download into the same destination still gets a clear refusal, and
+    the first one goes on untouched."""
+    dest = dest_dir / "one.txt"
+    first = download(nginx.url("small.txt"), dest, start=False)
+    with raises_bgt(Bgt.Error.INVALID_ARGUMENT) as m:
+        download(nginx.url("medium.bin"), dest)
+    assert "another transfer is writing" in m.error.message, m.error.message
+    call(first, "start")
+    assert call(first, "wait")
+    assert sha256_file(dest) == nginx.files["small.txt"]
+    assert os.listdir(dest_dir) == ["one.txt"]
+
+
 def test_existing_destination_is_not_overwritten(nginx, download, dest_dir):
     dest = dest_dir / "there.txt"
     dest.write_text("precious")
