@@ -502,17 +502,21 @@ class ServiceBus:
                 pass
         # Every service process still running (the name's owner, and one
         # perhaps being activated) gets SIGTERM and must be gone in 20 s
-        pids = {pid for pid in self.started_pids() if _alive(pid)}
         records = self.exit_records()
-        pids -= {p for p, c in records if c != "start"}
+        unended = set(self.started_pids()) - {p for p, c in records if c != "start"}
+        pids = {pid for pid in unended if _alive(pid)}
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 continue
-            self.declare_exit(pid, signal.SIGTERM)
+            # One killed already (and not reaped yet) dies of that kill
+            self._declared.setdefault(pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for pid in pids:
+        # Each one's end is recorded before the bus is closed, a process
+        # killed earlier too: a bus opened next on this directory (a
+        # "reboot") starts where these records end
+        for pid in unended:
             while _alive(pid):
                 if time.monotonic() > deadline:
                     self._close_problems.append(

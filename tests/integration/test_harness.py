@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GENERATED = textwrap.dedent('''
     import os
     import signal
+    import threading
 
     import pytest
     from bgtharness import ServiceBus, call, wait_for
@@ -85,6 +86,30 @@ GENERATED = textwrap.dedent('''
         kill_behind_the_tests_back(bus, client, signal.SIGABRT)
 
 
+    def test_declared_kill_recorded_late_then_a_reboot(tmp_path):
+        # The wrapper records the kill only 0.5 s later (stopped): the bus
+        # closed meanwhile still judges that death, not the next bus on
+        # its directory
+        session = str(tmp_path / "s")
+        svc = ServiceBus(tmpdir=session)
+        try:
+            call(svc.client("org.example.Reboot"), "list_transfers")
+            pid = svc.service_pid()
+            with open(f"/proc/{pid}/stat") as f:
+                wrapper = int(f.read().split(") ")[1].split()[1])
+            os.kill(wrapper, signal.SIGSTOP)
+            threading.Timer(0.5, os.kill, (wrapper, signal.SIGCONT)).start()
+            with svc.expect_exit(signal.SIGKILL):
+                os.kill(pid, signal.SIGKILL)
+        finally:
+            svc.close()
+        svc = ServiceBus(tmpdir=session)
+        try:
+            call(svc.client("org.example.Reboot"), "list_transfers")
+        finally:
+            svc.close()
+
+
     def test_idle_exit(tmp_path):
         svc = ServiceBus(idle_timeout=1, tmpdir=str(tmp_path / "idle"))
         try:
@@ -111,6 +136,7 @@ EXPECTED = {
     "test_declared_with_expect_exit": "passed",
     "test_expect_exit_of_another_signal": "failed",
     "test_marked": "passed",
+    "test_declared_kill_recorded_late_then_a_reboot": "passed",
     "test_idle_exit": "passed",
 }
 
