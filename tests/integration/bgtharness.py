@@ -627,43 +627,74 @@ def stored_record(bus, transfer_id):
     return GLib.Variant.new_from_bytes(GLib.VariantType("a{sv}"), GLib.Bytes(blob), False).unpack()
 
 
-def kill_while_completing(bus, client, t, dest, held):
-    """Starts the download t (created with start=false, into dest) and
-    kills the service while its completion is being made durable
-    (bt-commit.c): held ("data" or "directory") is the flush strace holds
-    back. Checks first that the store says completed, with the data not in
-    place yet, while the app was not told; returns strace's lines."""
-    part = str(dest) + ".bgtpart"
-    held_call, held_path = (("fdatasync", part) if held == "data"
-                            else ("fsync", os.path.dirname(str(dest))))
+# The flushes strace holds back, by their numbers here (/proc/PID/syscall)
+FLUSH_SYSCALLS = {"x86_64": {"fsync": 74, "fdatasync": 75},
+                  "aarch64": {"fsync": 82, "fdatasync": 83}}
+
+
+def flush_under_way(pid, held_call, held_path):
+    """Whether a thread of process pid is in held_call (a flush) of the file
+    or directory at held_path: /proc says so, held back by strace or not."""
+    number = FLUSH_SYSCALLS.get(os.uname().machine, {}).get(held_call)
+    assert number is not None, f"{held_call} on {os.uname().machine}: add its number"
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                fields = f.read().split()
+            if fields[0] != str(number):
+                continue
+            if os.readlink(f"/proc/{pid}/fd/{int(fields[1], 16)}") == held_path:
+                return True
+        except (OSError, IndexError, ValueError):
+            continue  # a thread gone, or an fd closed meanwhile
+    return False
+
+
+@contextlib.contextmanager
+def killed_during_a_flush(bus, held_call, held_path):
+    """strace holds back the service's held_call (fdatasync or fsync) of
+    held_path while the block starts what flushes it and checks what must
+    hold meanwhile; then the service is killed (SIGKILL), and the held
+    flush must have been under way. Yields strace (its lines)."""
     pid = bus.service_pid()
     with bus.expect_exit(signal.SIGKILL):
         tracer = Strace(pid, "-y", "-P", held_path, "-e", f"trace={held_call}",
                         "-e", f"inject={held_call}:delay_enter=60000000")
         try:
-            call(t, "start")
-            wait_for(lambda: stored_record(bus, t.get_id())["status"] == "completed", 30,
-                     "the completion in the store")
-            record = stored_record(bus, t.get_id())
-            assert record["place-unsynced"] is True, record
-            # Not reported: a round trip through the service brings every
-            # change it sent before
-            call(client, "get_transfer", t.get_id())
-            assert t.props.status == Bgt.Status.RUNNING
-            if held == "data":
-                assert os.path.exists(part) and not os.path.exists(dest)
-            else:
-                wait_for(lambda: os.path.exists(dest), 30, "the rename")
-                assert not os.path.exists(part)
+            yield tracer
             os.kill(pid, signal.SIGKILL)
             # strace may hang detaching from it: it goes at once
             tracer.proc.kill()
         finally:
             tracer.close()
         wait_for(lambda: not _alive(pid), 30, "the service to be killed")
-    # The flush held back was under way
     assert any(f"{held_call}(" in l and f"{held_path}>" in l for l in tracer.lines), tracer.lines
-    return tracer.lines
+
+
+def kill_while_completing(bus, client, t, dest, held):
+    """Starts the download t (created with start=false, into dest) and
+    kills the service while its completion is being made durable
+    (bt-commit.c): held ("data" or "directory") is the flush strace holds
+    back. Checks first that the store says completed, with the data not in
+    place yet, while the app was not told."""
+    part = str(dest) + ".bgtpart"
+    held_call, held_path = (("fdatasync", part) if held == "data"
+                            else ("fsync", os.path.dirname(str(dest))))
+    with killed_during_a_flush(bus, held_call, held_path):
+        call(t, "start")
+        wait_for(lambda: stored_record(bus, t.get_id())["status"] == "completed", 30,
+                 "the completion in the store")
+        record = stored_record(bus, t.get_id())
+        assert record["place-unsynced"] is True, record
+        # Not reported: a round trip through the service brings every
+        # change it sent before
+        call(client, "get_transfer", t.get_id())
+        assert t.props.status == Bgt.Status.RUNNING
+        if held == "data":
+            assert os.path.exists(part) and not os.path.exists(dest)
+        else:
+            wait_for(lambda: os.path.exists(dest), 30, "the rename")
+            assert not os.path.exists(part)
 
 
 def inject_a_flush_failure(pid, data_path, err):

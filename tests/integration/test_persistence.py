@@ -663,6 +663,100 @@ def test_a_crash_while_the_completion_is_made_durable(tmp_path, nginx, held, los
         bus.close()
 
 
+class FdCaller:
+    """An app that hands the service a file it opened, to download into:
+    a host app through the library, an app in a bwrap sandbox, or an app
+    through the portal backend (its frontend passes the fd)."""
+
+    def __init__(self, kind, bus, workdir):
+        self.kind, self.bus, self.workdir = kind, bus, workdir
+        if kind == "host":
+            self.client = bus.client("org.example.Power")
+        elif kind == "sandboxed":
+            from test_security import Sandbox
+            self.app = Sandbox(bus, "org.example.SandA", workdir)
+        else:
+            from test_portal import APP_A, Caller
+            self.app_id, self.frontend = APP_A, Caller(bus, own_frontend_name=True)
+
+    def download(self, url, dest):
+        """Creates the download, started; returns its object path."""
+        if self.kind == "host":
+            t = create_for(self.client, url, dest, "fd")
+            return t.get_object_path()
+        if self.kind == "sandboxed":
+            return self.app.run("create-fd", url, str(dest))
+        return self.frontend.download_to(self.app_id, url, dest)
+
+    def state(self, path):
+        """(Status, BytesReceived) as the app is told"""
+        if self.kind == "host":
+            t = call(self.client, "get_transfer", path.rsplit("/", 1)[1])
+            return t.props.status.value_nick, t.props.bytes_received
+        if self.kind == "sandboxed":
+            return (self.app.run("get", path, "Status"),
+                    int(self.app.run("get", path, "BytesReceived")))
+        props = self.frontend.transfers(self.app_id)[path]
+        return props["Status"], props["BytesReceived"]
+
+
+@pytest.mark.parametrize("reboot", [False, True], ids=["kill", "power-cut"])
+@pytest.mark.parametrize("caller", ["host", "sandboxed", "portal"])
+def test_a_crash_while_an_fd_destination_is_flushed(bwrap_works, tmp_path, nginx,  # noqa: F811
+                                                    caller, reboot):
+    """P5 for a file the app opened (a host app, a sandboxed app, the
+    portal backend): nothing to rename, so its completion is recorded only
+    once its data is flushed. The service is killed while that flush is
+    held back (strace), after every byte arrived: the app was not told it
+    completed, and the store does not say so. Restarted, in the same boot
+    or after a power cut that lost what no flush kept (the file zeroed past
+    the flushed bytes), the download ends completed and byte-identical in
+    the same file."""
+    session = str(tmp_path / "s")
+    # Sandboxed apps, allowed to reach the loopback servers
+    settings = {"local-network-apps": "['org.example.SandA', 'org.example.PortalA']"}
+    workdir = str(tmp_path / "app")
+    os.makedirs(workdir)
+    dest = tmp_path / "app" / "flushed.bin"
+    size = 4 * MIB
+    bus = ServiceBus(tmpdir=session, settings=settings)
+    try:
+        app = FdCaller(caller, bus, workdir)
+        # Slow (1 MiB/s), so that strace is in place long before the end
+        path = app.download(nginx.url("slow/medium.bin"), dest)
+        pid = bus.service_pid()
+        # The name the service has for the file (a sandboxed app's is
+        # seen through its mount)
+        names = [os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")]
+        (name,) = [n for n in names if n.endswith("/flushed.bin")]
+        with bgtharness.killed_during_a_flush(bus, "fdatasync", name):
+            wait_for(lambda: app.state(path) == ("running", size)
+                     and bgtharness.flush_under_way(pid, "fdatasync", name), 60,
+                     "every byte, and the data's flush held back")
+            record = bgtharness.stored_record(bus, path.rsplit("/", 1)[1])
+            assert record["status"] != "completed", record
+            assert app.state(path) == ("running", size)
+    finally:
+        bus.close()
+    synced = record.get("synced-bytes", 0)
+    if reboot:
+        # What no flush kept is gone
+        with open(dest, "r+b") as f:
+            f.seek(synced)
+            f.write(bytes(size - synced))
+    bus = ServiceBus(tmpdir=session, settings=settings,
+                     env={"BGTRANSFERD_SIMULATE_BOOT_ID": "after-the-power-cut"} if reboot else None)
+    try:
+        app = FdCaller(caller, bus, workdir)
+        wait_for(lambda: app.state(path)[0] not in ("idle", "running"), 60, "the end")
+        assert app.state(path) == ("completed", size)
+        assert sha256_file(dest) == nginx.files["medium.bin"]
+        record = bgtharness.stored_record(bus, path.rsplit("/", 1)[1])
+        assert record["status"] == "completed", record
+    finally:
+        bus.close()
+
+
 def test_paused_while_its_data_is_flushed(bus, client, nginx, dest_dir):
     """Paused while the data of its completion is being flushed (held back
     here), before its rename: the commit is abandoned and the record stops
