@@ -613,8 +613,10 @@ write_objects (sqlite3 *db, GHashTable *objects, GError **error)
 
   if (g_hash_table_size (objects) == 0)
     return TRUE;
-  if (sqlite3_prepare_v2 (db, "INSERT OR REPLACE INTO objects (key, data) VALUES (?, ?)", -1, &put,
-                          NULL)
+  if (sqlite3_prepare_v2 (db,
+                          "INSERT INTO objects (key, data) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO UPDATE SET data = excluded.data",
+                          -1, &put, NULL)
           != SQLITE_OK
       || sqlite3_prepare_v2 (db, "DELETE FROM objects WHERE key = ?", -1, &del, NULL) != SQLITE_OK)
     {
@@ -698,9 +700,13 @@ write_rows (sqlite3 *db, GHashTable *rows, GError **error)
 
   if (g_hash_table_size (rows) == 0)
     return TRUE;
+  /* A record saved again is updated in place: INSERT OR REPLACE would
+   * delete the row and insert it anew under another rowid, rewriting the
+   * pages of the table and of both indexes for every save */
   if (sqlite3_prepare_v2 (db,
-                          "INSERT OR REPLACE INTO transfers (id, app_id, seq, data) "
-                          "VALUES (?, ?, ?, ?)",
+                          "INSERT INTO transfers (id, app_id, seq, data) VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT (id) DO UPDATE SET app_id = excluded.app_id, "
+                          "seq = excluded.seq, data = excluded.data",
                           -1, &put, NULL)
           != SQLITE_OK
       || sqlite3_prepare_v2 (db, "DELETE FROM transfers WHERE id = ?", -1, &del, NULL) != SQLITE_OK)

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include "bt-store.h"
 
@@ -203,6 +204,49 @@ test_flush_while_committing (Fixture *f, gconstpointer data)
   g_hash_table_unref (c.seen);
 }
 
+/* The rowid of transfer @id in the store's file */
+static gint64
+rowid_of (Fixture *f, const char *id)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 rowid = -1;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_prepare_v2 (db, "SELECT rowid FROM transfers WHERE id = ?", -1, &stmt, NULL), ==,
+      SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    rowid = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return rowid;
+}
+
+/* A record saved again is updated where it is, not deleted and inserted
+ * anew (which rewrote the table's and both indexes' pages every time) */
+static void
+test_saved_again_in_place (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) rows = NULL;
+  gint64 rowid;
+
+  bt_store_put (f->store, "a", "app", 1, record ("one"));
+  bt_store_put (f->store, "b", "app", 2, record ("other"));
+  g_assert_true (bt_store_flush (f->store, &error));
+  rowid = rowid_of (f, "a");
+  g_assert_cmpint (rowid, >, 0);
+  bt_store_put (f->store, "a", "app", 1, record ("two"));
+  g_assert_true (bt_store_flush (f->store, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (rowid_of (f, "a"), ==, rowid);
+  rows = stored (f);
+  g_assert_cmpuint (g_hash_table_size (rows), ==, 2);
+  g_assert_cmpstr (g_hash_table_lookup (rows, "a"), ==, "two");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -211,6 +255,8 @@ main (int argc, char **argv)
   g_test_add ("/store/group-commit", Fixture, NULL, setup, test_group_commit, teardown);
   g_test_add ("/store/save-serializes-at-commit", Fixture, NULL, setup,
               test_save_serializes_at_commit, teardown);
+  g_test_add ("/store/saved-again-in-place", Fixture, NULL, setup, test_saved_again_in_place,
+              teardown);
   g_test_add ("/store/flush-while-committing", Fixture, NULL, setup, test_flush_while_committing,
               teardown);
   return g_test_run ();
