@@ -627,6 +627,15 @@ def stored_record(bus, transfer_id):
     return GLib.Variant.new_from_bytes(GLib.VariantType("a{sv}"), GLib.Bytes(blob), False).unpack()
 
 
+def name_in_service(pid, basename):
+    """The name process pid has for the one file it holds open that is
+    called basename: a file a sandboxed app handed over is seen by its name
+    in the sandbox's mount, not the host's"""
+    names = [os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")]
+    (name,) = [n for n in names if n.endswith("/" + basename)]
+    return name
+
+
 # The flushes strace holds back, by their numbers here (/proc/PID/syscall)
 FLUSH_SYSCALLS = {"x86_64": {"fsync": 74, "fdatasync": 75},
                   "aarch64": {"fsync": 82, "fdatasync": 83}}
@@ -655,13 +664,13 @@ def killed_during_a_flush(bus, held_call, held_path):
     """strace holds back the service's held_call (fdatasync or fsync) of
     held_path while the block starts what flushes it and checks what must
     hold meanwhile; then the service is killed (SIGKILL), and the held
-    flush must have been under way. Yields strace (its lines)."""
+    flush must have been under way."""
     pid = bus.service_pid()
     with bus.expect_exit(signal.SIGKILL):
         tracer = Strace(pid, "-y", "-P", held_path, "-e", f"trace={held_call}",
                         "-e", f"inject={held_call}:delay_enter=60000000")
         try:
-            yield tracer
+            yield
             os.kill(pid, signal.SIGKILL)
             # strace may hang detaching from it: it goes at once
             tracer.proc.kill()

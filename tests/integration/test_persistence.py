@@ -457,11 +457,8 @@ def test_a_failed_flush_is_not_undone_for_a_sandboxed_app(bwrap_works, bus, slow
     out = tmp_path / "app" / "eio.bin"
     path = app.run("create-fd", slow_files.link("eio-sandboxed.bin"), str(out))
     wait_for(lambda: out.stat().st_size > 0, 20, "progress")
-    # The service sees the file by its name in the sandbox's mount ("/eio.bin")
     pid = bus.service_pid()
-    names = [os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")]
-    (name,) = [n for n in names if n.endswith("/eio.bin")]
-    bgtharness.inject_a_flush_failure(pid, name, "EIO")
+    bgtharness.inject_a_flush_failure(pid, bgtharness.name_in_service(pid, "eio.bin"), "EIO")
     assert app.run("wait-completed", path) == "error"
     assert app.run("get", path, "ErrorStatus") == "destination-unwritable"
 
@@ -712,8 +709,7 @@ class FdCaller:
 
 @pytest.mark.parametrize("reboot", [False, True], ids=["kill", "power-cut"])
 @pytest.mark.parametrize("caller", ["host", "sandboxed", "portal"])
-def test_a_crash_while_an_fd_destination_is_flushed(bwrap_works, tmp_path, nginx,  # noqa: F811
-                                                    caller, reboot):
+def test_a_crash_while_an_fd_destination_is_flushed(request, tmp_path, nginx, caller, reboot):
     """P5 for a file the app opened (a host app, a sandboxed app, the
     portal backend): nothing to rename, so its completion is recorded only
     once its data is flushed. The service is killed while that flush is
@@ -722,6 +718,8 @@ def test_a_crash_while_an_fd_destination_is_flushed(bwrap_works, tmp_path, nginx
     or after a power cut that lost what no flush kept (the file zeroed past
     the flushed bytes), the download ends completed and byte-identical in
     the same file."""
+    if caller == "sandboxed":
+        request.getfixturevalue("bwrap_works")
     session = str(tmp_path / "s")
     # Sandboxed apps, allowed to reach the loopback servers
     settings = {"local-network-apps": "['org.example.SandA', 'org.example.PortalA']"}
@@ -735,10 +733,7 @@ def test_a_crash_while_an_fd_destination_is_flushed(bwrap_works, tmp_path, nginx
         # Slow (1 MiB/s), so that strace is in place long before the end
         path = app.download(nginx.url("slow/medium.bin"), dest)
         pid = bus.service_pid()
-        # The name the service has for the file (a sandboxed app's is
-        # seen through its mount)
-        names = [os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")]
-        (name,) = [n for n in names if n.endswith("/flushed.bin")]
+        name = bgtharness.name_in_service(pid, "flushed.bin")
         with bgtharness.killed_during_a_flush(bus, "fdatasync", name):
             wait_for(lambda: app.state(path) == ("running", size)
                      and bgtharness.flush_under_way(pid, "fdatasync", name), 60,
