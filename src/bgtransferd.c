@@ -14,6 +14,7 @@
 #include "bt-engines.h"
 #include "bt-manager.h"
 #include "bt-portal.h"
+#include "bt-tls.h"
 
 #define BT_BUS_NAME "org.freedesktop.BackgroundTransfer"
 
@@ -120,6 +121,21 @@ idle_timeout_from_env (void)
   return (guint) seconds;
 }
 
+/* GIO loads the module behind a default (the proxy resolver, the TLS
+ * backend) when it is first asked for it. Ask now, while the service is one
+ * thread: the first transfer's connection does not stop the main loop for the
+ * dlopen (about 8 ms for libproxy's module here), and no dlopen, which holds
+ * the dynamic loader's lock, runs beside worker threads. A preloaded fault
+ * injector (libfiu 1.1's fiu_posix_preload.so, FAULTS.md P5) deadlocks there:
+ * its wrappers look up libc per thread, under a lock of its own that the
+ * thread in dlopen waits for. */
+static void
+load_network_modules (void)
+{
+  g_proxy_resolver_get_default ();
+  bt_tls_get_database ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -166,6 +182,9 @@ main (int argc, char **argv)
   bt_engine_register (&bt_http_download_engine);
   bt_engine_register (&bt_http_upload_engine);
   bt_engine_register (&bt_ftp_download_engine);
+
+  /* Before the first thread: GLib's worker starts with the signal sources */
+  load_network_modules ();
 
   loop = g_main_loop_new (NULL, FALSE);
   service.loop = loop;
