@@ -11,10 +11,14 @@
 # previous one's write-back done, the page cache dropped, the sources read
 # back in); every file of every competitor in every round is checked
 # against its source's sha256 (a mismatch aborts: no figure). Prints the
-# median and min–max per competitor and the ratios of the medians, and
-# the service's RSS and open fds before the first creation and after the
-# last download (--window N keeps at most N transfers waiting, to tell
+# median and min–max per competitor and the ratios of the medians, the
+# service's CPU time per file, and the service's RSS and open fds before
+# the first creation and after the last download (--window N keeps at most N transfers waiting, to tell
 # what the finished transfers cost from what a long queue does).
+# A fourth competitor is the disk alone: the same files written as the
+# service commits a download (a new partial file, fdatasync, the rename,
+# the directory's fsync), 4 at a time, with no network and no IPC: what the
+# durability contract itself costs on this machine.
 # tests/bench/run-all imports Files, measure() and run_bgtransfer().
 #
 # Usage: meson devenv -C _build /usr/bin/python3 ../tests/bench/bench-many.py
@@ -30,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
@@ -63,6 +68,46 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def cpu_seconds(pid):
+    """user + system time of the process, all its threads"""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_durable(sources, out, at_once=4):
+    """Writes each source into out as the service commits a download (a
+    new partial file, one write, fdatasync, the rename into place, fsync of
+    the directory), at_once files at a time; returns the time taken."""
+    contents = []
+    for path in sources:
+        with open(path, "rb") as f:
+            contents.append((os.path.basename(path), f.read()))
+    dfd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+
+    def commit(item):
+        name, data = item
+        part = os.path.join(out, name + ".part")
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            if os.write(fd, data) != len(data):
+                raise SystemExit(f"short write to {part}")
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        os.rename(part, os.path.join(out, name))
+        os.fsync(dfd)
+
+    try:
+        start = time.monotonic()
+        with ThreadPoolExecutor(at_once) as pool:
+            for _ in pool.map(commit, contents):
+                pass
+        return time.monotonic() - start
+    finally:
+        os.close(dfd)
+
+
 def run_bgtransfer(work, urls, out, settings, window=None):
     """Downloads every URL through a fresh service; returns {"time": s,
     "rss": (before, after) MiB, "fds": (before, after)} of the service,
@@ -77,6 +122,7 @@ def run_bgtransfer(work, urls, out, settings, window=None):
         downloader = Bgt.Downloader.new(client)
         pid = bus.service_pid()
         rss_before, fds_before = rss_mib(pid), open_fds(pid)
+        cpu_before = cpu_seconds(pid)
         done = []
         failed = []
         in_flight = [0]
@@ -107,7 +153,7 @@ def run_bgtransfer(work, urls, out, settings, window=None):
         if failed:
             raise SystemExit(f"{len(failed)} downloads failed: {failed[0]}")
         return {"time": elapsed, "rss": (rss_before, rss_mib(pid)),
-                "fds": (fds_before, open_fds(pid))}
+                "fds": (fds_before, open_fds(pid)), "cpu": cpu_seconds(pid) - cpu_before}
     finally:
         bus.close()
         shutil.rmtree(session, ignore_errors=True)
@@ -143,11 +189,13 @@ class Files:
 DEFAULTS = "bgtransfer (defaults: 4 at a time)"
 SIXTEEN = "bgtransfer (16 at a time)"
 ARIA = "aria2c -j16"
+DURABLE = "the disk alone (durable, 4 at once)"
 COMPETITORS = {
     ARIA: lambda work, urls, out: {"time": run_aria2(urls, out)},
     DEFAULTS: lambda work, urls, out: run_bgtransfer(work, urls, out, {}),
     SIXTEEN: lambda work, urls, out: run_bgtransfer(work, urls, out,
                                                     {"max-concurrent-transfers": "16"}),
+    DURABLE: None,  # run_durable(): it writes the sources, not URLs
 }
 
 
@@ -165,15 +213,23 @@ def measure(files, work, count, rounds, competitors=tuple(COMPETITORS), log=prin
             how = benchlib.settle(warm=sources)
             if window is not None and name != ARIA:
                 row = run_bgtransfer(work, urls, out, {}, window=window)
+            elif name == DURABLE:
+                row = {"time": run_durable(sources, out)}
             else:
                 row = COMPETITORS[name](work, urls, out)
             benchlib.check_files(name, expected, out)
             shutil.rmtree(out)
             results[name].append(row)
             extra = (f"   RSS {row['rss'][0]:.1f}→{row['rss'][1]:.1f} MiB, "
-                     f"fds {row['fds'][0]}→{row['fds'][1]}" if "rss" in row else "")
+                     f"fds {row['fds'][0]}→{row['fds'][1]}, "
+                     f"CPU {row['cpu'] / count * 1000:.2f} ms/file" if "rss" in row else "")
             log(f"# round {r + 1}  {name:36} {row['time']:7.2f} s{extra}")
     return {"count": count, "rounds": rounds, "how": how, "rows": results}
+
+
+def cpu_per_file(count, rows):
+    """The service's CPU time per file, in ms, median over the rounds"""
+    return statistics.median(row["cpu"] for row in rows) / count * 1000
 
 
 def report(res):
@@ -184,7 +240,8 @@ def report(res):
         print(benchlib.line(name, [row["time"] for row in rows], "s"))
         if rows and "rss" in rows[0]:
             print(f"{'':36} service RSS {rows[-1]['rss'][0]:.1f} → {rows[-1]['rss'][1]:.1f} MiB, "
-                  f"open fds {rows[-1]['fds'][0]} → {rows[-1]['fds'][1]} (last round)")
+                  f"open fds {rows[-1]['fds'][0]} → {rows[-1]['fds'][1]} (last round); "
+                  f"service CPU {cpu_per_file(res['count'], rows):.2f} ms per file (median)")
     if ARIA in res["rows"]:
         base = statistics.median(row["time"] for row in res["rows"][ARIA])
         for name, rows in res["rows"].items():
