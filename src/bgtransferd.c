@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <netdb.h>
 #include <stdlib.h>
 
 #include <gio/gio.h>
@@ -128,12 +129,18 @@ idle_timeout_from_env (void)
  * the dynamic loader's lock, runs beside worker threads. A preloaded fault
  * injector (libfiu 1.1's fiu_posix_preload.so, FAULTS.md P5) deadlocks there:
  * its wrappers look up libc per thread, under a lock of its own that the
- * thread in dlopen waits for. */
+ * thread in dlopen waits for. The proxy resolver comes last: GNOME's may
+ * start GLib's worker thread (a settings monitor) before libproxy's module
+ * is loaded. */
 static void
 load_network_modules (void)
 {
-  g_proxy_resolver_get_default ();
+  /* libproxy's lookups (a worker thread per connection) read the services
+   * database (getservbyname): load its NSS modules */
+  setservent (0);
+  endservent ();
   bt_tls_get_database ();
+  g_proxy_resolver_get_default ();
 }
 
 int
