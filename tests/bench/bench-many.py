@@ -13,8 +13,9 @@
 # against its source's sha256 (a mismatch aborts: no figure). Prints the
 # median and min–max per competitor and the ratios of the medians, the
 # service's CPU time per file, and the service's RSS and open fds before
-# the first creation and after the last download (--window N keeps at most N transfers waiting, to tell
-# what the finished transfers cost from what a long queue does).
+# the first creation and after the last download (--window N keeps at
+# most N transfers waiting, to tell what the finished transfers cost from
+# what a long queue does).
 # A fourth competitor is the disk alone: the same files written as the
 # service commits a download (a new partial file, fdatasync, the rename,
 # the directory's fsync), 4 at a time, with no network and no IPC: what the
@@ -190,12 +191,14 @@ DEFAULTS = "bgtransfer (defaults: 4 at a time)"
 SIXTEEN = "bgtransfer (16 at a time)"
 ARIA = "aria2c -j16"
 DURABLE = "the disk alone (durable, 4 at once)"
+# Each runs the files (their urls, or their sources on disk) into out;
+# window (run_bgtransfer()) is bgtransfer's alone
 COMPETITORS = {
-    ARIA: lambda work, urls, out: {"time": run_aria2(urls, out)},
-    DEFAULTS: lambda work, urls, out: run_bgtransfer(work, urls, out, {}),
-    SIXTEEN: lambda work, urls, out: run_bgtransfer(work, urls, out,
-                                                    {"max-concurrent-transfers": "16"}),
-    DURABLE: None,  # run_durable(): it writes the sources, not URLs
+    ARIA: lambda work, urls, sources, out, window: {"time": run_aria2(urls, out)},
+    DEFAULTS: lambda work, urls, sources, out, window: run_bgtransfer(work, urls, out, {}, window),
+    SIXTEEN: lambda work, urls, sources, out, window: run_bgtransfer(
+        work, urls, out, {"max-concurrent-transfers": "16"}, window),
+    DURABLE: lambda work, urls, sources, out, window: {"time": run_durable(sources, out)},
 }
 
 
@@ -211,12 +214,7 @@ def measure(files, work, count, rounds, competitors=tuple(COMPETITORS), log=prin
             out = os.path.join(work, "out")
             os.makedirs(out)
             how = benchlib.settle(warm=sources)
-            if window is not None and name != ARIA:
-                row = run_bgtransfer(work, urls, out, {}, window=window)
-            elif name == DURABLE:
-                row = {"time": run_durable(sources, out)}
-            else:
-                row = COMPETITORS[name](work, urls, out)
+            row = COMPETITORS[name](work, urls, sources, out, window)
             benchlib.check_files(name, expected, out)
             shutil.rmtree(out)
             results[name].append(row)
