@@ -148,18 +148,62 @@ bt_record_write (const BtRecordField *fields, gsize n_fields, gconstpointer obje
 
 static const guint8 zeros[8] = { 0 };
 
-static void
-align (GByteArray *buf, gsize alignment)
+/* The bytes being written: a record takes a few hundred small writes,
+ * which a GByteArray would each pay a function call and a size check for */
+typedef struct
 {
-  gsize pad = (alignment - buf->len % alignment) % alignment;
+  guint8 *data;
+  gsize len;
+  gsize alloc;
+} Buf;
 
-  g_byte_array_append (buf, zeros, (guint) pad);
+static void
+buf_init (Buf *buf, gsize size)
+{
+  buf->data = g_malloc (size);
+  buf->len = 0;
+  buf->alloc = size;
+}
+
+static G_GNUC_NO_INLINE void
+buf_grow (Buf *buf, gsize more)
+{
+  buf->alloc = MAX (buf->alloc * 2, buf->len + more);
+  buf->data = g_realloc (buf->data, buf->alloc);
+}
+
+static inline void
+put (Buf *buf, gconstpointer data, gsize size)
+{
+  if (size == 0)
+    return; /* an empty value's data may be NULL */
+  if (buf->len + size > buf->alloc)
+    buf_grow (buf, size);
+  memcpy (buf->data + buf->len, data, size);
+  buf->len += size;
+}
+
+/* Returns: (transfer floating): @buf's bytes as a value of @type */
+static GVariant *
+buf_free_to_variant (Buf *buf, const GVariantType *type)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&buf->data), buf->len);
+
+  return g_variant_new_from_bytes (type, bytes, TRUE);
 }
 
 static void
-put_string (GByteArray *buf, const char *s)
+align (Buf *buf, gsize alignment)
 {
-  g_byte_array_append (buf, (const guint8 *) s, (guint) strlen (s) + 1);
+  gsize pad = (alignment - buf->len % alignment) % alignment;
+
+  put (buf, zeros, pad);
+}
+
+static void
+put_string (Buf *buf, const char *s)
+{
+  put (buf, (const guint8 *) s, strlen (s) + 1);
 }
 
 /* The container's total size once its @n framing offsets are added */
@@ -187,7 +231,7 @@ offset_size (gsize total)
 
 /* The framing offsets of a container whose other bytes number @body */
 static void
-put_offsets (GByteArray *buf, gsize body, const gsize *offsets, gsize n, gboolean reverse)
+put_offsets (Buf *buf, gsize body, const gsize *offsets, gsize n, gboolean reverse)
 {
   guint size = offset_size (framed_size (body, n));
 
@@ -195,13 +239,13 @@ put_offsets (GByteArray *buf, gsize body, const gsize *offsets, gsize n, gboolea
     {
       guint64 le = GUINT64_TO_LE ((guint64) offsets[reverse ? n - 1 - i : i]);
 
-      g_byte_array_append (buf, (const guint8 *) &le, size);
+      put (buf, &le, size);
     }
 }
 
 /* as */
 static void
-put_strv (GByteArray *buf, const char *const *strv)
+put_strv (Buf *buf, const char *const *strv)
 {
   gsize start = buf->len;
   g_autoptr (GArray) ends = g_array_new (FALSE, FALSE, sizeof (gsize));
@@ -228,7 +272,7 @@ is_hidden (const char *name, const char *const *hidden)
 
 /* a(ss), without the pairs whose name is one of @hidden */
 static void
-put_pairs (GByteArray *buf, GPtrArray *pairs, const char *const *hidden)
+put_pairs (Buf *buf, GPtrArray *pairs, const char *const *hidden)
 {
   gsize start = buf->len;
   g_autoptr (GArray) ends = g_array_new (FALSE, FALSE, sizeof (gsize));
@@ -251,15 +295,15 @@ put_pairs (GByteArray *buf, GPtrArray *pairs, const char *const *hidden)
 
 /* Any value the GVariant way: its serialised bytes */
 static void
-put_variant_data (GByteArray *buf, GVariant *value)
+put_variant_data (Buf *buf, GVariant *value)
 {
-  g_byte_array_append (buf, g_variant_get_data (value), (guint) g_variant_get_size (value));
+  put (buf, g_variant_get_data (value), g_variant_get_size (value));
 }
 
 /* One {sv} entry of the record; the buffer is aligned to 8. @custom: a
  * custom field's value, computed already */
 static void
-put_entry (GByteArray *buf, const BtRecordField *f, gconstpointer object, GVariant *custom)
+put_entry (Buf *buf, const BtRecordField *f, gconstpointer object, GVariant *custom)
 {
   gsize start = buf->len, key_end;
   const char *type;
@@ -274,14 +318,14 @@ put_entry (GByteArray *buf, const BtRecordField *f, gconstpointer object, GVaria
         type = "s";
         break;
       case BT_FIELD_BOOLEAN:
-        g_byte_array_append (buf, (const guint8 *) (*FIELD (object, f, gboolean) ? "\1" : "\0"), 1);
+        put (buf, (const guint8 *) (*FIELD (object, f, gboolean) ? "\1" : "\0"), 1);
         type = "b";
         break;
       case BT_FIELD_UINT32:
         {
           guint32 v = *FIELD (object, f, guint);
 
-          g_byte_array_append (buf, (const guint8 *) &v, sizeof v);
+          put (buf, (const guint8 *) &v, sizeof v);
           type = "u";
           break;
         }
@@ -289,7 +333,7 @@ put_entry (GByteArray *buf, const BtRecordField *f, gconstpointer object, GVaria
         {
           guint64 v = *FIELD (object, f, guint64);
 
-          g_byte_array_append (buf, (const guint8 *) &v, sizeof v);
+          put (buf, (const guint8 *) &v, sizeof v);
           type = "t";
           break;
         }
@@ -297,7 +341,7 @@ put_entry (GByteArray *buf, const BtRecordField *f, gconstpointer object, GVaria
         {
           gint64 v = *FIELD (object, f, gint64);
 
-          g_byte_array_append (buf, (const guint8 *) &v, sizeof v);
+          put (buf, (const guint8 *) &v, sizeof v);
           type = "x";
           break;
         }
@@ -324,8 +368,8 @@ put_entry (GByteArray *buf, const BtRecordField *f, gconstpointer object, GVaria
       default:
         g_assert_not_reached ();
     }
-  g_byte_array_append (buf, zeros, 1);
-  g_byte_array_append (buf, (const guint8 *) type, (guint) strlen (type));
+  put (buf, zeros, 1);
+  put (buf, (const guint8 *) type, strlen (type));
   put_offsets (buf, buf->len - start, &key_end, 1, TRUE);
 }
 
@@ -369,12 +413,11 @@ has_value (const BtRecordField *f, gconstpointer object, GVariant **out_custom)
 GVariant *
 bt_record_pairs (GPtrArray *pairs, const char *const *hidden)
 {
-  GByteArray *buf = g_byte_array_sized_new (512);
-  g_autoptr (GBytes) bytes = NULL;
+  Buf buf;
 
-  put_pairs (buf, pairs, hidden);
-  bytes = g_byte_array_free_to_bytes (buf);
-  return g_variant_new_from_bytes (G_VARIANT_TYPE ("a(ss)"), bytes, TRUE);
+  buf_init (&buf, 512);
+  put_pairs (&buf, pairs, hidden);
+  return buf_free_to_variant (&buf, G_VARIANT_TYPE ("a(ss)"));
 }
 
 /*
@@ -387,25 +430,23 @@ bt_record_pairs (GPtrArray *pairs, const char *const *hidden)
 GVariant *
 bt_record_serialize (const BtRecordField *fields, gsize n_fields, gconstpointer object)
 {
-  GByteArray *buf = g_byte_array_sized_new (2048);
-  g_autoptr (GArray) ends = g_array_new (FALSE, FALSE, sizeof (gsize));
-  g_autoptr (GBytes) bytes = NULL;
+  g_autofree gsize *ends = g_new (gsize, n_fields);
+  gsize n_ends = 0;
+  Buf buf;
 
+  buf_init (&buf, 2048);
   for (gsize i = 0; i < n_fields; i++)
     {
       g_autoptr (GVariant) custom = NULL;
-      gsize end;
 
       if (!has_value (&fields[i], object, &custom))
         continue;
-      align (buf, 8);
-      put_entry (buf, &fields[i], object, custom);
-      end = buf->len;
-      g_array_append_val (ends, end);
+      align (&buf, 8);
+      put_entry (&buf, &fields[i], object, custom);
+      ends[n_ends++] = buf.len;
     }
-  put_offsets (buf, buf->len, (const gsize *) (void *) ends->data, ends->len, FALSE);
-  bytes = g_byte_array_free_to_bytes (buf);
-  return g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, TRUE);
+  put_offsets (&buf, buf.len, ends, n_ends, FALSE);
+  return buf_free_to_variant (&buf, G_VARIANT_TYPE_VARDICT);
 }
 
 static gboolean
