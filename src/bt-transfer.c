@@ -261,7 +261,7 @@ bt_transfer_init (BtTransfer *self)
 
 /* The options downloads and uploads share */
 static gboolean
-parse_common (BtTransfer *self, GVariant *options, GError **error)
+parse_common (BtTransfer *self, GVariantDict *options, GError **error)
 {
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) notify = NULL;
@@ -269,19 +269,19 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
   guint64 max_rate = 0;
   gboolean start = TRUE;
 
-  if (g_variant_lookup (options, "priority", "&s", &str)
+  if (g_variant_dict_lookup (options, "priority", "&s", &str)
       && !bt_priority_from_string (str, &self->priority))
     {
       g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid priority “%s”", str);
       return FALSE;
     }
-  if (g_variant_lookup (options, "cost-policy", "&s", &str)
+  if (g_variant_dict_lookup (options, "cost-policy", "&s", &str)
       && !bt_cost_policy_from_string (str, &self->cost_policy))
     {
       g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Invalid cost policy “%s”", str);
       return FALSE;
     }
-  if (g_variant_lookup (options, "group", "&s", &str))
+  if (g_variant_dict_lookup (options, "group", "&s", &str))
     {
       if (strlen (str) > 255 || !g_utf8_validate (str, -1, NULL))
         {
@@ -290,7 +290,7 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
         }
       self->group = g_strdup (str);
     }
-  if (g_variant_lookup (options, "tag", "&s", &str))
+  if (g_variant_dict_lookup (options, "tag", "&s", &str))
     {
       if (strlen (str) > 4096)
         {
@@ -300,7 +300,7 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
         }
       self->tag = g_strdup (str);
     }
-  headers = g_variant_lookup_value (options, "headers", G_VARIANT_TYPE ("a(ss)"));
+  headers = g_variant_dict_lookup_value (options, "headers", G_VARIANT_TYPE ("a(ss)"));
   if (headers != NULL
       && !bt_options_parse_headers (headers, self->headers, bt_secrets_get_headers (self->secrets),
                                     error))
@@ -309,7 +309,7 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
     {
       const char *option = i == 0 ? "server-credential" : "proxy-credential";
       g_autoptr (GVariant) credential
-          = g_variant_lookup_value (options, option, G_VARIANT_TYPE_VARDICT);
+          = g_variant_dict_lookup_value (options, option, G_VARIANT_TYPE_VARDICT);
       g_autofree char *username = NULL;
       g_autofree char *password = NULL;
 
@@ -321,9 +321,9 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
       memset (password, 0, strlen (password));
     }
   self->has_secrets = !bt_secrets_is_empty (self->secrets);
-  g_variant_lookup (options, "start", "b", &start);
+  g_variant_dict_lookup (options, "start", "b", &start);
   self->queued = start;
-  notify = g_variant_lookup_value (options, "notify", G_VARIANT_TYPE_VARDICT);
+  notify = g_variant_dict_lookup_value (options, "notify", G_VARIANT_TYPE_VARDICT);
   if (notify != NULL)
     {
       static const char *const keys[]
@@ -333,9 +333,9 @@ parse_common (BtTransfer *self, GVariant *options, GError **error)
         return FALSE;
       self->notify = g_steal_pointer (&notify); /* a full reference already */
     }
-  if (g_variant_lookup (options, "max-rate", "t", &max_rate) && max_rate > 0)
+  if (g_variant_dict_lookup (options, "max-rate", "t", &max_rate) && max_rate > 0)
     self->rate_limiter = bt_rate_limiter_new (max_rate);
-  if (g_variant_lookup (options, "completion-group", "&o", &str))
+  if (g_variant_dict_lookup (options, "completion-group", "&o", &str))
     self->completion_group = g_strdup (str); /* checked and resolved by the manager */
   return TRUE;
 }
@@ -421,6 +421,10 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   gint32 fd_index = -1;
   BtScheme scheme;
 
+  /* Looked up many times: once into a table (GVariantDict) rather than
+   * walked each time */
+  g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (options);
+
   if (!bt_options_check (options, BT_KIND_DOWNLOAD, error))
     return NULL;
 
@@ -428,10 +432,10 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
   if (parsed == NULL)
     return NULL;
   self = transfer_new (id, app_id, seq, BT_KIND_DOWNLOAD, parsed, sandboxed);
-  if (!parse_common (self, options, error))
+  if (!parse_common (self, &dict, error))
     return NULL;
 
-  if (g_variant_lookup (options, "method", "&s", &str))
+  if (g_variant_dict_lookup (&dict, "method", "&s", &str))
     {
       if (!g_str_equal (str, "GET") && !g_str_equal (str, "POST"))
         {
@@ -442,7 +446,7 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
       g_free (self->method);
       self->method = g_strdup (str);
     }
-  if (g_variant_lookup (options, "if-changed", "&s", &str))
+  if (g_variant_dict_lookup (&dict, "if-changed", "&s", &str))
     {
       if (g_str_equal (str, "fail"))
         self->fail_if_changed = TRUE;
@@ -453,27 +457,27 @@ bt_transfer_new_download (const char *id, const char *app_id, guint64 seq, const
           return NULL;
         }
     }
-  if (g_variant_lookup (options, "checksum", "&s", &str))
+  if (g_variant_dict_lookup (&dict, "checksum", "&s", &str))
     {
       self->checksum = bt_digest_parse_option (str, error);
       if (self->checksum == NULL)
         return NULL;
     }
-  mirrors = g_variant_lookup_value (options, "mirrors", G_VARIANT_TYPE_STRING_ARRAY);
+  mirrors = g_variant_dict_lookup_value (&dict, "mirrors", G_VARIANT_TYPE_STRING_ARRAY);
   if (mirrors != NULL && (self->mirrors = bt_options_parse_mirrors (mirrors, error)) == NULL)
     return NULL;
-  if (g_variant_lookup (options, BT_OPTION_CONNECTIONS, "u", &self->n_connections)
+  if (g_variant_dict_lookup (&dict, BT_OPTION_CONNECTIONS, "u", &self->n_connections)
       && (self->n_connections < 1 || self->n_connections > BT_MAX_CONNECTIONS))
     {
       g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
                    "Invalid connections %u: use 1 to %u", self->n_connections, BT_MAX_CONNECTIONS);
       return NULL;
     }
-  g_variant_lookup (options, BT_OPTION_RANDOM_ACCESS, "b", &self->random_access);
+  g_variant_dict_lookup (&dict, BT_OPTION_RANDOM_ACCESS, "b", &self->random_access);
 
-  g_variant_lookup (options, "overwrite", "b", &overwrite);
-  g_variant_lookup (options, "destination", "&s", &destination);
-  g_variant_lookup (options, "destination-fd", "h", &fd_index);
+  g_variant_dict_lookup (&dict, "overwrite", "b", &overwrite);
+  g_variant_dict_lookup (&dict, "destination", "&s", &destination);
+  g_variant_dict_lookup (&dict, "destination-fd", "h", &fd_index);
   if ((destination != NULL) == (fd_index != -1))
     {
       g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
@@ -512,9 +516,13 @@ bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const c
   BtScheme scheme;
   int n_sources;
 
+  /* Looked up many times: once into a table (GVariantDict) rather than
+   * walked each time */
+  g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (options);
+
   if (!bt_options_check (options, BT_KIND_UPLOAD, error))
     return NULL;
-  response = g_variant_lookup_value (options, "response-destination", NULL);
+  response = g_variant_dict_lookup_value (&dict, "response-destination", NULL);
   if (response != NULL && !g_variant_is_of_type (response, G_VARIANT_TYPE_STRING)
       && !g_variant_is_of_type (response, G_VARIANT_TYPE_HANDLE))
     {
@@ -536,10 +544,10 @@ bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const c
   self = transfer_new (id, app_id, seq, BT_KIND_UPLOAD, parsed, sandboxed);
   g_free (self->method);
   self->method = g_strdup ("POST");
-  if (!parse_common (self, options, error))
+  if (!parse_common (self, &dict, error))
     return NULL;
 
-  if (g_variant_lookup (options, "method", "&s", &str))
+  if (g_variant_dict_lookup (&dict, "method", "&s", &str))
     {
       if (!g_str_equal (str, "POST") && !g_str_equal (str, "PUT"))
         {
@@ -550,7 +558,7 @@ bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const c
       g_free (self->method);
       self->method = g_strdup (str);
     }
-  if (g_variant_lookup (options, "protocol", "&s", &str))
+  if (g_variant_dict_lookup (&dict, "protocol", "&s", &str))
     {
       if (g_str_equal (str, "tus"))
         self->tus = TRUE;
@@ -562,9 +570,9 @@ bt_transfer_new_upload (const char *id, const char *app_id, guint64 seq, const c
         }
     }
 
-  n_sources = g_variant_lookup (options, "source", "&s", &source);
-  n_sources += g_variant_lookup (options, "source-fd", "h", &fd_index);
-  parts = g_variant_lookup_value (options, "parts", G_VARIANT_TYPE ("aa{sv}"));
+  n_sources = g_variant_dict_lookup (&dict, "source", "&s", &source);
+  n_sources += g_variant_dict_lookup (&dict, "source-fd", "h", &fd_index);
+  parts = g_variant_dict_lookup_value (&dict, "parts", G_VARIANT_TYPE ("aa{sv}"));
   n_sources += parts != NULL;
   if (n_sources != 1)
     {
@@ -2003,6 +2011,15 @@ bt_transfer_run (BtTransfer *self, SoupSession *session)
   bt_transfer_set_status (self, BT_STATUS_RUNNING);
   /* The engine is chosen by the attempt, from the kind and the scheme */
   self->attempt = bt_attempt_start (self, session);
+}
+
+/* What bt_transfer_run() started begins now rather than from the main
+ * loop (bt_attempt_begin_now()); it may end at once */
+void
+bt_transfer_begin_now (BtTransfer *self)
+{
+  if (self->attempt != NULL)
+    bt_attempt_begin_now (self->attempt);
 }
 
 static void
