@@ -120,6 +120,7 @@ struct _BtAttempt
   guint64 conn_rate; /* bytes per second lately, smoothed */
   guint response_status;
   guint start_id; /* its next request starts from the main loop */
+  guint begin_id; /* its engine starts from the main loop (bt_attempt_start()) */
 };
 
 static GPtrArray *engines;
@@ -1388,6 +1389,7 @@ on_start (gpointer user_data)
   BtAttempt *self = user_data;
   g_autoptr (GError) error = NULL;
 
+  self->begin_id = 0;
   if (self->stopped || self->ended)
     return G_SOURCE_REMOVE;
   if (self->engine == NULL)
@@ -1482,9 +1484,30 @@ bt_attempt_start (BtTransfer *transfer, SoupSession *session)
   self->segments_wanted = segments_wanted (self);
 
   bt_transfer_count_attempt (transfer);
-  g_idle_add_full (G_PRIORITY_DEFAULT, on_start, bt_attempt_ref (self),
-                   (GDestroyNotify) bt_attempt_unref);
+  self->begin_id = g_idle_add_full (G_PRIORITY_DEFAULT, on_start, bt_attempt_ref (self),
+                                    (GDestroyNotify) bt_attempt_unref);
   return self;
+}
+
+/*
+ * bt_attempt_begin_now:
+ *
+ * The engine of an attempt just started begins now rather than from the
+ * main loop, for a caller that can take any outcome at once: the
+ * scheduler, once its pass is over and the transfer holds the attempt. A
+ * thousand small files each save a round of the main loop before their
+ * request, while their slot would wait for it.
+ */
+void
+bt_attempt_begin_now (BtAttempt *self)
+{
+  g_autoptr (BtAttempt) guard = NULL;
+
+  if (self->begin_id == 0)
+    return;
+  guard = bt_attempt_ref (self); /* the idle's reference goes with it */
+  g_clear_handle_id (&self->begin_id, g_source_remove);
+  on_start (self);
 }
 
 /*

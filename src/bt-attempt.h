@@ -11,6 +11,7 @@
 G_BEGIN_DECLS
 
 BtAttempt *bt_attempt_start (BtTransfer *transfer, SoupSession *session);
+void bt_attempt_begin_now (BtAttempt *self);
 void bt_attempt_stop (BtAttempt *self);
 GHashTable *bt_attempt_get_host_load (void);
 guint bt_attempt_get_host_load_of (const char *host);

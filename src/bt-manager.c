@@ -295,9 +295,10 @@ index_transfer (BtManager *self, BtTransfer *transfer, gboolean present)
  * the free slots (all of it after a change of the policy), so that a pass
  * costs the same with ten or ten thousand transfers waiting. */
 /* One pass; returns TRUE if a big transfer yielded its slot to a small
- * one, for another pass to start that one */
+ * one, for another pass to start that one. @started gets the transfers it
+ * started. */
 static gboolean
-schedule_pass (BtManager *self)
+schedule_pass (BtManager *self, GPtrArray *started)
 {
   g_autoptr (GArray) queue = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
   g_autoptr (GArray) running_entries = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
@@ -384,6 +385,7 @@ schedule_pass (BtManager *self)
 
       bt_transfer_run (transfer, self->session);
       index_transfer (self, transfer, TRUE);
+      g_ptr_array_add (started, g_object_ref (transfer));
     }
 
   /* Small ones waiting behind big ones (bt-scheduler.c): one big yields */
@@ -437,12 +439,17 @@ static gboolean
 schedule_now (gpointer user_data)
 {
   BtManager *self = user_data;
+  g_autoptr (GPtrArray) started = g_ptr_array_new_with_free_func (g_object_unref);
 
   self->schedule_source = 0;
   self->scheduling = TRUE;
   /* Again after a yield (each transfer yields once at most) */
-  while (schedule_pass (self))
+  while (schedule_pass (self, started))
     ;
+  /* Their engines begin now, not after another round of the main loop;
+   * a transfer that ends at once frees its slot for the next pass */
+  for (guint i = 0; i < started->len; i++)
+    bt_transfer_begin_now (g_ptr_array_index (started, i));
   self->scheduling = FALSE;
   update_idle (self);
   return G_SOURCE_REMOVE;

@@ -84,6 +84,7 @@ void bt_transfer_hold (BtTransfer *self, BtStatus status);
 void bt_transfer_set_services (BtTransfer *self, GSettings *settings, BtStore *store,
                                BtPolicy *policy);
 void bt_transfer_run (BtTransfer *self, SoupSession *session);
+void bt_transfer_begin_now (BtTransfer *self);
 gboolean bt_transfer_is_running (BtTransfer *self);
 gboolean bt_transfer_wants_to_run (BtTransfer *self);
 gboolean bt_transfer_is_queued (BtTransfer *self);
