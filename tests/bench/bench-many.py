@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import benchlib  # noqa: E402
 import bgtharness  # noqa: E402
-from bgtharness import Bgt, Gio, GLib, wait_for  # noqa: E402
+from bgtharness import Bgt, Gio, GLib  # noqa: E402
 
 
 def run_aria2(urls, out):
@@ -127,6 +127,22 @@ def run_bgtransfer(work, urls, out, settings, window=None):
         done = []
         failed = []
         in_flight = [0]
+        created = [0]
+        loop = GLib.MainLoop()
+
+        def finished():
+            return len(done) + len(failed)
+
+        def create_more():
+            # Creations and the waits' first reads under the bus's 128
+            # pending replies; with @window, at most that many waiting
+            while (created[0] < len(urls) and in_flight[0] < 30
+                   and (window is None or created[0] - finished() < window)):
+                url = urls[created[0]]
+                created[0] += 1
+                in_flight[0] += 1
+                downloader.create_download_async(url, Gio.File.new_for_path(
+                    os.path.join(out, os.path.basename(url))), None, on_created)
 
         def on_waited(t, result):
             try:
@@ -134,23 +150,35 @@ def run_bgtransfer(work, urls, out, settings, window=None):
                 done.append(t)
             except GLib.Error as e:
                 failed.append(e.message)
+            if finished() == len(urls):
+                loop.quit()
+            elif window is not None:
+                create_more()
 
         def on_created(d, result):
             in_flight[0] -= 1
-            t = d.create_download_finish(result)
-            t.wait_async(None, on_waited)
+            try:
+                d.create_download_finish(result).wait_async(None, on_waited)
+            except GLib.Error as e:
+                failed.append(e.message)
+                if finished() == len(urls):
+                    loop.quit()
+            create_more()
 
+        def on_timeout():
+            failed.append("timed out after 1800 s waiting for every download")
+            guard[0] = 0
+            loop.quit()
+            return GLib.SOURCE_REMOVE
+
+        # The app's way: a main loop, driven by the library's callbacks
+        guard = [GLib.timeout_add_seconds(1800, on_timeout)]
         start = time.monotonic()
-        for i, url in enumerate(urls):
-            # Creations and the waits' first reads under the bus's 128 pending replies
-            while in_flight[0] >= 30 or (window is not None
-                                         and i - len(done) - len(failed) >= window):
-                GLib.MainContext.default().iteration(True)
-            in_flight[0] += 1
-            downloader.create_download_async(url, Gio.File.new_for_path(
-                os.path.join(out, os.path.basename(url))), None, on_created)
-        wait_for(lambda: len(done) + len(failed) == len(urls), 1800, "every download")
+        create_more()
+        loop.run()
         elapsed = time.monotonic() - start
+        if guard[0]:
+            GLib.source_remove(guard[0])
         if failed:
             raise SystemExit(f"{len(failed)} downloads failed: {failed[0]}")
         return {"time": elapsed, "rss": (rss_before, rss_mib(pid)),
