@@ -300,9 +300,9 @@ index_transfer (BtManager *self, BtTransfer *transfer, gboolean present)
 static gboolean
 schedule_pass (BtManager *self, GPtrArray *started)
 {
-  g_autoptr (GArray) queue = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
-  g_autoptr (GArray) running_entries = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
-  g_autoptr (GArray) waiting = g_array_new (FALSE, TRUE, sizeof (BtQueueEntry));
+  g_autoptr (GArray) queue = NULL;
+  g_autoptr (GArray) running_entries = NULL;
+  g_autoptr (GArray) waiting = NULL;
   BtQueueEntry *yielding;
   gboolean yielded = FALSE;
   g_autoptr (GHashTable) host_load = NULL;
@@ -340,6 +340,7 @@ schedule_pass (BtManager *self, GPtrArray *started)
 
   /* The head of the queue, or all of it */
   wanted = (max_running > running ? max_running - running : 0) + QUEUE_LOOKAHEAD;
+  queue = g_array_sized_new (FALSE, TRUE, sizeof (BtQueueEntry), wanted);
   for (GSequenceIter *it = g_sequence_get_begin_iter (self->queue); !g_sequence_iter_is_end (it);
        it = g_sequence_iter_next (it))
     {
@@ -389,6 +390,9 @@ schedule_pass (BtManager *self, GPtrArray *started)
     }
 
   /* Small ones waiting behind big ones (bt-scheduler.c): one big yields */
+  waiting = g_array_sized_new (FALSE, TRUE, sizeof (BtQueueEntry), queue->len);
+  running_entries
+      = g_array_sized_new (FALSE, TRUE, sizeof (BtQueueEntry), g_hash_table_size (self->running));
   for (guint i = 0; i < queue->len; i++)
     {
       BtQueueEntry *entry = &g_array_index (queue, BtQueueEntry, i);
@@ -1317,9 +1321,16 @@ finish_creation (Creation *creation)
   bt_store_when_durable (self->store, invocation, creation->make_reply (transfer), NULL);
   bt_store_when_committed (self->store, on_transfer_recorded, g_object_ref (transfer));
   emit_to_owner (self, transfer, "TransferAdded");
-  /* With start=true (the default) it starts now if a slot is free */
-  if (bt_transfer_is_queued (transfer))
+  /* With start=true (the default) it starts now if a slot is free; with
+   * every slot taken, one pass after this main loop iteration sees all
+   * that were created in it (a thousand creations at once would each pay
+   * a pass for nothing otherwise) */
+  if (bt_transfer_is_queued (transfer)
+      && g_hash_table_size (self->running)
+             < bt_settings_get_uint (self->settings, "max-concurrent-transfers"))
     schedule_at_once (self);
+  else if (bt_transfer_is_queued (transfer))
+    schedule (self);
   creation_free (creation);
 }
 
