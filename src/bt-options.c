@@ -71,7 +71,9 @@ static const OptionSpec upload_options[] = {
  *
  * Every key of @options must be an option of a @kind transfer, with the
  * type the interface gives it; unknown options are refused rather than
- * silently ignored.
+ * silently ignored, and so is an option given twice (which of the two
+ * counts would be the reader's guess: the creation reads them into a
+ * GVariantDict, where the last wins, g_variant_lookup() took the first).
  */
 gboolean
 bt_options_check (GVariant *options, BtKind kind, GError **error)
@@ -79,10 +81,12 @@ bt_options_check (GVariant *options, BtKind kind, GError **error)
   const OptionSpec *specs = kind == BT_KIND_DOWNLOAD ? download_options : upload_options;
   gsize n_specs
       = kind == BT_KIND_DOWNLOAD ? G_N_ELEMENTS (download_options) : G_N_ELEMENTS (upload_options);
+  guint64 seen = 0; /* bit i: specs[i] was given */
   GVariantIter iter;
   const char *key;
   GVariant *value;
 
+  G_STATIC_ASSERT (G_N_ELEMENTS (download_options) <= 64 && G_N_ELEMENTS (upload_options) <= 64);
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
@@ -102,6 +106,13 @@ bt_options_check (GVariant *options, BtKind kind, GError **error)
           g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Unknown option “%s”", key);
           return FALSE;
         }
+      if (seen & (G_GUINT64_CONSTANT (1) << (spec - specs)))
+        {
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Option “%s” is given twice",
+                       key);
+          return FALSE;
+        }
+      seen |= G_GUINT64_CONSTANT (1) << (spec - specs);
       if (spec->type != NULL && !g_variant_is_of_type (value, G_VARIANT_TYPE (spec->type)))
         {
           g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,

@@ -228,6 +228,33 @@ def test_bad_destination_is_refused(bus, client, nginx, dest):
         e.value.matches(Bgt.error_quark(), Bgt.Error.INVALID_ARGUMENT)
 
 
+
+def _options_with_twice(key, first, second):
+    """a{sv} with @key given twice: a dict cannot say it"""
+    entry = lambda v: GLib.Variant.new_dict_entry(GLib.Variant("s", key),  # noqa: E731
+                                                  GLib.Variant("v", GLib.Variant("s", v)))
+    return GLib.Variant.new_array(GLib.VariantType("{sv}"), [entry(first), entry(second)])
+
+
+@pytest.mark.parametrize("method", ["CreateDownload", "CreateUpload"])
+def test_an_option_given_twice_is_refused(bus, client, nginx, dest_dir, method):
+    """Which of the two would count is a guess: refused, for either kind,
+    and nothing is created or written"""
+    key = "destination" if method == "CreateDownload" else "source"
+    source = dest_dir / "source.bin"
+    if method == "CreateUpload":
+        source.write_bytes(b"x" * 16)
+    first, second = (str(dest_dir / "a"), str(dest_dir / "b")) if key == "destination" \
+        else (str(source), str(source))
+    with pytest.raises(GLib.Error) as e:
+        bus.call_manager(method, GLib.Variant.new_tuple(
+            GLib.Variant("s", nginx.url("small.txt")), _options_with_twice(key, first, second)))
+    assert e.value.matches(Bgt.error_quark(), Bgt.Error.INVALID_ARGUMENT) \
+        or "InvalidArgument" in e.value.message
+    assert "twice" in e.value.message
+    assert sorted(os.listdir(dest_dir)) == (["source.bin"] if method == "CreateUpload" else [])
+    assert bus.call_manager("GetTransfers", GLib.Variant("(a{sv})", ({},))) == ([],)
+
 def test_missing_directory_is_refused(nginx, download, tmp_path):
     with raises_bgt(Bgt.Error.INVALID_ARGUMENT) as m:
         download(nginx.url("small.txt"), tmp_path / "missing" / "x")

@@ -61,6 +61,10 @@ test_check (void)
   g_autoptr (GVariant) typed = g_variant_ref_sink (g_variant_new_parsed ("{'priority': <2>}"));
   g_autoptr (GVariant) upload_only
       = g_variant_ref_sink (g_variant_new_parsed ("{'source': <'/tmp/x'>}"));
+  g_autoptr (GVariant) twice = g_variant_ref_sink (g_variant_new_parsed (
+      "@a{sv} [{'destination', <'/tmp/a'>}, {'priority', <'high'>}, {'destination', <'/tmp/b'>}]"));
+  g_autoptr (GVariant) twice_upload = g_variant_ref_sink (
+      g_variant_new_parsed ("@a{sv} [{'method', <'PUT'>}, {'method', <'POST'>}]"));
   g_autoptr (GError) error = NULL;
 
   g_assert_true (bt_options_check (good, BT_KIND_DOWNLOAD, NULL));
@@ -71,6 +75,12 @@ test_check (void)
   g_assert_false (bt_options_check (upload_only, BT_KIND_DOWNLOAD, &error));
   g_clear_error (&error);
   g_assert_true (bt_options_check (upload_only, BT_KIND_UPLOAD, NULL));
+  /* Which of two would count is a guess: refused, for either kind */
+  g_assert_false (bt_options_check (twice, BT_KIND_DOWNLOAD, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (bt_options_check (twice_upload, BT_KIND_UPLOAD, &error));
+  g_assert_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT);
 }
 
 int
