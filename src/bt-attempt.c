@@ -1447,7 +1447,8 @@ segments_wanted (BtAttempt *self)
  *
  * Starts an attempt with the engine registered for the transfer's kind and
  * scheme. The engine begins from the main loop, so that every outcome,
- * even an immediate one, reaches a transfer that holds its attempt.
+ * even an immediate one, reaches a transfer that holds its attempt; or at
+ * once, when the caller says so (bt_attempt_begin_now()).
  *
  * Returns: (transfer full): the attempt
  */

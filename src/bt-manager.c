@@ -467,11 +467,16 @@ schedule (BtManager *self)
 }
 
 /* A slot is free: the next transfer starts now, in this main loop
- * iteration, not after a round through it (or through the bus) */
+ * iteration, not after a round through it (or through the bus). With every
+ * slot taken a pass could start nothing now: one after this iteration sees
+ * all that arrived in it (a thousand creations at once would each pay a
+ * pass for nothing), and lets a big transfer yield to a small one. */
 static void
 schedule_at_once (BtManager *self)
 {
-  if (self->scheduling)
+  if (self->scheduling
+      || g_hash_table_size (self->running)
+             >= bt_settings_get_uint (self->settings, "max-concurrent-transfers"))
     {
       schedule (self);
       return;
@@ -1321,16 +1326,9 @@ finish_creation (Creation *creation)
   bt_store_when_durable (self->store, invocation, creation->make_reply (transfer), NULL);
   bt_store_when_committed (self->store, on_transfer_recorded, g_object_ref (transfer));
   emit_to_owner (self, transfer, "TransferAdded");
-  /* With start=true (the default) it starts now if a slot is free; with
-   * every slot taken, one pass after this main loop iteration sees all
-   * that were created in it (a thousand creations at once would each pay
-   * a pass for nothing otherwise) */
-  if (bt_transfer_is_queued (transfer)
-      && g_hash_table_size (self->running)
-             < bt_settings_get_uint (self->settings, "max-concurrent-transfers"))
+  /* With start=true (the default) it starts now if a slot is free */
+  if (bt_transfer_is_queued (transfer))
     schedule_at_once (self);
-  else if (bt_transfer_is_queued (transfer))
-    schedule (self);
   creation_free (creation);
 }
 
