@@ -203,7 +203,7 @@ align (Buf *buf, gsize alignment)
 static void
 put_string (Buf *buf, const char *s)
 {
-  put (buf, (const guint8 *) s, strlen (s) + 1);
+  put (buf, s, strlen (s) + 1);
 }
 
 /* The container's total size once its @n framing offsets are added */
@@ -318,14 +318,14 @@ put_entry (Buf *buf, const BtRecordField *f, gconstpointer object, GVariant *cus
         type = "s";
         break;
       case BT_FIELD_BOOLEAN:
-        put (buf, (const guint8 *) (*FIELD (object, f, gboolean) ? "\1" : "\0"), 1);
+        put (buf, (*FIELD (object, f, gboolean) ? "\1" : "\0"), 1);
         type = "b";
         break;
       case BT_FIELD_UINT32:
         {
           guint32 v = *FIELD (object, f, guint);
 
-          put (buf, (const guint8 *) &v, sizeof v);
+          put (buf, &v, sizeof v);
           type = "u";
           break;
         }
@@ -333,7 +333,7 @@ put_entry (Buf *buf, const BtRecordField *f, gconstpointer object, GVariant *cus
         {
           guint64 v = *FIELD (object, f, guint64);
 
-          put (buf, (const guint8 *) &v, sizeof v);
+          put (buf, &v, sizeof v);
           type = "t";
           break;
         }
@@ -341,7 +341,7 @@ put_entry (Buf *buf, const BtRecordField *f, gconstpointer object, GVariant *cus
         {
           gint64 v = *FIELD (object, f, gint64);
 
-          put (buf, (const guint8 *) &v, sizeof v);
+          put (buf, &v, sizeof v);
           type = "x";
           break;
         }
@@ -369,7 +369,7 @@ put_entry (Buf *buf, const BtRecordField *f, gconstpointer object, GVariant *cus
         g_assert_not_reached ();
     }
   put (buf, zeros, 1);
-  put (buf, (const guint8 *) type, strlen (type));
+  put (buf, type, strlen (type));
   put_offsets (buf, buf->len - start, &key_end, 1, TRUE);
 }
 
