@@ -130,10 +130,13 @@ check_app_id (const char *app_id, gboolean sandboxed, GError **error)
 }
 
 /* Takes the portal's own options out of @options: "sandboxed" and
- * "network" say which rules apply; "app-id" has no place here */
+ * "network" say which rules apply; "app-id" has no place here. Given
+ * twice, one is refused as the transfer's options are (bt_options_check()):
+ * which of the two counts would be a guess. */
 static GVariant *
 split_options (GVariant *options, gboolean *out_sandboxed, gboolean *out_network, GError **error)
 {
+  guint seen = 0; /* the flags given so far: 1 sandboxed, 2 network */
   GVariantBuilder rest;
   GVariantIter iter;
   const char *key;
@@ -149,6 +152,7 @@ split_options (GVariant *options, gboolean *out_sandboxed, gboolean *out_network
       gboolean *flag = g_str_equal (key, "sandboxed") ? out_sandboxed
                        : g_str_equal (key, "network") ? out_network
                                                       : NULL;
+      guint bit = flag == out_sandboxed ? 1 : flag == out_network ? 2 : 0;
 
       if (g_str_equal (key, "app-id"))
         {
@@ -164,6 +168,14 @@ split_options (GVariant *options, gboolean *out_sandboxed, gboolean *out_network
                        "Option “%s” must be of type “b”", key);
           return NULL;
         }
+      if (seen & bit)
+        {
+          g_variant_builder_clear (&rest);
+          g_set_error (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "Option “%s” is given twice",
+                       key);
+          return NULL;
+        }
+      seen |= bit;
       if (flag != NULL)
         *flag = g_variant_get_boolean (value);
       else

@@ -87,11 +87,13 @@ class Caller:
                             -1, None)
 
     def call(self, method, signature, args, fds=()):
+        """@signature None: @args is the parameters' GLib.Variant already"""
         fd_list = Gio.UnixFDList.new()
         for fd in fds:
             fd_list.append(fd)
         reply, _ = self.conn.call_with_unix_fd_list_sync(
-            BUS_NAME, PORTAL_PATH, PORTAL_IFACE, method, GLib.Variant(signature, args), None,
+            BUS_NAME, PORTAL_PATH, PORTAL_IFACE, method,
+            args if signature is None else GLib.Variant(signature, args), None,
             Gio.DBusCallFlags.NONE, 30000, fd_list, None)
         return reply.unpack()
 
@@ -359,6 +361,42 @@ def test_sandbox_rules_hold_for_portal_transfers(bus, nginx, tmp_path):
         "destination": GLib.Variant("s", str(tmp_path / "host.txt"))})["transfer"]
     wait_for(lambda: status_of(frontend, "", host) == "completed", 20, "the host app's download")
     assert sha256_file(tmp_path / "host.txt") == nginx.files["small.txt"]
+
+
+def test_an_option_given_twice_is_refused_through_the_portal(bus, nginx, tmp_path):
+    """The portal's own options and the transfer's alike: which of two
+    would count is a guess. Refused, nothing created, nothing written."""
+    frontend = Caller(bus, own_frontend_name=True)
+    yes, no = GLib.Variant("b", True), GLib.Variant("b", False)
+    first, second = tmp_path / "one", tmp_path / "two"
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"x" * 16)
+    cases = [
+        ("Download", [("network", yes), ("sandboxed", yes), ("sandboxed", no),
+                      ("destination-fd", GLib.Variant("h", 0))], [first]),
+        ("Download", [("network", yes), ("network", yes),
+                      ("destination-fd", GLib.Variant("h", 0))], [first]),
+        ("Download", [("network", yes), ("destination-fd", GLib.Variant("h", 0)),
+                      ("destination-fd", GLib.Variant("h", 1))], [first, second]),
+        ("Upload", [("network", yes), ("source-fd", GLib.Variant("h", 0)),
+                    ("source-fd", GLib.Variant("h", 0))], [source]),
+    ]
+    for kind, pairs, files in cases:
+        fds = [os.open(f, os.O_RDONLY) if kind == "Upload"
+               else os.open(f, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) for f in files]
+        try:
+            with Refused("InvalidArgument") as refusal:
+                frontend.call(f"Create{kind}", None, GLib.Variant.new_tuple(
+                    GLib.Variant("o", HANDLE), GLib.Variant("s", APP_A),
+                    GLib.Variant("s", nginx.url("small.txt") if kind == "Download"
+                                 else nginx.url("dav/twice")),
+                    bgtharness.vardict(pairs)), fds)
+            assert "twice" in refusal.message, (kind, pairs, refusal.message)
+        finally:
+            for fd in fds:
+                os.close(fd)
+    assert frontend.transfers(APP_A) == {}
+    assert first.stat().st_size == 0 and second.stat().st_size == 0
 
 
 @pytest.mark.parametrize("service_settings", [{"local-network-apps": "[]"}], indirect=True)
