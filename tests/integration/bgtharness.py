@@ -152,6 +152,13 @@ def wait_for(predicate, timeout=30, message="condition"):
     return True
 
 
+def vardict(pairs):
+    """An a{sv} of (key, GLib.Variant) pairs, in order: unlike a dict, it
+    can give a key twice (bad input)"""
+    return GLib.Variant.new_array(GLib.VariantType("{sv}"), [
+        GLib.Variant.new_dict_entry(GLib.Variant("s", k), GLib.Variant("v", v)) for k, v in pairs])
+
+
 def name_has_owner(conn, name):
     reply = conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                            "NameHasOwner", GLib.Variant("(s)", (name,)), None,

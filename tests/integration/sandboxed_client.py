@@ -51,6 +51,20 @@ def main(argv):
                                                        "method": GLib.Variant("s", method),
                                                        "protocol": GLib.Variant("s", protocol)})),
                        fds)[0]
+        elif action == "create-fd-twice":
+            # destination-fd given twice, each a file of the app's own
+            uri, first, second = args
+            fds = Gio.UnixFDList.new()
+            entries = []
+            for path in (first, second):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                entries.append(GLib.Variant.new_dict_entry(
+                    GLib.Variant("s", "destination-fd"),
+                    GLib.Variant("v", GLib.Variant("h", fds.append(fd)))))
+                os.close(fd)
+            out = call(conn, MANAGER, MANAGER_IFACE, "CreateDownload", GLib.Variant.new_tuple(
+                GLib.Variant("s", uri), GLib.Variant.new_array(GLib.VariantType("{sv}"), entries)),
+                fds)[0]
         elif action == "create-path":
             uri, path = args
             out = call(conn, MANAGER, MANAGER_IFACE, "CreateDownload",

@@ -92,6 +92,18 @@ LOCAL_OK = pytest.mark.parametrize(
 
 
 @LOCAL_OK
+def test_a_sandboxed_app_giving_an_option_twice_is_refused(bwrap_works, bus, nginx, tmp_path):
+    """destination-fd twice: which file would be written is a guess;
+    refused, nothing created, neither file written"""
+    a = Sandbox(bus, "org.example.SandA", str(tmp_path / "a"))
+    first, second = tmp_path / "a" / "one", tmp_path / "a" / "two"
+    refused = a.run("create-fd-twice", nginx.url("small.txt"), str(first), str(second))
+    assert is_error(refused, "InvalidArgument"), refused
+    assert a.run("list") == []
+    assert first.stat().st_size == 0 and second.stat().st_size == 0
+
+
+@LOCAL_OK
 def test_sandboxed_apps_are_isolated(bwrap_works, bus, nginx, tmp_path):
     a = Sandbox(bus, "org.example.SandA", str(tmp_path / "a"))
     b = Sandbox(bus, "org.example.SandB", str(tmp_path / "b"))
