@@ -88,6 +88,17 @@ bt_validate_uri (const char *uri, BtScheme *out_scheme, GError **error)
       g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT, "The URI has no host");
       return NULL;
     }
+  /* GLib decodes a host's percent-encoding: "%0D%0A" would reach the Host
+   * header (or an FTP server's name) as a raw line break */
+  for (const char *p = host; *p != '\0'; p++)
+    {
+      if ((guchar) *p <= 0x20 || *p == 0x7f)
+        {
+          g_set_error_literal (error, BT_ERROR, BT_ERROR_INVALID_ARGUMENT,
+                               "The URI's host contains a space or a control character");
+          return NULL;
+        }
+    }
 
   if (g_uri_get_userinfo (parsed) != NULL)
     {

@@ -28,6 +28,10 @@ test_uris (void)
     { "not a uri", BT_ERROR_INVALID_ARGUMENT },
     { "http://127.0.0.1/a b", BT_ERROR_INVALID_ARGUMENT },
     { "http://127.0.0.1/a\r\nHost: evil", BT_ERROR_INVALID_ARGUMENT },
+    /* GLib decodes a host: its line break would be a raw one */
+    { "http://a%0D%0AHost:evil/x", BT_ERROR_INVALID_ARGUMENT },
+    { "ftp://%7F-", BT_ERROR_INVALID_ARGUMENT }, /* found by fuzz-uri */
+    { "http://a%20b/x", BT_ERROR_INVALID_ARGUMENT },
     { "/relative/path", BT_ERROR_INVALID_ARGUMENT },
     { "http://user:SENTINEL@127.0.0.1/", BT_ERROR_INVALID_ARGUMENT },
     { "http://a;b@127.0.0.1/", BT_ERROR_INVALID_ARGUMENT },
