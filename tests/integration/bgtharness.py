@@ -678,6 +678,10 @@ def killed_during_a_flush(bus, held_call, held_path):
                         "-e", f"inject={held_call}:delay_enter=60000000")
         try:
             yield
+            # The held flush under way first: a worker thread enters it a
+            # moment after what the block waited for (the rename, for the
+            # directory's)
+            tracer.wait_line(f"{held_call}(")
             os.kill(pid, signal.SIGKILL)
             # strace may hang detaching from it: it goes at once
             tracer.proc.kill()
