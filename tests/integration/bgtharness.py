@@ -610,6 +610,13 @@ class Strace:
         assert found, f"strace ended without printing {text!r}:\n" + "\n".join(self.lines[-20:])
         return found[0]
 
+    def release(self):
+        """Lets the calls strace holds back (a long delay_enter) go on at
+        once: killed, strace leaves its tracee to the kernel, which detaches
+        it and lets it run (a clean detach may hang on a held call)."""
+        self.proc.kill()
+        self.proc.wait(10)
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -684,7 +691,7 @@ def killed_during_a_flush(bus, held_call, held_path):
             tracer.wait_line(f"{held_call}(")
             os.kill(pid, signal.SIGKILL)
             # strace may hang detaching from it: it goes at once
-            tracer.proc.kill()
+            tracer.release()
         finally:
             tracer.close()
         wait_for(lambda: not _alive(pid), 30, "the service to be killed")
