@@ -528,7 +528,7 @@ class ServiceBus:
                 if time.monotonic() > deadline:
                     self._close_problems.append(
                         f"the service (pid {pid}) did not exit within 20 s of SIGTERM"
-                        + _stacks(pid))
+                        + stacks(pid))
                     self.declare_exit(pid, signal.SIGKILL)
                     try:
                         os.kill(pid, signal.SIGKILL)
@@ -540,7 +540,7 @@ class ServiceBus:
                 self._close_problems.append(f"no exit status recorded for the service (pid {pid})")
 
 
-def _stacks(pid):
+def stacks(pid):
     """Every thread's stack of a hung process (gdb), for the report."""
     if shutil.which("gdb") is None:
         return ""
@@ -553,6 +553,7 @@ def _stacks(pid):
         return "; gdb did not answer within 120 s"
     threads = out[out.find("\nThread "):] if "\nThread " in out else out[-4000:]
     return "; its threads:\n" + threads[-12000:]
+
 
 def describe_exit(code):
     if code is None:
