@@ -8,10 +8,8 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import time
 
 import bgtharness
 import pytest
