@@ -645,8 +645,15 @@ def stored_record(bus, transfer_id):
 def name_in_service(pid, basename):
     """The name process pid has for the one file it holds open that is
     called basename: a file a sandboxed app handed over is seen by its name
-    in the sandbox's mount, not the host's"""
-    names = [os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")]
+    in the sandbox's mount, not the host's. It may hold it twice for a
+    moment (the call that handed it over is freed a little after its
+    answer), and an fd may close while it is listed."""
+    names = set()
+    for n in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            names.add(os.readlink(f"/proc/{pid}/fd/{n}"))
+        except FileNotFoundError:
+            pass
     (name,) = [n for n in names if n.endswith("/" + basename)]
     return name
 
