@@ -732,28 +732,40 @@ def kill_while_completing(bus, client, t, dest, held):
             assert not os.path.exists(part)
 
 
+# A write of the data as strace shows it, whole or unfinished: its length
+# asked for and its offset (the data before them is printed escaped, and
+# may hold ", ")
+_PWRITE = re.compile(r"pwrite64\(\d+<[^>]*>, .*, (\d+), (\d+)(?:\) = | <unfinished)")
+
+
 def inject_a_flush_failure(pid, data_path, err):
     """pid's next flushes of the data at data_path fail with err (strace
     injects it) until one did; later flushes succeed, as they do on Linux
-    once a failed write-back was reported."""
-    tracer = Strace(pid, "-y", "-P", data_path, "-e", "trace=fdatasync,fsync",
+    once a failed write-back was reported. Returns how far the data had
+    been written (pwrite64) before the failed flush."""
+    tracer = Strace(pid, "-y", "-P", data_path, "-e", "trace=fdatasync,fsync,pwrite64",
                     "-e", f"inject=fdatasync,fsync:error={err}")
     try:
         line = tracer.wait_line("(INJECTED)")
     finally:
         tracer.close()
     assert os.path.basename(data_path) in line, line
+    before = tracer.lines[:tracer.lines.index(line)]
+    return max((int(m[2]) + int(m[1]) for m in map(_PWRITE.search, before) if m), default=0)
 
 
 def fail_a_flush(bus, t, data_path, err):
     """The service's next flushes of the data at data_path fail with err
     (strace injects it), until one did; a later flush will succeed, as it
     does on Linux once a failed write-back was reported. Returns the most
-    bytes the transfer had when the failure was reported."""
+    bytes the transfer had written when the flush failed: what strace saw
+    written before it, or what the app was told, whichever is more (the
+    app may not have heard of the last bytes: counters go out at most 8
+    times a second, and the failure takes them back at once)."""
     most = [t.props.bytes_received]
     handler = t.connect("notify::bytes-received",
                         lambda o, p: most.append(o.props.bytes_received))
-    inject_a_flush_failure(bus.service_pid(), data_path, err)
+    most.append(inject_a_flush_failure(bus.service_pid(), data_path, err))
     box = []
     t.wait_async(None, lambda o, r: box.append(r))
     wait_for(lambda: box, 60, "the end")
